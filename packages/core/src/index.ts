@@ -1,0 +1,20 @@
+/**
+ * @adsc/core: strided tensors, CPU kernels and a multi-threaded matmul.
+ */
+export {
+  DTYPES, allocate, bf16BitsToNumber, bytesPerElement, f16BitsToNumber, halfTable, isDType, isFloat,
+  numberToBf16Bits, numberToF16Bits, storageView, type DType, type Storage,
+} from './dtype.js';
+export { ShapeError, broadcastShapes, contiguousStrides, formatShape, numel } from './shape.js';
+export {
+  Tensor, arange, f32Output, f32Values, fromValues, full, mulberry32, ones, randn, tensor, zeros,
+} from './tensor.js';
+export { fromNdarray, toNdarray, type NdArrayLike } from './ndarray.js';
+export { add, div, exp, map, mul, neg, scale, sqrt, sub } from './ops/elementwise.js';
+export { erf, gelu, geluTanh, quickGelu, silu } from './ops/activation.js';
+export { argmax, max, mean, sum } from './ops/reduce.js';
+export { layerNorm, rmsNorm, softmax } from './ops/norm.js';
+export { concat, embedding, indexSelect } from './ops/movement.js';
+export { linear, matmul } from './ops/matmul.js';
+export { conv2dPatches } from './ops/conv.js';
+export { getNumThreads, runOnThreads, setNumThreads, type ThreadTask } from './threads/pool.js';

@@ -1,0 +1,84 @@
+/**
+ * A pool of worker threads that run one synchronous job split into parts.
+ *
+ * `runOnThreads(task, parts)` runs parts[0] on the calling thread and parts[1..] on workers, then
+ * blocks (Atomics.wait) until all are done, so callers such as `matmul` stay synchronous. A task
+ * names a module and an export: the worker imports the module (cached after the first job) and
+ * calls the export with its part. Parts travel by structured clone, so every typed array in them
+ * must sit on a SharedArrayBuffer: the workers then read and write the caller's memory directly.
+ *
+ * Workers are started on first use and `unref`ed, so they never keep a process alive.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+export interface ThreadTask<P> {
+  /** URL of the module that exports the function (its `import.meta.url`). */
+  module: string;
+  /** Name of the exported function. */
+  name: string;
+  /** The same function, run on the calling thread. */
+  run: (part: P) => void;
+}
+
+const STARTUP_TIMEOUT_MS = 60_000;
+const ERROR_BYTES = 4096;
+
+let threads = availableParallelism();
+let workers: Worker[] = [];
+
+/** Total threads used by parallel kernels, the calling thread included (default: all cores). */
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected an integer >= 1, got ${n}`);
+  threads = n;
+  for (const w of workers.splice(n - 1)) void w.terminate();
+}
+
+export function getNumThreads(): number {
+  return threads;
+}
+
+/** Starts workers until there are `count`, waiting until each has loaded its code. */
+function ensureWorkers(count: number): void {
+  if (workers.length >= count) return;
+  const ready = new Int32Array(new SharedArrayBuffer(4));
+  const starting = count - workers.length;
+  for (let i = 0; i < starting; i++) {
+    const w = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: { ready }, execArgv: [] });
+    w.unref();
+    workers.push(w);
+  }
+  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+  for (let seen = Atomics.load(ready, 0); seen < starting; seen = Atomics.load(ready, 0)) {
+    const left = deadline - Date.now();
+    if (left <= 0 || Atomics.wait(ready, 0, seen, left) === 'timed-out') {
+      for (const w of workers.splice(workers.length - starting)) void w.terminate();
+      throw new Error(`thread pool: ${starting - seen} of ${starting} worker threads did not start within ${STARTUP_TIMEOUT_MS / 1000} s`);
+    }
+  }
+}
+
+/** Runs parts[0] here and parts[i] on worker i-1, and returns when every part has finished. */
+export function runOnThreads<P>(task: ThreadTask<P>, parts: P[]): void {
+  if (parts.length === 0) return;
+  ensureWorkers(parts.length - 1);
+  // done[0]: parts finished on workers; done[1]: 1 if one of them threw (its message in `error`).
+  const done = new Int32Array(new SharedArrayBuffer(8));
+  const error = new Uint8Array(new SharedArrayBuffer(ERROR_BYTES));
+  for (let i = 1; i < parts.length; i++) {
+    workers[i - 1].postMessage({ module: task.module, name: task.name, part: parts[i], done, error });
+  }
+  let localError: unknown;
+  try {
+    task.run(parts[0]);
+  } catch (e) {
+    localError = e;
+  }
+  const remote = parts.length - 1;
+  for (let seen = Atomics.load(done, 0); seen < remote; seen = Atomics.load(done, 0)) Atomics.wait(done, 0, seen);
+  if (localError) throw localError;
+  if (Atomics.load(done, 1)) {
+    const text = new TextDecoder().decode(error.slice()).replace(/\0+$/, '');
+    throw new Error(`worker thread failed in ${task.name}: ${text}`);
+  }
+}
