@@ -35,7 +35,9 @@ export function fromNdarray(array: NdArrayLike, dtype?: DType): Tensor {
  */
 export function toNdarray<T>(
   t: Tensor,
-  ndarray?: (data: Storage, shape: number[], stride: number[], offset: number) => T,
+  // `any` on purpose: ndarray's typings want an ArrayBuffer-backed array; ours may sit on a SharedArrayBuffer.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  ndarray?: (data: any, shape: number[], stride: number[], offset: number) => T,
 ): T | NdArrayLike {
   const fields = { data: t.data, shape: [...t.shape], stride: [...t.stride], offset: t.offset };
   return ndarray ? ndarray(fields.data, fields.shape, fields.stride, fields.offset) : fields;

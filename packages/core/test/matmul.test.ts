@@ -1,0 +1,131 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { expectClose, readGolden } from '../src/testing.js';
+import { Tensor, getNumThreads, linear, matmul, randn, setNumThreads, tensor } from '../src/index.js';
+
+const golden = readGolden(new URL('./fixtures/ops.json', import.meta.url));
+
+/** Plain triple loop in doubles: the definition the kernel must agree with. */
+function naive(a: Tensor, b: Tensor): number[] {
+  const [m, k] = a.shape;
+  const n = b.shape[1];
+  const out: number[] = [];
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += a.get(i, p) * b.get(p, j);
+      out.push(s);
+    }
+  }
+  return out;
+}
+
+describe('matmul', () => {
+  it('multiplies 2x2 matrices', () => {
+    // [[1 2] [3 4]] @ [[5 6] [7 8]] = [[1*5+2*7, 1*6+2*8], [3*5+4*7, 3*6+4*8]]
+    expect(matmul(tensor([1, 2, 3, 4], [2, 2]), tensor([5, 6, 7, 8], [2, 2])).toArray()).toEqual([19, 22, 43, 50]);
+  });
+
+  it('treats a 1-D left operand as a row vector and drops that axis', () => {
+    const r = matmul(tensor([1, 1], [2]), tensor([1, 2, 3, 4], [2, 2]));
+    expect(r.shape).toEqual([2]);
+    expect(r.toArray()).toEqual([4, 6]);
+  });
+
+  it('treats a 1-D right operand as a column vector and drops that axis', () => {
+    const r = matmul(tensor([1, 2, 3, 4], [2, 2]), tensor([1, 1], [2]));
+    expect(r.shape).toEqual([2]);
+    expect(r.toArray()).toEqual([3, 7]);
+  });
+
+  it('broadcasts batch axes and matches PyTorch on sizes off the 4 x 8 tile', () => {
+    const y = matmul(golden['matmul.a'], golden['matmul.b']); // [2, 1, 13, 37] @ [3, 37, 19]
+    expect(y.shape).toEqual([2, 3, 13, 19]);
+    expectClose(y, golden['matmul.y'], { atol: 1e-4 });
+  });
+
+  it('reads transposed (non-contiguous) operands without copying them first', () => {
+    const a = randn([9, 21], 1);
+    const b = randn([30, 21], 2).transpose(); // [21, 30], column-major view
+    expectClose(matmul(a, b), naive(a, b), { atol: 1e-4 });
+  });
+
+  it('covers every block edge: sizes just past KC, MC and NC', () => {
+    const a = randn([67, 259], 3);
+    const b = randn([259, 1027], 4);
+    const y = matmul(a, b).toFloat32Array();
+    const expected = naive(a.narrow(0, 60, 7), b);
+    expectClose(y.subarray(60 * 1027), expected, { atol: 1e-3 });
+  });
+
+  it('names both shapes when the inner sizes differ', () => {
+    expect(() => matmul(tensor([1, 2], [1, 2]), tensor([1, 2, 3], [3, 1]))).toThrow('matmul: shapes [1, 2] and [3, 1] do not align (2 != 3)');
+  });
+
+  it('returns zeros for an empty inner dimension', () => {
+    expect(matmul(tensor([], [2, 0]), tensor([], [0, 3])).toArray()).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+});
+
+describe('linear', () => {
+  it('computes x W^T + b with W as [out, in]', () => {
+    // W rows are e0, e1 and [1 1]: outputs x0, x1 and x0 + x1, plus bias [0 0 10]
+    const y = linear(tensor([1, 2, 3, 4], [2, 2]), tensor([1, 0, 0, 1, 1, 1], [3, 2]), tensor([0, 0, 10], [3]));
+    expect(y.toArray()).toEqual([1, 2, 13, 3, 4, 17]);
+  });
+
+  it('matches PyTorch linear', () => {
+    expectClose(linear(golden['linear.x'], golden['linear.w'], golden['linear.b']), golden['linear.y'], { atol: 1e-5 });
+  });
+
+  it('gives the same result from f16 and bf16 weights as from their f32 values', () => {
+    const x = randn([3, 40], 5);
+    for (const dtype of ['f16', 'bf16'] as const) {
+      const w = randn([11, 40], 6).to(dtype);
+      expectClose(linear(x, w), linear(x, w.to('f32')), { atol: 1e-5 });
+    }
+  });
+
+  it('agrees between the thin (dot) path and the blocked path', () => {
+    const w = randn([50, 70], 7, 'f16');
+    const x = randn([12, 70], 8); // 12 rows: blocked path; its first 3 rows alone: dot path
+    const all = linear(x, w).toFloat32Array();
+    const thin = linear(x.narrow(0, 0, 3), w).toFloat32Array();
+    expectClose(thin, all.subarray(0, 3 * 50), { atol: 1e-5 });
+  });
+
+  it('keeps leading axes of the input', () => {
+    expect(linear(randn([2, 3, 4], 1), randn([5, 4], 2)).shape).toEqual([2, 3, 5]);
+  });
+
+  it('names the input and weight shapes when they do not match', () => {
+    expect(() => linear(tensor([1, 2, 3], [1, 3]), tensor([1, 2], [1, 2]))).toThrow('linear: input [1, 3] does not match weight [1, 2]');
+  });
+});
+
+describe('threads', () => {
+  const initial = getNumThreads();
+  afterAll(() => setNumThreads(initial));
+
+  it('gives the same product on two threads as on one', () => {
+    const a = randn([70, 300], 11);
+    const b = randn([300, 130], 12);
+    setNumThreads(1);
+    const one = matmul(a, b).toFloat32Array();
+    setNumThreads(2);
+    const two = matmul(a, b).toFloat32Array();
+    expectClose(two, one, { atol: 0 });
+  });
+
+  it('splits a tall product by rows and a thin one by columns with the same results', () => {
+    setNumThreads(2);
+    const w = randn([512, 256], 13, 'bf16');
+    const tall = randn([600, 256], 14);
+    const thin = tall.narrow(0, 0, 2);
+    const y = linear(tall, w).toFloat32Array();
+    expectClose(linear(thin, w), y.subarray(0, 2 * 512), { atol: 1e-4 });
+  });
+
+  it('refuses a thread count below one', () => {
+    expect(() => setNumThreads(0)).toThrow('setNumThreads: expected an integer >= 1, got 0');
+  });
+});
