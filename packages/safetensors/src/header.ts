@@ -198,7 +198,7 @@ function describe(value: JsonValue | undefined): string {
   if (Array.isArray(value)) return `an array of ${value.length}`;
   if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
   if (typeof value === 'bigint') return `the integer ${value}`;
-  if (typeof value === 'number') return `the float ${Object.is(value, -0) ? '-0' : value}`;
+  if (typeof value === 'number') return `a float literal (${Object.is(value, -0) ? '-0' : value})`;
   return String(value);
 }
 

@@ -1,0 +1,119 @@
+/**
+ * One safetensors file, read through positioned reads on a file descriptor.
+ *
+ * Checkpoint shards are several gigabytes, so nothing here reads a whole file: `open` reads the
+ * 8-byte length and the header alone, and `tensor(name)` reads that tensor's bytes, straight into
+ * the storage of the returned Tensor (allocated on a SharedArrayBuffer so that the matmul workers
+ * can use weights without a copy). File positions are plain numbers, exact up to 2^53; one
+ * readSync moves at most 1 GiB, well under Node's ~2 GiB limit per call.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { Tensor, allocate, bytesPerElement } from '@adsc/core';
+import { assertLittleEndian, toCoreDType } from './dtypes.js';
+import { SafetensorsError } from './errors.js';
+import { HEADER_LENGTH_BYTES, decodeHeader, readHeaderLength, type TensorInfo } from './header.js';
+
+/** The most bytes one readSync call is asked for. */
+const READ_CHUNK_BYTES = 1 << 30;
+
+export class SafetensorsFile {
+  /** The path the file was opened with (named in every error). */
+  readonly path: string;
+  /** The "__metadata__" map ({} when the header has none). */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** The header entries in the order of their data in the file. */
+  readonly tensors: readonly TensorInfo[];
+  /** File offset of the byte buffer (8 + N); tensor offsets count from here. */
+  readonly dataStart: number;
+
+  private fd: number | undefined;
+  private readonly byName: ReadonlyMap<string, TensorInfo>;
+
+  private constructor(path: string, fd: number, metadata: Readonly<Record<string, string>>, tensors: readonly TensorInfo[], dataStart: number) {
+    this.path = path;
+    this.fd = fd;
+    this.metadata = metadata;
+    this.tensors = tensors;
+    this.dataStart = dataStart;
+    this.byName = new Map(tensors.map((info) => [info.name, info]));
+  }
+
+  /** Opens `path`, reads and validates its header; throws SafetensorsError for a malformed file. */
+  static open(path: string): SafetensorsFile {
+    const fd = openSync(path, 'r');
+    try {
+      const fileLength = fstatSync(fd).size;
+      const prefix = new Uint8Array(Math.min(HEADER_LENGTH_BYTES, fileLength));
+      readFully(fd, prefix, 0, path);
+      const n = readHeaderLength(prefix, fileLength, path);
+      const json = new Uint8Array(n);
+      readFully(fd, json, HEADER_LENGTH_BYTES, path);
+      const header = decodeHeader(json, fileLength, path);
+      return new SafetensorsFile(path, fd, header.metadata, header.tensors, HEADER_LENGTH_BYTES + header.headerLength);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+
+  /** Tensor names in file order. */
+  names(): string[] {
+    return this.tensors.map((info) => info.name);
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  /** The header entry of `name`; TensorNotFound when there is none. */
+  info(name: string): TensorInfo {
+    const info = this.byName.get(name);
+    if (info === undefined) {
+      throw new SafetensorsError('TensorNotFound', { file: this.path, tensor: name }, `no such tensor among the file's ${this.tensors.length}`);
+    }
+    return info;
+  }
+
+  /**
+   * Reads tensor `name` in its stored dtype as a new contiguous Tensor. UnsupportedDType for the
+   * dtypes @adsc/core cannot hold (F8_*, F6_*, F4, C64).
+   */
+  tensor(name: string): Tensor {
+    const info = this.info(name);
+    const dtype = toCoreDType(info.dtype);
+    if (dtype === undefined) {
+      throw new SafetensorsError('UnsupportedDType', { file: this.path, tensor: name }, `dtype ${info.dtype} cannot be decoded (no @adsc/core dtype holds it)`);
+    }
+    assertLittleEndian();
+    const [begin, end] = info.dataOffsets;
+    const storage = allocate(dtype, (end - begin) / bytesPerElement(dtype));
+    readFully(this.openFd(name), new Uint8Array(storage.buffer, storage.byteOffset, end - begin), this.dataStart + begin, this.path, name);
+    return new Tensor(dtype, storage, info.shape);
+  }
+
+  /** Releases the file descriptor; later reads throw. Closing twice is harmless. */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  private openFd(name: string): number {
+    if (this.fd === undefined) throw new SafetensorsError('IoError', { file: this.path, tensor: name }, 'the file has been closed');
+    return this.fd;
+  }
+}
+
+/** Fills `target` from file offset `position`, in reads of at most 1 GiB (readSync may return less). */
+function readFully(fd: number, target: Uint8Array, position: number, file: string, tensor?: string): void {
+  let done = 0;
+  while (done < target.length) {
+    const got = readSync(fd, target, done, Math.min(target.length - done, READ_CHUNK_BYTES), position + done);
+    if (got === 0) {
+      throw new SafetensorsError(
+        'IoError', tensor === undefined ? { file } : { file, tensor },
+        `the file ended at byte ${position + done} while ${target.length} bytes from ${position} were expected (was it changed after opening?)`,
+      );
+    }
+    done += got;
+  }
+}
