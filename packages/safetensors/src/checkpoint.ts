@@ -21,7 +21,7 @@ export const SINGLE_FILE = 'model.safetensors';
 
 /** The index file of a sharded checkpoint, as Hugging Face writes it. */
 export interface ShardIndex {
-  metadata: { total_size: number };
+  metadata: { total_size: number; [key: string]: string | number };
   /** Tensor name -> shard file name, relative to the index's directory. */
   weight_map: Record<string, string>;
 }

@@ -96,7 +96,8 @@ export function saveSharded(
   });
   const names = Object.keys(weightMap).sort();
   const index: ShardIndex = {
-    metadata: { total_size: totalSize },
+    // The caller's metadata goes into the index too: opening a sharded checkpoint reads it there.
+    metadata: { ...metadata, total_size: totalSize },
     weight_map: Object.fromEntries(names.map((name) => [name, weightMap[name]])),
   };
   const text = Buffer.from(`${JSON.stringify(index, null, 2)}\n`, 'utf8');

@@ -228,6 +228,18 @@ describe('saveSharded', () => {
     expect(w3File).toBe(join(dir, 'model-00002-of-00002.safetensors'));
   });
 
+  it('copies the metadata into every shard and into the index, where the checkpoint reads it', () => {
+    const dir = freshDir();
+    const index = saveSharded(dir, tensors, { maxShardBytes: 24, metadata: { note: 'random' } });
+    expect(index.metadata).toEqual({ note: 'random', total_size: 44 });
+    const checkpoint = openCheckpoint(dir);
+    expect(checkpoint.metadata).toEqual({ note: 'random', total_size: '44' });
+    checkpoint.close();
+    const shard = openCheckpoint(join(dir, 'model-00002-of-00002.safetensors'));
+    expect(shard.metadata).toEqual({ note: 'random' });
+    shard.close();
+  });
+
   it('gives a tensor larger than maxShardBytes a shard of its own', () => {
     // 2 + 8 + 2 bytes with a limit of 4: [small] [big] [small2].
     const dir = freshDir();
