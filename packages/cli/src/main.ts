@@ -3,13 +3,20 @@
  * into one line on stderr with exit code 2.
  *
  *   adsc inspect PATH [--json] [--tensor NAME]
+ *   adsc run --model DIR [--image FILE] (--prompt TEXT | --input-ids 1,2,3) [--max-new-tokens N] ...
  */
 import { parseArgs } from 'node:util';
 import { UsageError, errorLine } from './errors.js';
 import { inspect } from './inspect.js';
+import { run } from './run.js';
 
 const USAGE = `usage:
-  adsc inspect PATH [--json] [--tensor NAME]   list a .safetensors file or model directory`;
+  adsc inspect PATH [--json] [--tensor NAME]
+      list a .safetensors file or model directory
+  adsc run --model DIR [--image FILE] (--prompt TEXT | --input-ids 1,2,3) [--max-new-tokens N]
+           [--schedule SPEC] [--temperature T] [--top-p P] [--seed S] [--threads N]
+           [--template llava-hf|vicuna_v1] [--json]
+      run LLaVA-1.5 on an image and a prompt`;
 
 /** Runs the CLI on `argv` (without node and script); returns the exit code. */
 export async function main(argv: string[], out = (l: string) => console.log(l), err = (l: string) => console.error(l)): Promise<number> {
@@ -26,6 +33,45 @@ export async function main(argv: string[], out = (l: string) => console.log(l), 
         inspect(positionals[0], { json: values.json, tensor: values.tensor }, out);
         return 0;
       }
+      case 'run': {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          options: {
+            model: { type: 'string' },
+            image: { type: 'string' },
+            prompt: { type: 'string' },
+            'input-ids': { type: 'string' },
+            'max-new-tokens': { type: 'string', default: '32' },
+            schedule: { type: 'string', default: 'none' },
+            temperature: { type: 'string', default: '0' },
+            'top-p': { type: 'string', default: '1' },
+            seed: { type: 'string', default: '0' },
+            threads: { type: 'string' },
+            template: { type: 'string' },
+            json: { type: 'boolean', default: false },
+          },
+          allowPositionals: false,
+        });
+        if (positionals.length > 0 || values.model === undefined) throw new UsageError('adsc run needs --model DIR');
+        run(
+          {
+            model: values.model,
+            image: values.image,
+            prompt: values.prompt,
+            inputIds: values['input-ids'],
+            maxNewTokens: integer('--max-new-tokens', values['max-new-tokens'], 0),
+            schedule: values.schedule,
+            temperature: number('--temperature', values.temperature),
+            topP: number('--top-p', values['top-p']),
+            seed: integer('--seed', values.seed, 0),
+            threads: values.threads === undefined ? undefined : integer('--threads', values.threads, 1),
+            template: values.template,
+            json: values.json,
+          },
+          out,
+        );
+        return 0;
+      }
       case undefined:
       case 'help':
       case '--help':
@@ -39,4 +85,16 @@ export async function main(argv: string[], out = (l: string) => console.log(l), 
     err(errorLine(e));
     return 2;
   }
+}
+
+function number(flag: string, text: string): number {
+  const v = Number(text);
+  if (text.trim() === '' || !Number.isFinite(v)) throw new UsageError(`${flag} must be a number, got ${JSON.stringify(text)}`);
+  return v;
+}
+
+function integer(flag: string, text: string, min: number): number {
+  const v = number(flag, text);
+  if (!Number.isInteger(v) || v < min) throw new UsageError(`${flag} must be an integer >= ${min}, got ${JSON.stringify(text)}`);
+  return v;
 }

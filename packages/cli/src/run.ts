@@ -1,0 +1,134 @@
+/**
+ * `adsc run --model DIR [--image FILE] (--prompt TEXT | --input-ids 1,2,3) [--max-new-tokens N]
+ *           [--schedule SPEC] [--temperature T --top-p P --seed S] [--threads N] [--json]`
+ *
+ * Loads a LLaVA-1.5 checkpoint (llava-hf or original layout), preprocesses the image, builds the
+ * prompt with the model's template, generates, and prints the answer with what the decoder did:
+ * tokens per layer, KV cache size, timings. `--json` prints all of it as one object.
+ */
+import { existsSync } from 'node:fs';
+import { setNumThreads, type Tensor } from '@adsc/core';
+import {
+  Llava, LlavaTokenizer, formatPrompt, generate, parseSchedule, readImage, type GenerateResult, type TemplateName,
+} from '@adsc/model';
+import { UsageError } from './errors.js';
+
+export interface RunOptions {
+  model: string;
+  image?: string;
+  prompt?: string;
+  inputIds?: string;
+  maxNewTokens: number;
+  schedule: string;
+  temperature: number;
+  topP: number;
+  seed: number;
+  threads?: number;
+  template?: string;
+  json: boolean;
+}
+
+export function run(opts: RunOptions, out: (line: string) => void): void {
+  if ((opts.prompt === undefined) === (opts.inputIds === undefined)) throw new UsageError('adsc run needs exactly one of --prompt and --input-ids');
+  if (!existsSync(opts.model)) throw new UsageError(`--model ${opts.model}: no such directory`);
+  if (opts.threads !== undefined) setNumThreads(opts.threads);
+  const schedule = parseSchedule(opts.schedule);
+
+  const model = Llava.load(opts.model);
+  const cfg = model.config;
+  let pixels: Tensor | undefined;
+  if (opts.image !== undefined) {
+    pixels = model.pixels(readImage(opts.image));
+  }
+
+  let tokenizer: LlavaTokenizer | undefined;
+  let ids: number[];
+  let promptText: string | undefined;
+  if (opts.prompt !== undefined) {
+    tokenizer = LlavaTokenizer.load(opts.model, cfg.imageTokenIndex, cfg.bosTokenId);
+    const template = (opts.template ?? (cfg.layout === 'llava-hf' ? 'llava-hf' : 'vicuna_v1')) as TemplateName;
+    if (template !== 'llava-hf' && template !== 'vicuna_v1') throw new UsageError(`--template must be llava-hf or vicuna_v1, got ${opts.template}`);
+    promptText = formatPrompt(template, opts.prompt, pixels !== undefined);
+    ids = tokenizer.encode(promptText);
+  } else {
+    ids = parseIds(opts.inputIds!);
+    if (existsSync(`${opts.model}/tokenizer.json`)) tokenizer = LlavaTokenizer.load(opts.model, cfg.imageTokenIndex, cfg.bosTokenId);
+  }
+
+  const result = generate(model, ids, pixels, {
+    maxNewTokens: opts.maxNewTokens,
+    temperature: opts.temperature,
+    topP: opts.topP,
+    seed: opts.seed,
+    schedule,
+  });
+  const text = tokenizer ? tokenizer.decode(result.outputIds) : undefined;
+  const note = model.metadata.note;
+  if (opts.json) out(JSON.stringify(toJson(result, text, schedule.spec)));
+  else report(result, { promptText, text, note, model: opts.model, schedule: schedule.spec }, out);
+}
+
+function parseIds(text: string): number[] {
+  const ids = text.split(',').map((s) => s.trim());
+  if (ids.some((s) => !/^-?\d+$/.test(s))) throw new UsageError(`--input-ids must be comma-separated integers, got ${JSON.stringify(text)}`);
+  return ids.map(Number);
+}
+
+function toJson(r: GenerateResult, text: string | undefined, schedule: string) {
+  return {
+    input_ids: r.inputIds,
+    output_ids: r.outputIds,
+    text: text ?? null,
+    schedule,
+    prompt_tokens: r.promptTokens,
+    tokens_per_layer: r.tokensPerLayer,
+    vision_tokens_per_layer: r.visionTokensPerLayer,
+    reference_attention_layers: r.referenceAttentionLayers,
+    kv_cache_elements: r.kvCacheElements,
+    kv_cache_dtype: 'f32',
+    prefill_logits: Array.from(r.prefillLogits),
+    timings: { vision: r.timings.vision, prefill: r.timings.prefill, decode: r.timings.decode },
+  };
+}
+
+interface ReportContext {
+  promptText?: string;
+  text?: string;
+  note?: string;
+  model: string;
+  schedule: string;
+}
+
+function report(r: GenerateResult, ctx: ReportContext, out: (line: string) => void): void {
+  if (ctx.note) out(`note: ${ctx.model}: ${ctx.note}`);
+  if (ctx.promptText !== undefined) out(`prompt: ${JSON.stringify(ctx.promptText)}`);
+  out(`input ids (${r.inputIds.length}): ${r.inputIds.join(' ')}`);
+  out(`answer: ${ctx.text !== undefined ? JSON.stringify(ctx.text) : '(no tokenizer)'}`);
+  out(`output ids (${r.outputIds.length}): ${r.outputIds.join(' ')}`);
+  out('');
+  out(`schedule: ${ctx.schedule}`);
+  out(`decoder input: ${r.promptTokens} tokens (${r.visionTokensPerLayer[0] ?? 0} vision)`);
+  out(`tokens per layer: ${runs(r.tokensPerLayer)}`);
+  out(`vision tokens per layer: ${runs(r.visionTokensPerLayer)}`);
+  if (r.referenceAttentionLayers.length) out(`layers on reference attention (probabilities needed): ${r.referenceAttentionLayers.join(', ')}`);
+  out(`KV cache after prefill: ${r.kvCacheElements.toLocaleString('en-US')} elements (f32, ${formatMiB(r.kvCacheElements * 4)})`);
+  const decode = r.timings.decode;
+  const perToken = decode.length ? decode.reduce((s, t) => s + t, 0) / decode.length : 0;
+  out(`timings: vision ${r.timings.vision.toFixed(0)} ms, prefill ${r.timings.prefill.toFixed(0)} ms, decode ${decode.length} steps, ${perToken.toFixed(1)} ms/token`);
+}
+
+/** "640 x2, 320 x30": a per-layer list written as runs of equal values. */
+function runs(values: number[]): string {
+  const parts: string[] = [];
+  for (let i = 0; i < values.length; ) {
+    let j = i;
+    while (j < values.length && values[j] === values[i]) j++;
+    parts.push(j - i > 1 ? `${values[i]} x${j - i}` : `${values[i]}`);
+    i = j;
+  }
+  return parts.join(', ');
+}
+
+function formatMiB(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(2)} MiB`;
+}

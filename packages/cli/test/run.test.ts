@@ -1,0 +1,88 @@
+import { mkdtempSync, writeFileSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../src/main.js';
+
+const root = new URL('../../../', import.meta.url).pathname;
+const demo = join(root, 'examples/tiny-llava');
+const image = join(root, 'examples/images/demo.png');
+const gqa = join(root, 'packages/model/test/fixtures/tiny/tiny-gqa');
+const golden = (await import('../../model/test/fixtures/golden/runs.json', { with: { type: 'json' } })).default as {
+  name: string; input_ids: number[]; output_ids: number[]; prefill_logits: number[]; tokens_per_layer: number[]; kv_cache_elements: number;
+}[];
+
+async function run(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, (l) => out.push(l), (l) => err.push(l));
+  return { code, out, err };
+}
+
+describe('adsc run', () => {
+  it('prints the JSON fields of a text-only run that match the PyTorch reference', async () => {
+    const ref = golden.find((g) => g.name === 'tiny-mha text-only')!;
+    const mha = join(root, 'packages/model/test/fixtures/tiny/tiny-mha');
+    const { code, out } = await run('run', '--model', mha, '--input-ids', ref.input_ids.join(','), '--max-new-tokens', '6', '--json');
+    expect(code).toBe(0);
+    const r = JSON.parse(out[0]);
+    expect(r.output_ids).toEqual(ref.output_ids);
+    expect(r.tokens_per_layer).toEqual(ref.tokens_per_layer);
+    expect(r.kv_cache_elements).toBe(ref.kv_cache_elements);
+    expect(r.prefill_logits).toHaveLength(320);
+    expect(r.kv_cache_dtype).toBe('f32');
+    expect(r.timings.decode).toHaveLength(5); // 6 tokens: the first comes from prefill
+    expect(r.text).toBeNull(); // the fixture has no tokenizer.json
+  });
+
+  it('runs the bundled demo from an image and a prompt, and says the weights are random', async () => {
+    const { code, out } = await run('run', '--model', demo, '--image', image, '--prompt', 'What is in the image?', '--max-new-tokens', '2');
+    expect(code).toBe(0);
+    expect(out[0]).toMatch(/^note: .*random weights/);
+    expect(out).toContain('decoder input: 602 tokens (576 vision)'); // 27 prompt ids - 1 image token + 576 features
+    expect(out).toContain('tokens per layer: 602 x32');
+  });
+
+  it('fails with one line when --image is given but the ids have no image token', async () => {
+    const { code, err } = await run('run', '--model', gqa, '--image', image, '--input-ids', '1,2,3');
+    expect(code).toBe(2);
+    expect(err).toEqual(['error: PromptError: an image was given but the prompt has no image token (id 300)']);
+  });
+
+  it('fails with one line naming the tensor whose shape disagrees with the config', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'adsc-run-'));
+    cpSync(gqa, dir, { recursive: true });
+    const cfg = JSON.parse((await import('node:fs')).readFileSync(join(dir, 'config.json'), 'utf8'));
+    cfg.text_config.intermediate_size = 200; // the checkpoint's MLP is 160 wide
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
+    const { code, err } = await run('run', '--model', dir, '--input-ids', '1,2');
+    expect(code).toBe(2);
+    expect(err).toHaveLength(1);
+    expect(err[0]).toMatch(/^error: WeightError: .* tensor language_model\.model\.layers\.0\.mlp\.gate_proj\.weight has shape \[160, 96\], but the config implies \[200, 96\]$/);
+  });
+
+  it('fails with one line for an image that is not PNG or JPEG', async () => {
+    const bad = join(mkdtempSync(join(tmpdir(), 'adsc-img-')), 'x.bmp');
+    writeFileSync(bad, 'BM not an image');
+    const { code, err } = await run('run', '--model', gqa, '--image', bad, '--input-ids', '1,300,2');
+    expect(code).toBe(2);
+    expect(err[0]).toMatch(/^error: .*x\.bmp/);
+  });
+
+  it('needs exactly one of --prompt and --input-ids', async () => {
+    const { code, err } = await run('run', '--model', gqa);
+    expect(code).toBe(2);
+    expect(err).toEqual(['error: Usage: adsc run needs exactly one of --prompt and --input-ids']);
+  });
+
+  it('refuses malformed ids and counts', async () => {
+    expect((await run('run', '--model', gqa, '--input-ids', '1,x')).err).toEqual(['error: Usage: --input-ids must be comma-separated integers, got "1,x"']);
+    expect((await run('run', '--model', gqa, '--input-ids', '1', '--max-new-tokens=-1')).err).toEqual(['error: Usage: --max-new-tokens must be an integer >= 0, got "-1"']);
+  });
+
+  it('refuses an unknown schedule', async () => {
+    const { code, err } = await run('run', '--model', gqa, '--input-ids', '1', '--schedule', 'magic');
+    expect(code).toBe(2);
+    expect(err[0]).toMatch(/^error: ScheduleError: unknown schedule "magic"/);
+  });
+});

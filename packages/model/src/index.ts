@@ -1,0 +1,22 @@
+/**
+ * @adsc/model: LLaVA-1.5 in TypeScript (CLIP vision tower, projector, Llama decoder with a
+ * per-layer KV cache), image preprocessing, tokenizer and prompt templates, generation.
+ */
+export { ConfigError, PRESETS, imageFeatureCount, numPatches, parseConfig, readConfig, resolveConfig } from './config.js';
+export type { LlavaConfig, TextConfig, VisionConfig } from './config.js';
+export { Weights, WeightError, tensorMap, type TensorSource } from './weights.js';
+export { applyRope, ropeTables, type RopeTables } from './rope.js';
+export { KVCache, LayerCache } from './kv-cache.js';
+export { DecoderLayer, LlamaDecoder } from './llama.js';
+export { ClipEncoderLayer, ClipVisionTower } from './clip.js';
+export { Projector } from './projector.js';
+export { PromptError, mergeImage, type Sequence } from './sequence.js';
+export { Llava, type PrefillResult } from './llava.js';
+export { argmax, generate, sampler, type GenerateOptions, type GenerateResult, type Timings } from './generate.js';
+export { LlavaTokenizer, TokenizerError, formatPrompt, type TemplateName } from './tokenizer.js';
+export { NO_SCHEDULE, ScheduleError, parseSchedule, type Schedule } from './schedule/schedule.js';
+export { checkRgbImage, createRgbImage, decodeImage, readImage, type RgbImage } from './image.js';
+export {
+  LLAVA_PREPROCESSOR_CONFIG, centerCrop, expandToSquare, padColor, parsePreprocessorConfig, preprocessImage,
+  preprocessorFor, readPreprocessorConfig, resizeBicubic, shortestEdgeSize, type PreprocessOptions, type PreprocessorConfig,
+} from './preprocess.js';

@@ -1,0 +1,153 @@
+/**
+ * LLaVA-1.5 end to end: vision tower -> projector -> merge into the prompt -> Llama decoder.
+ *
+ *   pixels [3, 336, 336] --CLIP--> [577, 1024] --drop CLS--> [576, 1024] --projector--> [576, 4096]
+ *   prompt ids [T] --embed + splice image--> [T - 1 + 576, 4096] --32 decoder layers--> logits
+ *
+ * Prefill runs the decoder layers one after another over the whole prompt; a schedule may shorten
+ * the sequence before any layer (ADSC, PyramidDrop) or ask a layer for its attention probabilities
+ * (FastV). Decode steps then run one token through every layer against that layer's own cache.
+ */
+import { Tensor, embedding } from '@adsc/core';
+import { openCheckpoint } from '@adsc/safetensors';
+import { imageFeatureCount, readConfig, type LlavaConfig } from './config.js';
+import { ClipVisionTower } from './clip.js';
+import { KVCache } from './kv-cache.js';
+import { LlamaDecoder } from './llama.js';
+import { preprocessImage, preprocessorFor, readPreprocessorConfig, type PreprocessorConfig } from './preprocess.js';
+import type { RgbImage } from './image.js';
+import { Projector } from './projector.js';
+import { mergeImage, type Sequence } from './sequence.js';
+import { Weights, type TensorSource } from './weights.js';
+import type { Schedule } from './schedule/schedule.js';
+
+/** Where each part lives in the two checkpoint layouts (probed in this order). */
+const PREFIXES = {
+  text: ['language_model.model', 'model.language_model', 'model'],
+  head: ['language_model.lm_head', 'lm_head'],
+  projector: ['multi_modal_projector', 'model.multi_modal_projector', 'model.mm_projector'],
+  vision: [
+    'vision_tower.vision_model',
+    'model.vision_tower.vision_model',
+    'model.vision_tower.vision_tower.vision_model',
+    'vision_tower.vision_tower.vision_model',
+  ],
+};
+
+export interface PrefillResult {
+  /** Logits [V] of the last prompt position. */
+  logits: Float32Array;
+  cache: KVCache;
+  /** Sequence length each decoder layer processed. */
+  tokensPerLayer: number[];
+  /** Vision tokens each decoder layer processed. */
+  visionTokensPerLayer: number[];
+  /** Layers that ran the reference attention because the schedule needed probabilities. */
+  referenceAttentionLayers: number[];
+}
+
+export class Llava {
+  constructor(
+    readonly config: LlavaConfig,
+    readonly vision: ClipVisionTower,
+    readonly projector: Projector,
+    readonly decoder: LlamaDecoder,
+    /** Metadata of the checkpoint (e.g. the bundled demo's note that its weights are random). */
+    readonly metadata: Record<string, string> = {},
+    /** How images become pixel values (DIR/preprocessor_config.json, or defaults at the tower's size). */
+    readonly preprocessor: PreprocessorConfig = preprocessorFor(config.vision.imageSize),
+  ) {}
+
+  /** Builds the model from named weights (either layout). */
+  static fromWeights(
+    source: TensorSource,
+    config: LlavaConfig,
+    origin = 'checkpoint',
+    metadata: Record<string, string> = {},
+    preprocessor?: PreprocessorConfig,
+  ): Llava {
+    const w = new Weights(source, '', origin);
+    return new Llava(
+      config,
+      ClipVisionTower.load(w.findScope(PREFIXES.vision, 'embeddings.patch_embedding.weight'), config.vision),
+      Projector.load(findProjector(w), config),
+      LlamaDecoder.load(w.findScope(PREFIXES.text, 'embed_tokens.weight'), w.findScope(PREFIXES.head, 'weight'), config.text),
+      metadata,
+      preprocessor,
+    );
+  }
+
+  /** Loads DIR/config.json, DIR/preprocessor_config.json and the safetensors weights of DIR. */
+  static load(dir: string): Llava {
+    const config = readConfig(dir);
+    const checkpoint = openCheckpoint(dir);
+    return Llava.fromWeights(checkpoint, config, dir, { ...checkpoint.metadata }, readPreprocessorConfig(dir, config.vision.imageSize));
+  }
+
+  /** Pixel values [3, S, S] of an image, processed the way this checkpoint expects. */
+  pixels(img: RgbImage): Tensor {
+    return preprocessImage(img, this.preprocessor, { aspect: this.config.imageAspectRatio });
+  }
+
+  /** Image features [P, d_text] of pixels [3, S, S]: tower, feature layer, CLS dropped, projector. */
+  encodeImage(pixels: Tensor): Tensor {
+    const hidden = this.vision.forward(pixels, this.config.visionFeatureLayer); // [P + 1, d_vision]
+    const features = this.config.visionFeatureSelectStrategy === 'default' ? hidden.narrow(0, 1, hidden.shape[0] - 1) : hidden;
+    return this.projector.forward(features); // [P, d_text]
+  }
+
+  /** The prompt as the decoder's input sequence, image spliced in. */
+  embedPrompt(ids: readonly number[], imageFeatures?: Tensor): Sequence {
+    return mergeImage(ids, this.config.imageTokenIndex, imageFeatures, (t) => embedding(this.decoder.embedTokens, t));
+  }
+
+  /** Runs every decoder layer over the prompt sequence, filling a fresh cache. */
+  prefill(prompt: Sequence, schedule?: Schedule): PrefillResult {
+    const { numLayers, numKvHeads, headDim } = this.config.text;
+    const cache = new KVCache(numLayers, numKvHeads, headDim);
+    const tokensPerLayer: number[] = [];
+    const visionTokensPerLayer: number[] = [];
+    const referenceAttentionLayers: number[] = [];
+    let seq = prompt;
+    this.decoder.layers.forEach((layer, l) => {
+      seq = schedule?.beforeLayer?.(l, seq, this) ?? seq;
+      tokensPerLayer.push(seq.hidden.shape[0]);
+      visionTokensPerLayer.push(seq.visionCount);
+      const withProbs = schedule?.needsProbs?.(l) ?? false;
+      if (withProbs) referenceAttentionLayers.push(l);
+      const { out, probs } = layer.forward(seq.hidden, seq.positions, cache.layers[l], withProbs);
+      seq = { ...seq, hidden: out };
+      if (probs) schedule?.afterLayer?.(l, seq, probs);
+    });
+    const last = seq.hidden.narrow(0, seq.hidden.shape[0] - 1, 1); // [1, d]
+    return {
+      logits: this.decoder.logits(last).toFloat32Array(),
+      cache,
+      tokensPerLayer,
+      visionTokensPerLayer,
+      referenceAttentionLayers,
+    };
+  }
+
+  /** One decode step: the logits [V] after `token`, appended to every layer's cache. */
+  decodeStep(token: number, cache: KVCache): Float32Array {
+    let x = embedding(this.decoder.embedTokens, [token]); // [1, d]
+    this.decoder.layers.forEach((layer, l) => {
+      const position = Int32Array.of(cache.layers[l].nextPosition);
+      x = layer.forward(x, position, cache.layers[l]).out;
+    });
+    return this.decoder.logits(x).toFloat32Array();
+  }
+
+  /** Image features per image for this config (576 for LLaVA-1.5). */
+  get imageFeatureCount(): number {
+    return imageFeatureCount(this.config);
+  }
+}
+
+function findProjector(w: Weights): Weights {
+  for (const p of PREFIXES.projector) {
+    if (w.has(`${p}.linear_1.weight`) || w.has(`${p}.0.weight`)) return w.scope(p);
+  }
+  return w.findScope(PREFIXES.projector, 'linear_1.weight');
+}

@@ -1,0 +1,69 @@
+/**
+ * Prompts to token ids and back, with the model directory's own tokenizer.json.
+ *
+ * Tokenization itself is not what this project teaches, so it is delegated to
+ * @huggingface/tokenizers (pure JS, runs offline on the local files). What is LLaVA-specific lives
+ * here: the two prompt templates, and the image token. llava-hf's vocabulary has `<image>` as an
+ * added token, so the whole prompt is encoded at once; the original LLaVA vocabulary has no such
+ * token, so the prompt is split at "<image>" and the pieces are joined with `image_token_index`
+ * (-200 in the original code), as its `tokenizer_image_token` does.
+ */
+import { Tokenizer } from '@huggingface/tokenizers';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type TemplateName = 'llava-hf' | 'vicuna_v1';
+
+const VICUNA_SYSTEM =
+  "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the user's questions.";
+
+/** The prompt text for a question, with the image placeholder when there is an image. */
+export function formatPrompt(template: TemplateName, question: string, hasImage: boolean): string {
+  const user = `${hasImage ? '<image>\n' : ''}${question}`;
+  return template === 'llava-hf' ? `USER: ${user} ASSISTANT:` : `${VICUNA_SYSTEM} USER: ${user} ASSISTANT:`;
+}
+
+export class TokenizerError extends Error {
+  override name = 'TokenizerError';
+}
+
+export class LlavaTokenizer {
+  constructor(
+    private readonly tokenizer: Tokenizer,
+    readonly bosTokenId: number,
+    readonly imageTokenIndex: number,
+  ) {}
+
+  /** Reads DIR/tokenizer.json (and DIR/tokenizer_config.json when present). */
+  static load(dir: string, imageTokenIndex: number, bosTokenId = 1): LlavaTokenizer {
+    const path = join(dir, 'tokenizer.json');
+    if (!existsSync(path)) throw new TokenizerError(`${path}: not found (needed to encode --prompt; --input-ids skips it)`);
+    const configPath = join(dir, 'tokenizer_config.json');
+    try {
+      const json = JSON.parse(readFileSync(path, 'utf8')) as object;
+      const config = existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as object) : {};
+      return new LlavaTokenizer(new Tokenizer(json, config), bosTokenId, imageTokenIndex);
+    } catch (e) {
+      throw new TokenizerError(`${path}: cannot load the tokenizer (${(e as Error).message})`);
+    }
+  }
+
+  /** Token ids of `text`, BOS first, "<image>" mapped to the image token. */
+  encode(text: string): number[] {
+    const imageInVocab = this.tokenizer.token_to_id('<image>') === this.imageTokenIndex;
+    let ids: number[];
+    if (imageInVocab || !text.includes('<image>')) {
+      ids = this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+    } else {
+      ids = text
+        .split('<image>')
+        .flatMap((piece, i) => [...(i > 0 ? [this.imageTokenIndex] : []), ...(piece ? this.tokenizer.encode(piece, { add_special_tokens: false }).ids : [])]);
+    }
+    return [this.bosTokenId, ...ids];
+  }
+
+  /** Text of generated ids, special tokens skipped. */
+  decode(ids: readonly number[]): string {
+    return this.tokenizer.decode([...ids], { skip_special_tokens: true });
+  }
+}
