@@ -4,9 +4,11 @@
  *
  *   adsc inspect PATH [--json] [--tensor NAME]
  *   adsc run --model DIR [--image FILE] (--prompt TEXT | --input-ids 1,2,3) [--max-new-tokens N] ...
+ *   adsc flops --config (llava-1.5-7b | DIR) --schedule SPEC [--text-tokens N] [--formula exact|fastv] ...
  */
 import { parseArgs } from 'node:util';
 import { UsageError, errorLine } from './errors.js';
+import { flops } from './flops.js';
 import { inspect } from './inspect.js';
 import { run } from './run.js';
 
@@ -15,8 +17,13 @@ const USAGE = `usage:
       list a .safetensors file or model directory
   adsc run --model DIR [--image FILE] (--prompt TEXT | --input-ids 1,2,3) [--max-new-tokens N]
            [--schedule SPEC] [--temperature T] [--top-p P] [--seed S] [--threads N]
-           [--template llava-hf|vicuna_v1] [--json]
-      run LLaVA-1.5 on an image and a prompt`;
+           [--positions original|renumber] [--template llava-hf|vicuna_v1] [--json]
+      run LLaVA-1.5 on an image and a prompt, optionally with a token-reduction schedule
+  adsc flops --config (llava-1.5-7b | llava-1.5-13b | DIR) --schedule SPEC [--text-tokens N]
+             [--formula exact|fastv] [--positions original|renumber] [--json] [--plot]
+      count a schedule's FLOPs and KV cache against the unreduced model
+
+schedules: none | adsc | fastv | pdrop | adsc:L=r,... | fastv:K=k,R=r | pdrop:layers=a,b,c,ratio=r`;
 
 /** Runs the CLI on `argv` (without node and script); returns the exit code. */
 export async function main(argv: string[], out = (l: string) => console.log(l), err = (l: string) => console.error(l)): Promise<number> {
@@ -48,6 +55,7 @@ export async function main(argv: string[], out = (l: string) => console.log(l), 
             seed: { type: 'string', default: '0' },
             threads: { type: 'string' },
             template: { type: 'string' },
+            positions: { type: 'string' },
             json: { type: 'boolean', default: false },
           },
           allowPositionals: false,
@@ -66,7 +74,37 @@ export async function main(argv: string[], out = (l: string) => console.log(l), 
             seed: integer('--seed', values.seed, 0),
             threads: values.threads === undefined ? undefined : integer('--threads', values.threads, 1),
             template: values.template,
+            positions: values.positions,
             json: values.json,
+          },
+          out,
+        );
+        return 0;
+      }
+      case 'flops': {
+        const { values } = parseArgs({
+          args: rest,
+          options: {
+            config: { type: 'string' },
+            schedule: { type: 'string', default: 'adsc' },
+            'text-tokens': { type: 'string', default: '64' },
+            formula: { type: 'string', default: 'exact' },
+            positions: { type: 'string' },
+            json: { type: 'boolean', default: false },
+            plot: { type: 'boolean', default: false },
+          },
+          allowPositionals: false,
+        });
+        if (values.config === undefined) throw new UsageError('adsc flops needs --config (llava-1.5-7b, llava-1.5-13b or a model directory)');
+        flops(
+          {
+            config: values.config,
+            schedule: values.schedule,
+            textTokens: integer('--text-tokens', values['text-tokens'], 0),
+            formula: values.formula,
+            positions: values.positions,
+            json: values.json,
+            plot: values.plot,
           },
           out,
         );

@@ -9,7 +9,8 @@
 import { existsSync } from 'node:fs';
 import { setNumThreads, type Tensor } from '@adsc/core';
 import {
-  Llava, LlavaTokenizer, formatPrompt, generate, parseSchedule, readImage, type GenerateResult, type TemplateName,
+  Llava, LlavaTokenizer, countPrefill, formatPrompt, generate, parseSchedule, readImage,
+  type GenerateResult, type PositionMode, type PrefillCount, type TemplateName,
 } from '@adsc/model';
 import { UsageError } from './errors.js';
 
@@ -25,6 +26,7 @@ export interface RunOptions {
   seed: number;
   threads?: number;
   template?: string;
+  positions?: string;
   json: boolean;
 }
 
@@ -32,10 +34,13 @@ export function run(opts: RunOptions, out: (line: string) => void): void {
   if ((opts.prompt === undefined) === (opts.inputIds === undefined)) throw new UsageError('adsc run needs exactly one of --prompt and --input-ids');
   if (!existsSync(opts.model)) throw new UsageError(`--model ${opts.model}: no such directory`);
   if (opts.threads !== undefined) setNumThreads(opts.threads);
-  const schedule = parseSchedule(opts.schedule);
+  if (opts.positions !== undefined && opts.positions !== 'original' && opts.positions !== 'renumber') {
+    throw new UsageError(`--positions must be original or renumber, got ${JSON.stringify(opts.positions)}`);
+  }
 
   const model = Llava.load(opts.model);
   const cfg = model.config;
+  const schedule = parseSchedule(opts.schedule, { numLayers: cfg.text.numLayers, positions: opts.positions as PositionMode | undefined });
   let pixels: Tensor | undefined;
   if (opts.image !== undefined) {
     pixels = model.pixels(readImage(opts.image));
@@ -64,8 +69,14 @@ export function run(opts: RunOptions, out: (line: string) => void): void {
   });
   const text = tokenizer ? tokenizer.decode(result.outputIds) : undefined;
   const note = model.metadata.note;
-  if (opts.json) out(JSON.stringify(toJson(result, text, schedule.spec)));
-  else report(result, { promptText, text, note, model: opts.model, schedule: schedule.spec }, out);
+  // FLOPs of this prefill, counted from the tokens each layer really processed.
+  const stages = schedule.rankingLayers?.(cfg.text.numLayers) ?? [];
+  const counted = countPrefill(cfg, result.tokensPerLayer, result.visionTokensPerLayer, {
+    image: pixels !== undefined,
+    rankingStages: stages.map((l): [number, number] => [l, result.tokensPerLayer[l - 1]]),
+  });
+  if (opts.json) out(JSON.stringify(toJson(result, text, schedule.spec, counted)));
+  else report(result, { promptText, text, note, model: opts.model, schedule: `${schedule.spec} (positions ${schedule.positions})`, flops: counted.total }, out);
 }
 
 function parseIds(text: string): number[] {
@@ -74,7 +85,7 @@ function parseIds(text: string): number[] {
   return ids.map(Number);
 }
 
-function toJson(r: GenerateResult, text: string | undefined, schedule: string) {
+function toJson(r: GenerateResult, text: string | undefined, schedule: string, counted: PrefillCount) {
   return {
     input_ids: r.inputIds,
     output_ids: r.outputIds,
@@ -86,6 +97,14 @@ function toJson(r: GenerateResult, text: string | undefined, schedule: string) {
     reference_attention_layers: r.referenceAttentionLayers,
     kv_cache_elements: r.kvCacheElements,
     kv_cache_dtype: 'f32',
+    flops: {
+      total: counted.total,
+      vision_tower: counted.vision,
+      projector: counted.projector,
+      ranking: counted.ranking,
+      decoder: counted.decoder,
+      lm_head: counted.lmHead,
+    },
     prefill_logits: Array.from(r.prefillLogits),
     timings: { vision: r.timings.vision, prefill: r.timings.prefill, decode: r.timings.decode },
   };
@@ -97,6 +116,7 @@ interface ReportContext {
   note?: string;
   model: string;
   schedule: string;
+  flops: number;
 }
 
 function report(r: GenerateResult, ctx: ReportContext, out: (line: string) => void): void {
@@ -112,6 +132,7 @@ function report(r: GenerateResult, ctx: ReportContext, out: (line: string) => vo
   out(`vision tokens per layer: ${runs(r.visionTokensPerLayer)}`);
   if (r.referenceAttentionLayers.length) out(`layers on reference attention (probabilities needed): ${r.referenceAttentionLayers.join(', ')}`);
   out(`KV cache after prefill: ${r.kvCacheElements.toLocaleString('en-US')} elements (f32, ${formatMiB(r.kvCacheElements * 4)})`);
+  out(`prefill FLOPs (counted, exact): ${(ctx.flops / 1e9).toFixed(2)} GFLOP`);
   const decode = r.timings.decode;
   const perToken = decode.length ? decode.reduce((s, t) => s + t, 0) / decode.length : 0;
   out(`timings: vision ${r.timings.vision.toFixed(0)} ms, prefill ${r.timings.prefill.toFixed(0)} ms, decode ${decode.length} steps, ${perToken.toFixed(1)} ms/token`);

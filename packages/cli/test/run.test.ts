@@ -80,9 +80,33 @@ describe('adsc run', () => {
     expect((await run('run', '--model', gqa, '--input-ids', '1', '--max-new-tokens=-1')).err).toEqual(['error: Usage: --max-new-tokens must be an integer >= 0, got "-1"']);
   });
 
+  it('adds the schedule, reference attention layers and counted FLOPs to the JSON', async () => {
+    const ref = golden.find((g) => g.name === 'tiny-gqa fastv:K=2,R=0.5 original')!;
+    const { code, out } = await run('run', '--model', gqa, '--input-ids', ref.input_ids.join(','), '--image', join(root, 'examples/images/demo.png'), '--schedule', 'fastv:K=2,R=0.5', '--max-new-tokens', '1', '--json');
+    expect(code).toBe(0);
+    const r = JSON.parse(out[0]);
+    expect(r.schedule).toBe('fastv:K=2,R=0.5');
+    expect(r.reference_attention_layers).toEqual([1]);
+    expect(r.vision_tokens_per_layer).toEqual([64, 64, 32, 32, 32, 32]);
+    expect(r.tokens_per_layer).toEqual(ref.tokens_per_layer);
+    expect(r.flops.total).toBe(r.flops.vision_tower + r.flops.projector + r.flops.ranking + r.flops.decoder + r.flops.lm_head);
+    expect(r.flops.vision_tower).toBeGreaterThan(0);
+  });
+
+  it('renumbered positions keep the tokens per layer but change the logits', async () => {
+    const ref = golden.find((g) => g.name === 'tiny-mha adsc:2=0.5 renumber')!;
+    const mha = join(root, 'packages/model/test/fixtures/tiny/tiny-mha');
+    const args = ['run', '--model', mha, '--input-ids', ref.input_ids.join(','), '--image', image, '--schedule', 'adsc:2=0.5', '--max-new-tokens', '1', '--json'];
+    const original = JSON.parse((await run(...args)).out[0]);
+    const renumbered = JSON.parse((await run(...args, '--positions', 'renumber')).out[0]);
+    expect(renumbered.tokens_per_layer).toEqual(ref.tokens_per_layer);
+    expect(renumbered.tokens_per_layer).toEqual(original.tokens_per_layer);
+    expect(renumbered.prefill_logits).not.toEqual(original.prefill_logits);
+  });
+
   it('refuses an unknown schedule', async () => {
     const { code, err } = await run('run', '--model', gqa, '--input-ids', '1', '--schedule', 'magic');
     expect(code).toBe(2);
-    expect(err[0]).toMatch(/^error: ScheduleError: unknown schedule "magic"/);
+    expect(err).toEqual(['error: ScheduleError: schedule "magic": unknown method "magic" (known: none, adsc, fastv, pdrop)']);
   });
 });

@@ -10,13 +10,21 @@ export { KVCache, LayerCache } from './kv-cache.js';
 export { DecoderLayer, LlamaDecoder } from './llama.js';
 export { ClipEncoderLayer, ClipVisionTower } from './clip.js';
 export { Projector } from './projector.js';
-export { PromptError, mergeImage, type Sequence } from './sequence.js';
+export { PromptError, mergeImage, range, type Sequence } from './sequence.js';
 export { Llava, type PrefillResult } from './llava.js';
 export { argmax, generate, sampler, type GenerateOptions, type GenerateResult, type Timings } from './generate.js';
 export { LlavaTokenizer, TokenizerError, formatPrompt, type TemplateName } from './tokenizer.js';
-export { NO_SCHEDULE, ScheduleError, parseSchedule, type Schedule } from './schedule/schedule.js';
+export { NO_SCHEDULE, keepVision, topKInOrder, type PositionMode, type Schedule } from './schedule/schedule.js';
+export { ADSC_PRESET, FASTV_PRESET, PDROP_PRESET, ScheduleError, parseSchedule, type ScheduleOptions } from './schedule/parse.js';
+export { adscSchedule, keptCount, uniformIndices, type AdscEntry, type Ratio } from './schedule/adsc.js';
+export { fastvKeep, fastvSchedule } from './schedule/fastv.js';
+export { lastTokenScores, pdropKeep, pdropSchedule } from './schedule/pdrop.js';
 export { checkRgbImage, createRgbImage, decodeImage, readImage, type RgbImage } from './image.js';
 export {
   LLAVA_PREPROCESSOR_CONFIG, centerCrop, expandToSquare, padColor, parsePreprocessorConfig, preprocessImage,
   preprocessorFor, readPreprocessorConfig, resizeBicubic, shortestEdgeSize, type PreprocessOptions, type PreprocessorConfig,
 } from './preprocess.js';
+export {
+  countPrefill, countSchedule, decoderLayerFlops, lastTokenRankingFlops, projectorFlops, visionTowerFlops,
+  type Formula, type LayerCount, type PrefillCount, type ScheduleCount,
+} from './accounting.js';

@@ -44,6 +44,8 @@ export interface PrefillResult {
   visionTokensPerLayer: number[];
   /** Layers that ran the reference attention because the schedule needed probabilities. */
   referenceAttentionLayers: number[];
+  /** For each layer, the original image features (by index) among its vision tokens. */
+  visionIndicesPerLayer: Int32Array[];
 }
 
 export class Llava {
@@ -108,16 +110,18 @@ export class Llava {
     const tokensPerLayer: number[] = [];
     const visionTokensPerLayer: number[] = [];
     const referenceAttentionLayers: number[] = [];
+    const visionIndicesPerLayer: Int32Array[] = [];
     let seq = prompt;
     this.decoder.layers.forEach((layer, l) => {
       seq = schedule?.beforeLayer?.(l, seq, this) ?? seq;
       tokensPerLayer.push(seq.hidden.shape[0]);
       visionTokensPerLayer.push(seq.visionCount);
+      visionIndicesPerLayer.push(seq.visionIndex);
       const withProbs = schedule?.needsProbs?.(l) ?? false;
       if (withProbs) referenceAttentionLayers.push(l);
       const { out, probs } = layer.forward(seq.hidden, seq.positions, cache.layers[l], withProbs);
       seq = { ...seq, hidden: out };
-      if (probs) schedule?.afterLayer?.(l, seq, probs);
+      if (probs) seq = schedule?.afterLayer?.(l, seq, probs) ?? seq;
     });
     const last = seq.hidden.narrow(0, seq.hidden.shape[0] - 1, 1); // [1, d]
     return {
@@ -126,6 +130,7 @@ export class Llava {
       tokensPerLayer,
       visionTokensPerLayer,
       referenceAttentionLayers,
+      visionIndicesPerLayer,
     };
   }
 

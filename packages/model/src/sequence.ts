@@ -17,6 +17,8 @@ export interface Sequence {
   visionStart: number;
   /** Vision tokens still in the sequence. */
   visionCount: number;
+  /** For each vision token in the span, its index among the image's original features. */
+  visionIndex: Int32Array;
 }
 
 export class PromptError extends Error {
@@ -36,7 +38,7 @@ export function mergeImage(
   const slots = ids.flatMap((id, i) => (id === imageTokenIndex ? [i] : []));
   if (slots.length === 0) {
     if (features) throw new PromptError(`an image was given but the prompt has no image token (id ${imageTokenIndex})`);
-    return { hidden: embed(ids), positions: range(ids.length), visionStart: 0, visionCount: 0 };
+    return { hidden: embed(ids), positions: range(ids.length), visionStart: 0, visionCount: 0, visionIndex: new Int32Array(0) };
   }
   if (!features) throw new PromptError(`the prompt has ${slots.length} image token(s) (id ${imageTokenIndex}) but no image was given`);
   const p = features.shape[0];
@@ -51,7 +53,7 @@ export function mergeImage(
   const after = ids.slice(start + slots.length);
   const parts = [embed(before), features.to('f32'), embed(after)].filter((t) => t.shape[0] > 0);
   const hidden = concat(parts, 0); // [T - 1 + P, d]
-  return { hidden, positions: range(hidden.shape[0]), visionStart: start, visionCount: p };
+  return { hidden, positions: range(hidden.shape[0]), visionStart: start, visionCount: p, visionIndex: range(p) };
 }
 
 export function range(n: number): Int32Array {

@@ -1,15 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { expectClose } from '@adsc/core/testing';
-import { Llava, generate } from '../src/index.js';
+import { Llava, generate, parseSchedule } from '../src/index.js';
 import { checkpointDir, pixels, runs } from './golden.js';
 
-// End-to-end runs without a schedule: three checkpoints (MHA with two shards, GQA with three
-// shards, the original LLaVA layout in one file), mixed F16 / BF16 / F32, and a text-only prompt.
-const cases = runs.filter((r) => r.schedule === 'none');
+// Every golden run: three checkpoints (MHA with two shards, GQA with three shards, the original
+// LLaVA layout in one file; mixed F16 / BF16 / F32), a text-only prompt, and the ADSC, FastV and
+// PyramidDrop schedules with original or renumbered positions.
+const models = new Map<string, Llava>();
+const load = (name: string) => models.get(name) ?? models.set(name, Llava.load(checkpointDir(name))).get(name)!;
 
-describe.each(cases)('$name', (run) => {
-  const model = Llava.load(checkpointDir(run.checkpoint));
-  const result = generate(model, run.input_ids, run.pixels ? pixels(run.pixels) : undefined, { maxNewTokens: run.max_new_tokens });
+describe.each(runs)('$name', (run) => {
+  const model = load(run.checkpoint);
+  const schedule = parseSchedule(run.schedule, { positions: run.schedule === 'none' ? undefined : run.positions, numLayers: 6 });
+  const result = generate(model, run.input_ids, run.pixels ? pixels(run.pixels) : undefined, { maxNewTokens: run.max_new_tokens, schedule });
 
   it('matches the last-position logits of the reference within 1e-4', () => {
     expectClose(result.prefillLogits, run.prefill_logits, { atol: 1e-4 });
@@ -19,13 +22,25 @@ describe.each(cases)('$name', (run) => {
     expect(result.outputIds).toEqual(run.output_ids);
   });
 
-  it('runs every layer over the whole merged prompt', () => {
+  it('processes the same number of tokens in each layer', () => {
     expect(result.tokensPerLayer).toEqual(run.tokens_per_layer);
     expect(result.visionTokensPerLayer).toEqual(run.vision_tokens_per_layer);
   });
 
+  it('keeps the same vision tokens in each layer', () => {
+    expect(result.visionIndicesPerLayer.map((v) => Array.from(v))).toEqual(run.kept_image_indices);
+  });
+
   it('holds the KV cache elements the reference counts', () => {
     expect(result.kvCacheElements).toBe(run.kv_cache_elements);
+  });
+
+  it('follows its own plan, the one the accounting counts', () => {
+    expect(schedule.plan(run.vision_tokens_per_layer[0], 6)).toEqual(run.vision_tokens_per_layer);
+  });
+
+  it('runs the reference attention only where probabilities are needed', () => {
+    expect(result.referenceAttentionLayers).toEqual(run.schedule.startsWith('fastv') ? [1] : []);
   });
 });
 

@@ -1,0 +1,74 @@
+/**
+ * PyramidDrop (Xing et al., CVPR 2025), the light-score baseline: before each stage layer l, the
+ * vision tokens are ranked by how much the last instruction token would attend to them in layer l,
+ * and the top `ratio` of them survive (576 -> 288 -> 144 -> 72 with stages 8, 16, 24 and 0.5).
+ *
+ * The ranking needs no attention matrix: apply layer l's input RMSNorm, q_proj (last token only)
+ * and k_proj to the current hidden states, rotate them at the tokens' current positions, and take
+ * softmax(q_last K^T / sqrt(hd)) over all T keys per head, averaged over heads, in f32. Position
+ * ids are renumbered contiguously after a drop (PyramidDrop's convention; `positions` can keep them).
+ */
+import { linear, rmsNorm } from '@adsc/core';
+import { applyRope } from '../rope.js';
+import { ropeFor } from '../llama.js';
+import type { Llava } from '../llava.js';
+import type { Sequence } from '../sequence.js';
+import { keepVision, topKInOrder, type PositionMode, type Schedule } from './schedule.js';
+
+/** Tokens kept of n at each stage: max(1, floor(n * ratio)). */
+export function pdropKeep(n: number, ratio: number): number {
+  return Math.max(1, Math.floor(n * ratio + 1e-6));
+}
+
+/** Head-averaged attention of the last token over the vision span, under `layer`'s q/k. */
+export function lastTokenScores(model: Llava, layer: number, seq: Sequence): Float64Array {
+  const { numHeads: h, numKvHeads: hkv, headDim: hd, rmsNormEps, ropeTheta } = model.config.text;
+  const l = model.decoder.layers[layer];
+  const tokens = seq.hidden.shape[0];
+  const hn = rmsNorm(seq.hidden, l.inputNorm, rmsNormEps); // [T, d]
+  const q = linear(hn.narrow(0, tokens - 1, 1), l.wq); // [1, H*hd]
+  const k = linear(hn, l.wk); // [T, Hkv*hd]
+  applyRope(q, h, ropeFor(seq.positions.subarray(tokens - 1), hd, ropeTheta));
+  applyRope(k, hkv, ropeFor(seq.positions, hd, ropeTheta));
+  const qd = q.data as Float32Array;
+  const kd = k.data as Float32Array;
+  const group = h / hkv;
+  const scale = 1 / Math.sqrt(hd);
+  const scores = new Float64Array(seq.visionCount);
+  const logits = new Float64Array(tokens);
+  for (let head = 0; head < h; head++) {
+    const kvHead = Math.floor(head / group);
+    let max = -Infinity;
+    for (let t = 0; t < tokens; t++) {
+      let dot = 0;
+      for (let i = 0; i < hd; i++) dot += qd[head * hd + i] * kd[t * hkv * hd + kvHead * hd + i];
+      logits[t] = Math.fround(dot * scale);
+      max = Math.max(max, logits[t]);
+    }
+    let sum = 0;
+    for (let t = 0; t < tokens; t++) sum += (logits[t] = Math.exp(logits[t] - max));
+    for (let j = 0; j < seq.visionCount; j++) scores[j] += logits[seq.visionStart + j] / sum / h;
+  }
+  return scores;
+}
+
+export function pdropSchedule(spec: string, stages: readonly number[], ratio: number, positions: PositionMode): Schedule {
+  return {
+    spec,
+    positions,
+    plan(vision, numLayers) {
+      let n = vision;
+      return Array.from({ length: numLayers }, (_, l) => {
+        if (stages.includes(l) && n > 0) n = pdropKeep(n, ratio);
+        return n;
+      });
+    },
+    referenceLayers: () => [],
+    rankingLayers: (numLayers) => stages.filter((l) => l < numLayers),
+    beforeLayer(layer: number, seq: Sequence, model: Llava): Sequence | undefined {
+      if (!stages.includes(layer) || seq.visionCount === 0) return undefined;
+      const scores = lastTokenScores(model, layer, seq);
+      return keepVision(seq, topKInOrder(scores, pdropKeep(seq.visionCount, ratio)), positions);
+    },
+  };
+}

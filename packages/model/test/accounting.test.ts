@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import {
+  PRESETS, countPrefill, countSchedule, decoderLayerFlops, parseSchedule, projectorFlops, readConfig, visionTowerFlops,
+} from '../src/index.js';
+import { checkpointDir, runs } from './golden.js';
+
+const llava7b = PRESETS['llava-1.5-7b'];
+const tiny = { hiddenSize: 4, numLayers: 1, numHeads: 2, numKvHeads: 1, headDim: 2, intermediateSize: 8, vocabSize: 10, rmsNormEps: 1e-5, ropeTheta: 1e4, maxPositions: 64 };
+
+describe('decoder layer FLOPs', () => {
+  it('counts a tiny GQA layer by hand', () => {
+    // T = 3, d 4, 2 heads of 2 (H hd = 4), 1 KV head (Hkv hd = 2), m 8:
+    //   q 2*3*4*4 = 96; k, v 2 * (2*3*4*2) = 96; o 2*3*4*4 = 96
+    //   attention 2*2*hd*H * T(T+1)/2 = 4*2*2*6 = 96
+    //   SwiGLU 3*2*3*4*8 = 576
+    expect(decoderLayerFlops(tiny, 3)).toBe(96 + 96 + 96 + 96 + 576);
+  });
+
+  it('counts the FastV paper formula 4nd^2 + 2n^2 d + 2ndm as is', () => {
+    expect(decoderLayerFlops(tiny, 3, 'fastv')).toBe(4 * 3 * 16 + 2 * 9 * 4 + 2 * 3 * 4 * 8);
+  });
+
+  it('gives 262.4 GFLOP for one LLaVA-1.5-7B layer over 640 tokens', () => {
+    // 8 T d^2 (q, k, v, o) + 6 T d m + 2 hd H T (T + 1)
+    const t = 640;
+    const expected = 8 * t * 4096 ** 2 + 6 * t * 4096 * 11008 + 2 * 128 * 32 * t * (t + 1);
+    expect(decoderLayerFlops(llava7b.text, t)).toBe(expected);
+    expect(expected / 1e9).toBeCloseTo(262.4, 1);
+  });
+});
+
+describe('vision tower and projector FLOPs', () => {
+  it('counts the 23 CLIP layers LLaVA runs plus the patch conv', () => {
+    // 577 tokens, D 1024, I 4096: per layer 8 N D^2 + 4 N^2 D + 4 N D I; conv 2 * 576 * 588 * 1024
+    const n = 577;
+    const perLayer = 8 * n * 1024 ** 2 + 4 * n * n * 1024 + 4 * n * 1024 * 4096;
+    expect(visionTowerFlops(llava7b)).toBe(2 * 576 * 588 * 1024 + 23 * perLayer);
+  });
+
+  it('counts the projector as two products over 576 features', () => {
+    expect(projectorFlops(llava7b)).toBe(2 * 576 * 1024 * 4096 + 2 * 576 * 4096 * 4096);
+  });
+});
+
+describe('schedule accounting on LLaVA-1.5-7B (64 text tokens)', () => {
+  it('counts no reduction for none', () => {
+    const r = countSchedule(llava7b, parseSchedule('none'));
+    expect(r.reduction).toEqual({ flops: 0, kv: 0 });
+    expect(r.baseline.kvCacheElements).toBe(32 * 2 * 640 * 32 * 128); // layers * (K, V) * tokens * heads * hd
+  });
+
+  it('counts the KV saving of the adsc preset from its plan', () => {
+    // tokens per layer: 6 x 640, 6 x 352, 6 x 208, 14 x 136 (64 text + 576, 288, 144, 72 vision)
+    const tokens = 6 * 640 + 6 * 352 + 6 * 208 + 14 * 136;
+    const r = countSchedule(llava7b, parseSchedule('adsc'));
+    expect(r.reduction.kv).toBeCloseTo(1 - tokens / (32 * 640), 12);
+    expect(r.reduction.kv).toBeCloseTo(0.555, 3);
+    expect(r.reduction.flops).toBeCloseTo(0.533, 3);
+  });
+
+  it('charges PyramidDrop its ranking projections', () => {
+    const r = countSchedule(llava7b, parseSchedule('pdrop'));
+    expect(r.scheduled.ranking).toBeGreaterThan(0);
+    expect(countSchedule(llava7b, parseSchedule('adsc')).scheduled.ranking).toBe(0);
+  });
+
+  it('reports the fastv formula without the vision tower, projector or lm_head', () => {
+    const r = countSchedule(llava7b, parseSchedule('fastv'), { formula: 'fastv' });
+    expect(r.baseline.total).toBe(r.baseline.decoder);
+    expect(r.baseline.total).toBe(32 * decoderLayerFlops(llava7b.text, 640, 'fastv'));
+  });
+});
+
+describe('KV accounting against real runs', () => {
+  it.each(runs.map((r) => [r.name, r] as const))('%s: the counted KV elements equal what the cache held', (_, run) => {
+    const cfg = readConfig(checkpointDir(run.checkpoint));
+    expect(countPrefill(cfg, run.tokens_per_layer, run.vision_tokens_per_layer).kvCacheElements).toBe(run.kv_cache_elements);
+  });
+});
