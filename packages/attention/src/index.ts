@@ -32,7 +32,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const p = resolveProblem('attention', q, k, v, opts);
   const [result, out] = f32Output([...p.lead, p.queryHeads, p.queries, p.headDim]);
   if (opts.impl === 'reference') {
-    referenceAttention(p, headRows(q, p, false), headRows(k, p, false), headRows(v, p, false), out);
+    referenceAttention(p, headRows(q, p, true), headRows(k, p, true), headRows(v, p, true), out);
   } else {
     const shared = threadsFor(p) > 1;
     const tile = resolveTile('attention', opts.tile, DEFAULT_TILE);
@@ -53,6 +53,6 @@ export function attentionWithProbs(q: Tensor, k: Tensor, v: Tensor, opts: Attent
   const p = resolveProblem('attentionWithProbs', q, k, v, opts);
   const [outTensor, out] = f32Output([...p.lead, p.queryHeads, p.queries, p.headDim]);
   const [probsTensor, probs] = f32Output([...p.lead, p.queryHeads, p.queries, p.keys]);
-  referenceAttention(p, headRows(q, p, false), headRows(k, p, false), headRows(v, p, false), out, probs);
+  referenceAttention(p, headRows(q, p, true), headRows(k, p, true), headRows(v, p, true), out, probs);
   return { out: outTensor, probs: probsTensor };
 }

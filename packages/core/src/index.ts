@@ -15,6 +15,7 @@ export { erf, gelu, geluTanh, quickGelu, silu } from './ops/activation.js';
 export { argmax, max, mean, sum } from './ops/reduce.js';
 export { layerNorm, rmsNorm, softmax } from './ops/norm.js';
 export { concat, embedding, indexSelect } from './ops/movement.js';
-export { linear, matmul } from './ops/matmul.js';
+export { linear, matmul, matmulInto } from './ops/matmul.js';
+export type { MatrixRef } from './kernels/gemm.js';
 export { conv2dPatches } from './ops/conv.js';
 export { getNumThreads, runOnThreads, setNumThreads, type ThreadTask } from './threads/pool.js';

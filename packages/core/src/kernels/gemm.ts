@@ -33,11 +33,15 @@ export interface MatrixRef {
   colStride: number;
 }
 
-/** One thread's share of C = A B. A is [M, K], B is [K, N], C is row-major with row length ldc. */
+/**
+ * One thread's share of C = A B. A is [M, K], B is [K, N], C is row-major with row length ldc.
+ * C may be a Float64Array: the sums are doubles anyway, so a caller that needs them unrounded
+ * (attention scores of size ~1e3) gets them; only the 32 stores per tile see the difference.
+ */
 export interface GemmTask {
   a: MatrixRef;
   b: MatrixRef;
-  c: Float32Array;
+  c: Float32Array | Float64Array;
   cOffset: number;
   ldc: number;
   k: number;
@@ -144,7 +148,7 @@ function packA(a: MatrixRef, ic: number, mc: number, pc: number, kc: number, out
  */
 function micro4x8(
   ap: Float32Array, ai: number, bp: Float32Array, bi: number, kc: number,
-  c: Float32Array, ci: number, ldc: number, mr: number, nr: number, accumulate: boolean,
+  c: Float32Array | Float64Array, ci: number, ldc: number, mr: number, nr: number, accumulate: boolean,
 ): void {
   let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c04 = 0, c05 = 0, c06 = 0, c07 = 0;
   let c10 = 0, c11 = 0, c12 = 0, c13 = 0, c14 = 0, c15 = 0, c16 = 0, c17 = 0;

@@ -38,8 +38,13 @@ function matrixRef(t: Tensor, offset: number, rowAxis: number, colAxis: number):
   };
 }
 
-/** Runs one product C = A B of m x k by k x n, split over threads when it is large enough. */
-function runGemm(a: MatrixRef, b: MatrixRef, c: Float32Array, cOffset: number, m: number, n: number, k: number): void {
+/**
+ * C = A B for strided matrices, straight into `c` (row-major [m, n] at `cOffset`; f32, or f64 to keep
+ * the sums unrounded): the kernel-level
+ * entry point for code that holds raw arrays, such as the attention kernels. Split over threads when
+ * large enough, in which case every array must sit on a SharedArrayBuffer.
+ */
+export function matmulInto(a: MatrixRef, b: MatrixRef, c: Float32Array | Float64Array, cOffset: number, m: number, n: number, k: number): void {
   const whole: GemmTask = { a, b, c, cOffset, ldc: n, k, m0: 0, m1: m, n0: 0, n1: n };
   const threads = m * n * k < PARALLEL_MIN_MACS ? 1 : getNumThreads();
   const byColumns = n >= m || usesDotPath(a, b, m);
@@ -86,7 +91,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       aOff += i * ae.stride[axis];
       bOff += i * be.stride[axis];
     }
-    runGemm(matrixRef(ae, aOff, r, r + 1), matrixRef(be, bOff, r, r + 1), c, bi * m * n, m, n, k);
+    matmulInto(matrixRef(ae, aOff, r, r + 1), matrixRef(be, bOff, r, r + 1), c, bi * m * n, m, n, k);
   }
   let result = out;
   if (b.rank === 1) result = result.squeeze(-1);
@@ -113,7 +118,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
   const w = kernelReady(weight);
   const [out, c] = f32Output([...lead, outF]);
   // B = W^T: B's row (k) axis is W's axis 1, its column (n) axis is W's axis 0.
-  runGemm(matrixRef(x2, x2.offset, 0, 1), matrixRef(w, w.offset, 1, 0), c, 0, rows, outF, inF);
+  matmulInto(matrixRef(x2, x2.offset, 0, 1), matrixRef(w, w.offset, 1, 0), c, 0, rows, outF, inF);
   if (bias) {
     const bv = f32Values(bias);
     for (let i = 0; i < c.length; i += outF) for (let j = 0; j < outF; j++) c[i + j] += bv[j];
