@@ -16,6 +16,7 @@
  * KV cache: each layer holds K and V for the tokens it processed: 2 * T_l * Hkv * hd elements.
  */
 import { imageFeatureCount, type LlavaConfig, type TextConfig } from './config.js';
+import { hiddenStateIndex } from './clip.js';
 import type { Schedule } from './schedule/schedule.js';
 
 export type Formula = 'exact' | 'fastv';
@@ -58,8 +59,7 @@ export function visionTowerFlops(cfg: LlavaConfig): number {
   const d = v.hiddenSize;
   const conv = 2 * patches * (v.numChannels * v.patchSize ** 2) * d;
   const perLayer = 4 * 2 * n * d * d + 2 * 2 * n * n * d + 2 * 2 * n * d * v.intermediateSize;
-  const layersRun = cfg.visionFeatureLayer < 0 ? v.numLayers + 1 + cfg.visionFeatureLayer : cfg.visionFeatureLayer;
-  return conv + layersRun * perLayer;
+  return conv + hiddenStateIndex(cfg.visionFeatureLayer, v.numLayers) * perLayer;
 }
 
 /** FLOPs of the projector for one image's features. */

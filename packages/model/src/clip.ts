@@ -91,17 +91,21 @@ export class ClipVisionTower {
     readonly layers: ClipEncoderLayer[],
   ) {}
 
-  /** `w` scopes `vision_model` (embeddings.*, pre_layrnorm, encoder.layers.N). */
-  static load(w: Weights, cfg: VisionConfig): ClipVisionTower {
+  /**
+   * `w` scopes `vision_model` (embeddings.*, pre_layrnorm, encoder.layers.N). Only the layers up to
+   * `featureLayer` are loaded: LLaVA's -2 never runs the last one (12.6M parameters not read).
+   */
+  static load(w: Weights, cfg: VisionConfig, featureLayer = -1): ClipVisionTower {
     const { hiddenSize: d, numChannels: c, patchSize: p } = cfg;
     const positions = (cfg.imageSize / p) ** 2 + 1;
+    const layers = hiddenStateIndex(featureLayer, cfg.numLayers);
     return new ClipVisionTower(
       cfg,
       w.get('embeddings.patch_embedding.weight', [d, c, p, p]),
       w.get('embeddings.class_embedding', [d]),
       w.get('embeddings.position_embedding.weight', [positions, d]),
       loadNorm(w, 'pre_layrnorm', d),
-      Array.from({ length: cfg.numLayers }, (_, i) => ClipEncoderLayer.load(w.scope(`encoder.layers.${i}`), cfg)),
+      Array.from({ length: layers }, (_, i) => ClipEncoderLayer.load(w.scope(`encoder.layers.${i}`), cfg)),
     );
   }
 
@@ -114,10 +118,8 @@ export class ClipVisionTower {
     if (pixels.rank !== 3 || pixels.shape[0] !== c || pixels.shape[1] !== s || pixels.shape[2] !== s) {
       throw new Error(`vision tower: pixel values must be [${c}, ${s}, ${s}], got [${pixels.shape.join(', ')}]`);
     }
-    const index = featureLayer < 0 ? this.layers.length + 1 + featureLayer : featureLayer;
-    if (index < 0 || index > this.layers.length) {
-      throw new Error(`vision tower: feature layer ${featureLayer} is outside the ${this.layers.length + 1} hidden states`);
-    }
+    const index = hiddenStateIndex(featureLayer, this.cfg.numLayers);
+    if (index > this.layers.length) throw new Error(`vision tower: feature layer ${featureLayer} needs ${index} layers, only ${this.layers.length} were loaded`);
     const grid = conv2dPatches(pixels, this.patchEmbedding); // [D, S/p, S/p]
     const patches = grid.reshape([d, -1]).transpose(); // [P, D] (row-major patch order)
     let x = concat([this.classEmbedding.to('f32').reshape([1, d]), patches.contiguous()], 0); // [P + 1, D]
@@ -126,4 +128,13 @@ export class ClipVisionTower {
     for (let i = 0; i < index; i++) x = this.layers[i].forward(x); // hidden_states[i + 1]
     return x;
   }
+}
+
+/** hidden_states[featureLayer] as a count of layers to run (negative indices count from the end). */
+export function hiddenStateIndex(featureLayer: number, numLayers: number): number {
+  const index = featureLayer < 0 ? numLayers + 1 + featureLayer : featureLayer;
+  if (!Number.isInteger(index) || index < 0 || index > numLayers) {
+    throw new Error(`vision tower: feature layer ${featureLayer} is outside the ${numLayers + 1} hidden states`);
+  }
+  return index;
 }

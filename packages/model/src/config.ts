@@ -157,20 +157,23 @@ export function parseConfig(json: unknown, source = 'config.json'): LlavaConfig 
   }
   if (nested || obj.model_type === 'llava') {
     const text = (obj.text_config ?? {}) as Json;
-    const vision = (obj.vision_config ?? {}) as Json;
+    // LlavaConfig builds CLIP ViT-L/14-336 when vision_config is absent; a given dict falls back
+    // field by field to CLIPVisionConfig's own defaults.
+    const visionGiven = typeof obj.vision_config === 'object' && obj.vision_config !== null;
+    const vision = (visionGiven ? obj.vision_config : {}) as Json;
     const act = field(obj, 'projector_hidden_act', 'gelu', source, (x) => x === 'gelu');
     return {
       layout: 'llava-hf',
       text: textConfig(text, `${source} text_config`),
-      vision: visionConfig(vision, CLIP_VISION_DEFAULTS, `${source} vision_config`),
+      vision: visionConfig(vision, visionGiven ? CLIP_VISION_DEFAULTS : CLIP_VIT_L_336, `${source} vision_config`),
       imageTokenIndex: field(obj, 'image_token_index', 32000, source, isInt),
       visionFeatureLayer: field(obj, 'vision_feature_layer', -2, source, isInt),
       visionFeatureSelectStrategy: field(obj, 'vision_feature_select_strategy', 'default', source, (x) => x === 'default' || x === 'full'),
       projectorHiddenAct: act as 'gelu',
       imageAspectRatio: 'crop',
-      bosTokenId: field(text, 'bos_token_id', field(obj, 'bos_token_id', 1, source, isInt), source, isInt),
+      bosTokenId: field(text, 'bos_token_id', field(obj, 'bos_token_id', 1, source, isInt), `${source} text_config`, isInt),
       eosTokenIds: eosList(text.eos_token_id ?? obj.eos_token_id, source),
-      padTokenId: (obj.pad_token_id ?? text.pad_token_id) as number | undefined,
+      padTokenId: field<number | undefined>(obj, 'pad_token_id', field<number | undefined>(text, 'pad_token_id', undefined, `${source} text_config`, isInt), source, isInt),
     };
   }
   const projector = field(obj, 'mm_projector_type', 'mlp2x_gelu', source, (x) => x === 'mlp2x_gelu');
@@ -187,7 +190,7 @@ export function parseConfig(json: unknown, source = 'config.json'): LlavaConfig 
     imageAspectRatio: field(obj, 'image_aspect_ratio', 'pad', source, (x) => typeof x === 'string') === 'pad' ? 'pad' : 'crop',
     bosTokenId: field(obj, 'bos_token_id', 1, source, isInt),
     eosTokenIds: eosList(obj.eos_token_id, source),
-    padTokenId: obj.pad_token_id as number | undefined,
+    padTokenId: field<number | undefined>(obj, 'pad_token_id', undefined, source, isInt),
   };
 }
 

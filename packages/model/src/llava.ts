@@ -71,7 +71,7 @@ export class Llava {
     const w = new Weights(source, '', origin);
     return new Llava(
       config,
-      ClipVisionTower.load(w.findScope(PREFIXES.vision, 'embeddings.patch_embedding.weight'), config.vision),
+      ClipVisionTower.load(w.findScope(PREFIXES.vision, 'embeddings.patch_embedding.weight'), config.vision, config.visionFeatureLayer),
       Projector.load(findProjector(w), config),
       LlamaDecoder.load(w.findScope(PREFIXES.text, 'embed_tokens.weight'), w.findScope(PREFIXES.head, 'weight'), config.text),
       metadata,

@@ -11,6 +11,10 @@ describe('config', () => {
     expect(c.visionFeatureLayer).toBe(-2);
   });
 
+  it('builds CLIP ViT-L/14-336 when vision_config is absent, as LlavaConfig does', () => {
+    expect(parseConfig({ model_type: 'llava' }).vision).toMatchObject({ hiddenSize: 1024, numLayers: 24, imageSize: 336, patchSize: 14 });
+  });
+
   it('the llava-1.5-7b preset is Vicuna-7B with CLIP ViT-L/14-336: 576 image features', () => {
     const c = PRESETS['llava-1.5-7b'];
     expect(c.text).toMatchObject({ hiddenSize: 4096, numLayers: 32, numHeads: 32, numKvHeads: 32, vocabSize: 32064, rmsNormEps: 1e-5, maxPositions: 4096 });
