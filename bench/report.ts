@@ -21,14 +21,17 @@ export interface Measured {
   gflops: number;
 }
 
-/** Times each case in turn; `quick` gives rough numbers fast. */
-export async function measure(cases: Case[], quick: boolean): Promise<Measured[]> {
+/**
+ * Times each case in turn; `quick` gives rough numbers fast. `iterations` is the minimum number
+ * of samples (default 5) for cases that take seconds each.
+ */
+export async function measure(cases: Case[], quick: boolean, iterations = 5): Promise<Measured[]> {
   const results: Measured[] = [];
   for (const c of cases) {
     // One Bench per case so that each case's setup runs right before its own samples.
     const bench = new Bench({
       time: quick ? 100 : 2000,
-      iterations: quick ? 1 : 5,
+      iterations: quick ? 1 : iterations,
       warmupTime: quick ? 0 : 200,
       warmupIterations: 1,
       throws: true,

@@ -1,0 +1,91 @@
+/**
+ * LLaVA-1.5-7B at full size, on this machine: one decoder layer (d 4096, SwiGLU 11008, 32 heads of
+ * 128, random f16 weights) timed on a 640-token prefill and on a decode step against that 640-token
+ * cache, at 1 and 2 threads, with the full-model prefill extrapolated (32 layers). Then the resident
+ * memory of the whole 32-layer f16 stack plus embeddings, lm_head, projector and the 23 CLIP layers
+ * that run, and one decode step through all 32 layers.
+ *
+ * The stack's weights are constants (`full`): filling 7 billion f16 values with random numbers
+ * takes minutes and changes neither the memory nor the time of a step.
+ */
+import { Tensor, full, getNumThreads, randn, scale, setNumThreads } from '@adsc/core';
+import { DecoderLayer, KVCache, PRESETS, decoderLayerFlops, range } from '@adsc/model';
+import type { SuiteOptions } from './run.js';
+import { measure, printTable } from './report.js';
+
+const cfg = PRESETS['llava-1.5-7b'];
+const t = cfg.text;
+
+function layerWeights(make: (shape: number[]) => Tensor): DecoderLayer {
+  const { hiddenSize: d, numHeads: h, numKvHeads: hkv, headDim: hd, intermediateSize: m } = t;
+  const norm = full([d], 1, 'f16');
+  return new DecoderLayer(t, norm, make([h * hd, d]), make([hkv * hd, d]), make([hkv * hd, d]), make([d, h * hd]), norm, make([m, d]), make([m, d]), make([d, m]));
+}
+
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+
+export default async function llava7bSuite({ quick }: SuiteOptions): Promise<void> {
+  const threads = getNumThreads();
+  const tokens = quick ? 64 : 640;
+  let seed = 1;
+  const layer = layerWeights((shape) => scale(randn(shape, seed++), 0.02).to('f16'));
+  const x = scale(randn([tokens, t.hiddenSize], 100), 0.5);
+  const step = scale(randn([1, t.hiddenSize], 101), 0.5);
+  const positions = range(tokens);
+
+  // A cache holding the prompt, for the decode step (each call appends one token to a copy).
+  const primed = new KVCache(1, t.numKvHeads, t.headDim);
+  layer.forward(x, positions, primed.layers[0]);
+  const decodeOnce = () => {
+    const cache = new KVCache(1, t.numKvHeads, t.headDim);
+    cache.layers[0].append(primed.layers[0].keys().permute([1, 0, 2]).reshape([tokens, -1]), primed.layers[0].values().permute([1, 0, 2]).reshape([tokens, -1]), positions);
+    return { cache, run: () => layer.forward(step, Int32Array.of(tokens), cache.layers[0]) };
+  };
+  const prefillFlops = decoderLayerFlops(t, tokens);
+  // Decode: 1 query against tokens + 1 keys: projections and SwiGLU for one token, attention over the cache.
+  const decodeFlops = decoderLayerFlops(t, 1) - 4 * t.headDim * t.numHeads + 4 * t.headDim * t.numHeads * (tokens + 1);
+  const cases = [1, 2].flatMap((n) => {
+    const d = decodeOnce();
+    return [
+      { name: `prefill ${tokens} tokens, ${n} thread${n > 1 ? 's' : ''}`, flops: prefillFlops, setup: () => setNumThreads(n), fn: () => layer.forward(x, positions, new KVCache(1, t.numKvHeads, t.headDim).layers[0]) },
+      { name: `decode 1 token vs ${tokens}, ${n} thread${n > 1 ? 's' : ''}`, flops: decodeFlops, setup: () => setNumThreads(n), fn: () => d.run() },
+    ];
+  });
+  const results = await measure(cases, quick, 2);
+  printTable(results, {
+    'x 32 layers': (r) => (r.ms * t.numLayers >= 1000 ? `${((r.ms * t.numLayers) / 1000).toFixed(1)} s` : `${(r.ms * t.numLayers).toFixed(0)} ms`),
+  });
+  console.log(`one layer: ${(prefillFlops / 1e9).toFixed(1)} GFLOP for the prefill, ${(decodeFlops / 1e9).toFixed(3)} GFLOP per decode step (exact formula); "x 32 layers" extrapolates the decoder alone.`);
+
+  if (quick) {
+    setNumThreads(threads);
+    return;
+  }
+  // The whole stack in f16: what a LLaVA-1.5-7B checkpoint occupies once loaded.
+  const before = process.memoryUsage();
+  const constant = (shape: number[]) => full(shape, 0.01, 'f16');
+  const stack = Array.from({ length: t.numLayers }, () => layerWeights(constant));
+  const v = cfg.vision;
+  const extras = [
+    constant([t.vocabSize, t.hiddenSize]), // embed_tokens
+    constant([t.vocabSize, t.hiddenSize]), // lm_head
+    constant([t.hiddenSize, v.hiddenSize]), constant([t.hiddenSize, t.hiddenSize]), // projector
+    ...Array.from({ length: 23 }, () => constant([12 * v.hiddenSize * v.hiddenSize])), // 23 CLIP layers: 4 D^2 + 2 D I = 12 D^2
+  ];
+  const after = process.memoryUsage();
+  const params = stack.length * (4 * t.hiddenSize ** 2 + 3 * t.hiddenSize * t.intermediateSize) + extras.reduce((s, e) => s + e.size, 0);
+  console.log(`\nfull f16 weights: ${(params / 1e9).toFixed(2)} B parameters = ${gib(params * 2)}; resident set ${gib(before.rss)} -> ${gib(after.rss)} (+${gib(after.rss - before.rss)}), array buffers +${gib(after.arrayBuffers - before.arrayBuffers)}`);
+  setNumThreads(2);
+  const cache = new KVCache(t.numLayers, t.numKvHeads, t.headDim);
+  const prompt = scale(randn([8, t.hiddenSize], 7), 0.5);
+  let h = prompt;
+  stack.forEach((l, i) => (h = l.forward(h, range(8), cache.layers[i]).out));
+  const t0 = performance.now();
+  let y = step;
+  stack.forEach((l, i) => (y = l.forward(y, Int32Array.of(8), cache.layers[i]).out));
+  const ms = performance.now() - t0;
+  const layerBytes = stack.length * (4 * t.hiddenSize ** 2 + 3 * t.hiddenSize * t.intermediateSize) * 2; // f16: 2 bytes each
+  console.log(`one decode step through all 32 f16 layers (2 threads): ${ms.toFixed(0)} ms, ${(layerBytes / 1e9 / (ms / 1000)).toFixed(2)} GB/s of layer weights read; resident set now ${gib(process.memoryUsage().rss)}`);
+  void extras;
+  setNumThreads(threads);
+}
