@@ -55,7 +55,7 @@ export default async function attentionSuite({ quick }: SuiteOptions): Promise<v
       cases.push({ name: `${label}: ${name}`, flops, fn, setup });
       bytes.set(`${label}: ${name}`, extra);
     };
-    add('reference', () => attention(qs, k, v, { causal: true, impl: 'reference' }), referenceScratchBytes(problem));
+    add('reference 2 threads', () => attention(qs, k, v, { causal: true, impl: 'reference' }), referenceScratchBytes(problem), () => setNumThreads(2));
     add('tiled 1 thread', () => attention(qs, k, v, { causal: true }), tiledBytes, () => setNumThreads(1));
     add('tiled 2 threads', () => attention(qs, k, v, { causal: true }), 2 * tiledBytes, () => setNumThreads(2));
     for (const gpu of gpus) {
@@ -69,7 +69,7 @@ export default async function attentionSuite({ quick }: SuiteOptions): Promise<v
   const labelOf = (name: string) => name.split(': ')[0];
   printTable(results, {
     'extra bytes': (r) => (bytes.get(r.name) ?? 0).toLocaleString('en-US'),
-    'vs reference': (r) => (r.name.endsWith('reference') ? '-' : speedup(r, byName.get(`${labelOf(r.name)}: reference`))),
+    'vs reference': (r) => (r.name.endsWith('reference 2 threads') ? '-' : speedup(r, byName.get(`${labelOf(r.name)}: reference 2 threads`))),
   });
   console.log(`heads ${heads}, D ${D}; flops = 4 * H * D * (visible query-key pairs); tiles: CPU ${DEFAULT_TILE.queries} x ${DEFAULT_TILE.keys}, gpu.js ${DEFAULT_GPU_TILE.queries} x ${DEFAULT_GPU_TILE.keys}`);
 }
