@@ -14,7 +14,7 @@ export { PromptError, mergeImage, range, type Sequence } from './sequence.js';
 export { Llava, type PrefillResult } from './llava.js';
 export { argmax, generate, sampler, type GenerateOptions, type GenerateResult, type Timings } from './generate.js';
 export { LlavaTokenizer, TokenizerError, formatPrompt, type TemplateName } from './tokenizer.js';
-export { NO_SCHEDULE, keepVision, topKInOrder, type PositionMode, type Schedule } from './schedule/schedule.js';
+export { NO_SCHEDULE, keepVision, stagedPlan, topKInOrder, type PositionMode, type Schedule } from './schedule/schedule.js';
 export { ADSC_PRESET, FASTV_PRESET, PDROP_PRESET, ScheduleError, parseSchedule, type ScheduleOptions } from './schedule/parse.js';
 export { adscSchedule, keptCount, uniformIndices, type AdscEntry, type Ratio } from './schedule/adsc.js';
 export { fastvKeep, fastvSchedule } from './schedule/fastv.js';

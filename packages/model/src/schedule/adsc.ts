@@ -6,12 +6,13 @@
  * the first of each stride: span indices floor(j n / k) for j = 0..k-1. No scores are computed and
  * the attention operator is untouched, so every layer keeps the tiled (FlashAttention-style)
  * kernel; the model itself learns, through its own attention, to move what the dropped tokens held
- * into the survivors and the text. Entries apply in layer order, each to the current span.
+ * into the survivors and the text. Each entry names its own layer and acts on the span as it is
+ * by then.
  *
  * The ratio is kept as a fraction p/q when written as one ("1/3"), so k = floor(n p / q) is exact;
  * a decimal r uses floor(n r + 1e-6), so 0.3333333333 of 64 gives 21 like 1/3 does.
  */
-import { keepVision, type PositionMode, type Schedule } from './schedule.js';
+import { keepVision, stagedPlan, type PositionMode, type Schedule } from './schedule.js';
 import type { Sequence } from '../sequence.js';
 
 export interface Ratio {
@@ -41,27 +42,18 @@ export function uniformIndices(n: number, k: number): number[] {
 }
 
 export function adscSchedule(spec: string, entries: readonly AdscEntry[], positions: PositionMode): Schedule {
-  const sorted = [...entries].sort((a, b) => a.layer - b.layer);
+  const ratios = new Map(entries.map((e) => [e.layer, e.ratio]));
+  if (ratios.size !== entries.length) throw new RangeError(`adsc schedule ${spec}: a layer appears twice`);
   return {
     spec,
     positions,
-    plan(vision, numLayers) {
-      let n = vision;
-      return Array.from({ length: numLayers }, (_, l) => {
-        for (const e of sorted) if (e.layer === l && n > 0) n = keptCount(n, e.ratio);
-        return n;
-      });
-    },
+    plan: (vision, numLayers) => stagedPlan(vision, numLayers, (l, n) => (ratios.has(l) ? keptCount(n, ratios.get(l)!) : n)),
     referenceLayers: () => [],
     beforeLayer(layer: number, seq: Sequence): Sequence | undefined {
-      let out: Sequence | undefined;
-      for (const e of sorted) {
-        const current = out ?? seq;
-        if (e.layer !== layer || current.visionCount === 0) continue;
-        const n = current.visionCount;
-        out = keepVision(current, uniformIndices(n, keptCount(n, e.ratio)), positions);
-      }
-      return out;
+      const ratio = ratios.get(layer);
+      if (ratio === undefined || seq.visionCount === 0) return undefined;
+      const n = seq.visionCount;
+      return keepVision(seq, uniformIndices(n, keptCount(n, ratio)), positions);
     },
   };
 }

@@ -9,7 +9,7 @@
  * probabilities, so it runs the reference attention (`needsProbs`), not the tiled kernel, and holds
  * an H x T x T array that FlashAttention never forms.
  */
-import { keepVision, topKInOrder, type PositionMode, type Schedule } from './schedule.js';
+import { keepVision, stagedPlan, topKInOrder, type PositionMode, type Schedule } from './schedule.js';
 import type { Tensor } from '@adsc/core';
 import type { Sequence } from '../sequence.js';
 
@@ -22,7 +22,7 @@ export function fastvSchedule(spec: string, k: number, dropRatio: number, positi
   return {
     spec,
     positions,
-    plan: (vision, numLayers) => Array.from({ length: numLayers }, (_, l) => (l < k ? vision : fastvKeep(vision, dropRatio))),
+    plan: (vision, numLayers) => stagedPlan(vision, numLayers, (l, n) => (l === k ? fastvKeep(n, dropRatio) : n)),
     referenceLayers: () => [k - 1],
     needsProbs: (layer) => layer === k - 1,
     afterLayer(layer: number, seq: Sequence, probs: Tensor): Sequence | undefined {

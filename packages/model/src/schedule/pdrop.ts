@@ -13,7 +13,7 @@ import { applyRope } from '../rope.js';
 import { ropeFor } from '../llama.js';
 import type { Llava } from '../llava.js';
 import type { Sequence } from '../sequence.js';
-import { keepVision, topKInOrder, type PositionMode, type Schedule } from './schedule.js';
+import { keepVision, stagedPlan, topKInOrder, type PositionMode, type Schedule } from './schedule.js';
 
 /** Tokens kept of n at each stage: max(1, floor(n * ratio)). */
 export function pdropKeep(n: number, ratio: number): number {
@@ -56,13 +56,7 @@ export function pdropSchedule(spec: string, stages: readonly number[], ratio: nu
   return {
     spec,
     positions,
-    plan(vision, numLayers) {
-      let n = vision;
-      return Array.from({ length: numLayers }, (_, l) => {
-        if (stages.includes(l) && n > 0) n = pdropKeep(n, ratio);
-        return n;
-      });
-    },
+    plan: (vision, numLayers) => stagedPlan(vision, numLayers, (l, n) => (stages.includes(l) ? pdropKeep(n, ratio) : n)),
     referenceLayers: () => [],
     rankingLayers: (numLayers) => stages.filter((l) => l < numLayers),
     beforeLayer(layer: number, seq: Sequence, model: Llava): Sequence | undefined {

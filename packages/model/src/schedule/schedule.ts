@@ -37,7 +37,7 @@ export interface Schedule {
 export const NO_SCHEDULE: Schedule = {
   spec: 'none',
   positions: 'original',
-  plan: (vision, numLayers) => new Array<number>(numLayers).fill(vision),
+  plan: (vision, numLayers) => stagedPlan(vision, numLayers, (_, n) => n),
   referenceLayers: () => [],
 };
 
@@ -60,6 +60,15 @@ export function keepVision(seq: Sequence, keep: readonly number[], positions: Po
     visionCount: keep.length,
     visionIndex: Int32Array.from(keep, (j) => seq.visionIndex[j]),
   };
+}
+
+/**
+ * Vision tokens per layer when `reduce(layer, n)` says how many of n survive before `layer` (n
+ * itself where nothing happens); once no vision token is left, nothing changes.
+ */
+export function stagedPlan(vision: number, numLayers: number, reduce: (layer: number, n: number) => number): number[] {
+  let n = vision;
+  return Array.from({ length: numLayers }, (_, layer) => (n = n > 0 ? reduce(layer, n) : n));
 }
 
 /** Indices of the `k` largest scores (ties: the lower index wins), in ascending order. */
