@@ -10,7 +10,7 @@
  */
 import { full, randn, scale } from '@adsc/core';
 import {
-  Llava, countPrefill, parseSchedule, range, tensorMap, type LlavaConfig, type Schedule, type Sequence,
+  Llava, countPrefill, parseSchedule, range, rankingStages, tensorMap, type LlavaConfig, type Schedule, type Sequence,
 } from '@adsc/model';
 import { parseConfig } from '@adsc/model';
 import type { SuiteOptions } from './run.js';
@@ -96,10 +96,9 @@ export default async function schedulesSuite({ quick }: SuiteOptions): Promise<v
   // Count each schedule's FLOPs from one real prefill, and record its KV allocation.
   const facts = schedules.map((s) => {
     const r = model.prefill(seq, s);
-    const stages = s.rankingLayers?.(cfg.text.numLayers) ?? [];
     const counted = countPrefill(cfg, r.tokensPerLayer, r.visionTokensPerLayer, {
       image: false,
-      rankingStages: stages.map((l): [number, number] => [l, r.tokensPerLayer[l - 1]]),
+      rankingStages: rankingStages(s, cfg.text.numLayers, r.tokensPerLayer, r.visionTokensPerLayer),
     });
     return { flops: counted.total, kvBytes: r.cache.allocatedElements * 4, tokens: r.tokensPerLayer };
   });

@@ -2,6 +2,8 @@
  * The case table (cases.ts) against the CPU implementations, plus what only the CPU entry point
  * promises: input views and dtypes, the batch axis, worker threads, and results from PyTorch.
  */
+import { headRows } from '../src/head-rows.js';
+import { resolveProblem } from '../src/options.js';
 import { describe, expect, it } from 'vitest';
 import { Tensor, getNumThreads, randn, setNumThreads } from '@adsc/core';
 import { expectClose, readGolden } from '@adsc/core/testing';
@@ -115,12 +117,18 @@ describe('worker threads', () => {
     }
   });
 
-  it('copies inputs that are not on a SharedArrayBuffer before handing them to workers', () => {
+  it('copies inputs that are not on a SharedArrayBuffer when workers must read them', () => {
+    const plain = new Tensor('f32', Float32Array.from(q.toFloat32Array()), q.shape); // ordinary ArrayBuffer
+    const p = resolveProblem('attention', plain, k, v, { causal: true });
+    expect(headRows(plain, p, true).data.buffer).toBeInstanceOf(SharedArrayBuffer); // copied
+    expect(headRows(plain, p, false).data).toBe(plain.data); // read in place when no worker needs it
+  });
+
+  it('gives the same result from non-shared inputs on two threads', () => {
     const before = getNumThreads();
     try {
       setNumThreads(2);
-      const plain = new Tensor('f32', Float32Array.from(q.toFloat32Array()), q.shape); // ordinary ArrayBuffer
-      expect(plain.data.buffer instanceof SharedArrayBuffer).toBe(false);
+      const plain = new Tensor('f32', Float32Array.from(q.toFloat32Array()), q.shape);
       expectClose(attention(plain, k, v, { causal: true }), attention(q, k, v, { causal: true }), { atol: 0 });
     } finally {
       setNumThreads(before);

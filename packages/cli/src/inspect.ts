@@ -60,27 +60,36 @@ function table(checkpoint: Checkpoint, path: string, out: (line: string) => void
   for (const r of rows) out(line(r));
 }
 
+/** --tensor --json prints every value; past this many the output would not fit in one string. */
+const JSON_VALUES_MAX = 10_000_000;
+
 function showTensor(checkpoint: Checkpoint, name: string, json: boolean, out: (line: string) => void): void {
   if (!checkpoint.has(name)) throw new UsageError(`no tensor named ${JSON.stringify(name)} (adsc inspect PATH lists them)`);
   const info = checkpoint.info(name);
-  const values = checkpoint.tensor(name).toArray();
+  const count = numel(info.shape);
+  if (json && count > JSON_VALUES_MAX) {
+    throw new UsageError(`tensor ${name} has ${count.toLocaleString('en-US')} values; --json prints at most ${JSON_VALUES_MAX.toLocaleString('en-US')} (drop --json for a summary)`);
+  }
+  const t = checkpoint.tensor(name);
+  // 64-bit integers go through toArray (exact or refused); everything else is read as f32 at once.
+  const values: ArrayLike<number> = t.dtype === 'i64' || t.dtype === 'u64' ? t.toArray() : t.toFloat32Array();
   if (json) {
-    out(JSON.stringify({ name, dtype: info.dtype, shape: [...info.shape], values }));
+    out(JSON.stringify({ name, dtype: info.dtype, shape: [...info.shape], values: Array.from(values) }));
     return;
   }
-  out(`${name}: ${info.dtype} ${formatShape(info.shape)}, ${values.length} values (${dtypeBits(info.dtype)} bits each)`);
-  if (values.length === 0) return;
-  const shown = values.slice(0, 16).map((v) => formatValue(v));
-  out(`  values: ${shown.join(' ')}${values.length > 16 ? ' ...' : ''}`);
+  out(`${name}: ${info.dtype} ${formatShape(info.shape)}, ${count} values (${dtypeBits(info.dtype)} bits each)`);
+  if (count === 0) return;
+  const shown = Array.from({ length: Math.min(16, count) }, (_, i) => values[i]);
+  out(`  values: ${shown.map(formatValue).join(' ')}${count > 16 ? ' ...' : ''}`);
   let min = Infinity;
   let max = -Infinity;
   let sum = 0;
-  for (const v of values) {
-    min = Math.min(min, v);
-    max = Math.max(max, v);
-    sum += v;
+  for (let i = 0; i < values.length; i++) {
+    min = Math.min(min, values[i]);
+    max = Math.max(max, values[i]);
+    sum += values[i];
   }
-  out(`  min ${formatValue(min)}  max ${formatValue(max)}  mean ${formatValue(sum / values.length)}`);
+  out(`  min ${formatValue(min)}  max ${formatValue(max)}  mean ${formatValue(sum / count)}`);
 }
 
 function formatValue(v: number): string {

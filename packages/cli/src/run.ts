@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { setNumThreads, type Tensor } from '@adsc/core';
 import {
-  Llava, LlavaTokenizer, countPrefill, formatPrompt, generate, parseSchedule, readImage,
+  Llava, LlavaTokenizer, countPrefill, formatPrompt, generate, parseSchedule, rankingStages, readImage,
   type GenerateResult, type PositionMode, type PrefillCount, type TemplateName,
 } from '@adsc/model';
 import { UsageError } from './errors.js';
@@ -37,6 +37,8 @@ export function run(opts: RunOptions, out: (line: string) => void): void {
   if (opts.positions !== undefined && opts.positions !== 'original' && opts.positions !== 'renumber') {
     throw new UsageError(`--positions must be original or renumber, got ${JSON.stringify(opts.positions)}`);
   }
+  if (!(opts.temperature >= 0)) throw new UsageError(`--temperature must be >= 0 (0 is greedy), got ${opts.temperature}`);
+  if (!(opts.topP > 0 && opts.topP <= 1)) throw new UsageError(`--top-p must be in (0, 1], got ${opts.topP}`);
 
   const model = Llava.load(opts.model);
   const cfg = model.config;
@@ -57,6 +59,10 @@ export function run(opts: RunOptions, out: (line: string) => void): void {
     ids = tokenizer.encode(promptText);
   } else {
     ids = parseIds(opts.inputIds!);
+    const bad = ids.find((id) => id !== cfg.imageTokenIndex && (id < 0 || id >= cfg.text.vocabSize));
+    if (bad !== undefined) {
+      throw new UsageError(`--input-ids: id ${bad} is outside the vocabulary [0, ${cfg.text.vocabSize}) of ${opts.model} (image token: ${cfg.imageTokenIndex})`);
+    }
     if (existsSync(`${opts.model}/tokenizer.json`)) tokenizer = LlavaTokenizer.load(opts.model, cfg.imageTokenIndex, cfg.bosTokenId);
   }
 
@@ -70,10 +76,9 @@ export function run(opts: RunOptions, out: (line: string) => void): void {
   const text = tokenizer ? tokenizer.decode(result.outputIds) : undefined;
   const note = model.metadata.note;
   // FLOPs of this prefill, counted from the tokens each layer really processed.
-  const stages = schedule.rankingLayers?.(cfg.text.numLayers) ?? [];
   const counted = countPrefill(cfg, result.tokensPerLayer, result.visionTokensPerLayer, {
     image: pixels !== undefined,
-    rankingStages: stages.map((l): [number, number] => [l, result.tokensPerLayer[l - 1]]),
+    rankingStages: rankingStages(schedule, cfg.text.numLayers, result.tokensPerLayer, result.visionTokensPerLayer),
   });
   if (opts.json) out(JSON.stringify(toJson(result, text, schedule.spec, counted)));
   else report(result, { promptText, text, note, model: opts.model, schedule: `${schedule.spec} (positions ${schedule.positions})`, flops: counted.total }, out);

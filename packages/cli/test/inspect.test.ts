@@ -49,6 +49,11 @@ describe('adsc inspect', () => {
     expect(JSON.parse(out[0]).values).toEqual([1, 0, 1]);
   });
 
+  it('summarises a tensor in text mode: values, min, max, mean', async () => {
+    const { out } = await run('inspect', file, '--tensor', 'w');
+    expect(out).toEqual(['w: F16 [2, 2], 4 values (16 bits each)', '  values: 1 2 3 4', '  min 1  max 4  mean 2.50000']);
+  });
+
   it('names the shard of each tensor in a sharded directory', async () => {
     const sharded = join(dir, 'sharded');
     saveSharded(sharded, { a: tensor([1, 2], [2]), b: tensor([3, 4], [2]) }, { maxShardBytes: 8 });

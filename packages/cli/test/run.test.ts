@@ -69,6 +69,20 @@ describe('adsc run', () => {
     expect(err[0]).toMatch(/^error: .*x\.bmp/);
   });
 
+  it('names the image path when it is a directory or missing', async () => {
+    const dir = await run('run', '--model', gqa, '--image', join(root, 'examples/images'), '--input-ids', '1,300,2');
+    expect(dir.err).toEqual([`error: ImageError: ${join(root, 'examples/images')}: is a directory, not an image file`]);
+    const missing = await run('run', '--model', gqa, '--image', '/nonexistent.png', '--input-ids', '1,300,2');
+    expect(missing.err).toEqual(['error: ImageError: /nonexistent.png: no such file']);
+  });
+
+  it('names the flag when a sampling option or an id is out of range', async () => {
+    expect((await run('run', '--model', gqa, '--input-ids', '1', '--top-p', '0')).err).toEqual(['error: Usage: --top-p must be in (0, 1], got 0']);
+    expect((await run('run', '--model', gqa, '--input-ids', '1,99999')).err).toEqual([
+      `error: Usage: --input-ids: id 99999 is outside the vocabulary [0, 320) of ${gqa} (image token: 300)`,
+    ]);
+  });
+
   it('needs exactly one of --prompt and --input-ids', async () => {
     const { code, err } = await run('run', '--model', gqa);
     expect(code).toBe(2);

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectClose, readGolden } from '../src/testing.js';
-import { Tensor, getNumThreads, linear, matmul, randn, setNumThreads, tensor } from '../src/index.js';
+import { Tensor, getNumThreads, linear, matmul, matmulInto, randn, setNumThreads, tensor } from '../src/index.js';
 
 const golden = readGolden(new URL('./fixtures/ops.json', import.meta.url));
 
@@ -106,23 +106,42 @@ describe('threads', () => {
   const initial = getNumThreads();
   afterAll(() => setNumThreads(initial));
 
-  it('gives the same product on two threads as on one', () => {
-    const a = randn([70, 300], 11);
-    const b = randn([300, 130], 12);
+  // Products of at least 4.2M multiply-adds (PARALLEL_MIN_MACS) are split over the threads.
+  it('gives the same wide product on two threads (split by columns) as on one', () => {
+    const a = randn([64, 300], 11);
+    const b = randn([300, 260], 12); // 64 * 300 * 260 = 5.0M multiply-adds, n >= m
     setNumThreads(1);
     const one = matmul(a, b).toFloat32Array();
     setNumThreads(2);
-    const two = matmul(a, b).toFloat32Array();
-    expectClose(two, one, { atol: 0 });
+    expectClose(matmul(a, b), one, { atol: 0 });
   });
 
-  it('splits a tall product by rows and a thin one by columns with the same results', () => {
+  it('gives the same tall product on two threads (split by rows) as on one', () => {
+    const w = randn([40, 256], 13, 'bf16');
+    const x = randn([600, 256], 14); // 600 * 256 * 40 = 6.1M multiply-adds, m > n
+    setNumThreads(1);
+    const one = linear(x, w).toFloat32Array();
     setNumThreads(2);
-    const w = randn([512, 256], 13, 'bf16');
-    const tall = randn([600, 256], 14);
-    const thin = tall.narrow(0, 0, 2);
-    const y = linear(tall, w).toFloat32Array();
-    expectClose(linear(thin, w), y.subarray(0, 2 * 512), { atol: 1e-4 });
+    expectClose(linear(x, w), one, { atol: 0 });
+  });
+
+  it('gives the same thin product on two threads (dot path split by columns) as on one', () => {
+    const w = randn([4096, 1100], 15, 'f16');
+    const x = randn([1, 1100], 16); // 1 * 1100 * 4096 = 4.5M multiply-adds
+    setNumThreads(1);
+    const one = linear(x, w).toFloat32Array();
+    setNumThreads(2);
+    expectClose(linear(x, w), one, { atol: 0 });
+  });
+
+  it('fills an output that is not on a SharedArrayBuffer completely (it stays on one thread)', () => {
+    setNumThreads(2);
+    const a = randn([64, 300], 17);
+    const b = randn([300, 256], 18);
+    const c = new Float32Array(64 * 256); // plain ArrayBuffer: workers would write into copies
+    const ref = (t: typeof a) => ({ data: t.data as Float32Array, dtype: 'f32' as const, offset: 0, rowStride: t.stride[0], colStride: 1 });
+    matmulInto(ref(a), ref(b), c, 0, 64, 256, 300);
+    expectClose(c, matmul(a, b), { atol: 1e-4 });
   });
 
   it('refuses a thread count below one', () => {

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { getNumThreads, runOnThreads, setNumThreads } from '../src/index.js';
-import { FAIL, WRITE, type Part } from './fixtures/tasks.js';
+import { EXIT, FAIL, WRITE, type Part } from './fixtures/tasks.js';
 
 const initial = getNumThreads();
 afterAll(() => setNumThreads(initial));
@@ -19,6 +19,13 @@ describe('runOnThreads', () => {
 
   it('rethrows an error raised on a worker, with its message', () => {
     expect(() => runOnThreads(FAIL, parts(2))).toThrow(/worker thread failed in failOnWorker: Error: part 1 refuses/);
+  });
+
+  it('throws, instead of waiting forever, when a worker thread exits mid-job', () => {
+    expect(() => runOnThreads(EXIT, parts(2))).toThrow('worker thread 1 exited while running exitOnWorker');
+    const p = parts(2);
+    runOnThreads(WRITE, p); // a fresh pool takes over
+    expect(Array.from(p[0].out)).toEqual([100, 101]);
   });
 
   it('keeps working after a part has failed', () => {

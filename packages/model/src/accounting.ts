@@ -99,6 +99,20 @@ export function countPrefill(
   return { layers, vision, projector, ranking, lmHead, decoder, total: vision + projector + ranking + lmHead + decoder, kvCacheElements };
 }
 
+/**
+ * The PyramidDrop-style rankings a prefill really computed: (layer, tokens before the drop) for
+ * each ranking layer that still had vision tokens to rank.
+ */
+export function rankingStages(
+  schedule: Schedule,
+  numLayers: number,
+  tokensPerLayer: readonly number[],
+  visionPerLayer: readonly number[],
+): [number, number][] {
+  const layers = schedule.rankingLayers?.(numLayers) ?? [];
+  return layers.filter((l) => l > 0 && visionPerLayer[l - 1] > 0).map((l): [number, number] => [l, tokensPerLayer[l - 1]]);
+}
+
 export interface ScheduleCount {
   baseline: PrefillCount;
   scheduled: PrefillCount;
@@ -120,10 +134,8 @@ export function countSchedule(
   const tokens = (plan: number[]) => plan.map((v) => textTokens + v);
   const basePlan = new Array<number>(layers).fill(vision);
   const plan = schedule.plan(vision, layers);
-  const stages = schedule.rankingLayers?.(layers) ?? [];
-  const rankingStages = stages.map((l): [number, number] => [l, textTokens + (l === 0 ? vision : plan[l - 1])]);
   const baseline = countPrefill(cfg, tokens(basePlan), basePlan, { formula });
-  const scheduled = countPrefill(cfg, tokens(plan), plan, { formula, rankingStages });
+  const scheduled = countPrefill(cfg, tokens(plan), plan, { formula, rankingStages: rankingStages(schedule, layers, tokens(plan), plan) });
   return {
     baseline,
     scheduled,

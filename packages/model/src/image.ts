@@ -71,9 +71,21 @@ export function decodeImage(bytes: Uint8Array, name = 'image'): RgbImage {
   throw new Error(`${name}: not a PNG or JPEG file (${bytes.length === 0 ? 'empty' : `starts with bytes ${head}`})`);
 }
 
-/** Reads and decodes an image file. */
+export class ImageError extends Error {
+  override name = 'ImageError';
+}
+
+/** Reads and decodes an image file; a missing or unreadable file is named in the error. */
 export function readImage(path: string): RgbImage {
-  return decodeImage(readFileSync(path), path);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not an image file' : (e as Error).message;
+    throw new ImageError(`${path}: ${why}`);
+  }
+  return decodeImage(bytes, path);
 }
 
 // PNG colour types (the IHDR field).

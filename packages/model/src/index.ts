@@ -19,12 +19,12 @@ export { ADSC_PRESET, FASTV_PRESET, PDROP_PRESET, ScheduleError, parseSchedule, 
 export { adscSchedule, keptCount, uniformIndices, type AdscEntry, type Ratio } from './schedule/adsc.js';
 export { fastvKeep, fastvSchedule } from './schedule/fastv.js';
 export { lastTokenScores, pdropKeep, pdropSchedule } from './schedule/pdrop.js';
-export { checkRgbImage, createRgbImage, decodeImage, readImage, type RgbImage } from './image.js';
+export { ImageError, checkRgbImage, createRgbImage, decodeImage, readImage, type RgbImage } from './image.js';
 export {
   LLAVA_PREPROCESSOR_CONFIG, centerCrop, expandToSquare, padColor, parsePreprocessorConfig, preprocessImage,
   preprocessorFor, readPreprocessorConfig, resizeBicubic, shortestEdgeSize, type PreprocessOptions, type PreprocessorConfig,
 } from './preprocess.js';
 export {
-  countPrefill, countSchedule, decoderLayerFlops, lastTokenRankingFlops, projectorFlops, visionTowerFlops,
+  countPrefill, countSchedule, decoderLayerFlops, lastTokenRankingFlops, projectorFlops, rankingStages, visionTowerFlops,
   type Formula, type LayerCount, type PrefillCount, type ScheduleCount,
 } from './accounting.js';

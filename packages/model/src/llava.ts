@@ -17,7 +17,7 @@ import { LlamaDecoder } from './llama.js';
 import { preprocessImage, preprocessorFor, readPreprocessorConfig, type PreprocessorConfig } from './preprocess.js';
 import type { RgbImage } from './image.js';
 import { Projector } from './projector.js';
-import { mergeImage, type Sequence } from './sequence.js';
+import { PromptError, mergeImage, type Sequence } from './sequence.js';
 import { Weights, type TensorSource } from './weights.js';
 import type { Schedule } from './schedule/schedule.js';
 
@@ -106,6 +106,12 @@ export class Llava {
   /** Runs every decoder layer over the prompt sequence, filling a fresh cache. */
   prefill(prompt: Sequence, schedule?: Schedule): PrefillResult {
     const { numLayers, numKvHeads, headDim } = this.config.text;
+    const reduces = schedule !== undefined && schedule.plan(prompt.visionCount, numLayers).some((n) => n !== prompt.visionCount);
+    if (reduces && prompt.visionStart + prompt.visionCount === prompt.hidden.shape[0]) {
+      // The logits are read at the last prompt token and decode positions continue from it; a
+      // reduction that may drop the prompt's last token would move both.
+      throw new PromptError(`schedule ${schedule.spec} drops vision tokens, so the prompt needs at least one text token after the image`);
+    }
     const cache = new KVCache(numLayers, numKvHeads, headDim);
     const tokensPerLayer: number[] = [];
     const visionTokensPerLayer: number[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  PRESETS, countPrefill, countSchedule, decoderLayerFlops, parseSchedule, projectorFlops, readConfig, visionTowerFlops,
+  PRESETS, countPrefill, countSchedule, decoderLayerFlops, parseSchedule, projectorFlops, rankingStages, readConfig, visionTowerFlops,
 } from '../src/index.js';
 import { checkpointDir, runs } from './golden.js';
 
@@ -49,18 +49,34 @@ describe('schedule accounting on LLaVA-1.5-7B (64 text tokens)', () => {
     expect(r.baseline.kvCacheElements).toBe(32 * 2 * 640 * 32 * 128); // layers * (K, V) * tokens * heads * hd
   });
 
+  // The adsc preset's tokens per layer: 6 x 640, 6 x 352, 6 x 208, 14 x 136
+  // (64 text + 576, 288, 144, 72 vision).
+  const presetTokens = [...Array(6).fill(640), ...Array(6).fill(352), ...Array(6).fill(208), ...Array(14).fill(136)];
+
   it('counts the KV saving of the adsc preset from its plan', () => {
-    // tokens per layer: 6 x 640, 6 x 352, 6 x 208, 14 x 136 (64 text + 576, 288, 144, 72 vision)
-    const tokens = 6 * 640 + 6 * 352 + 6 * 208 + 14 * 136;
     const r = countSchedule(llava7b, parseSchedule('adsc'));
-    expect(r.reduction.kv).toBeCloseTo(1 - tokens / (32 * 640), 12);
-    expect(r.reduction.kv).toBeCloseTo(0.555, 3);
-    expect(r.reduction.flops).toBeCloseTo(0.533, 3);
+    // KV elements are proportional to token-layers: 9,104 held against 32 * 640 = 20,480, so
+    // 1 - 9104 / 20480 = 0.55546875 is saved.
+    expect(presetTokens.reduce((s, t) => s + t, 0)).toBe(9104);
+    expect(r.reduction.kv).toBeCloseTo(0.55546875, 12);
   });
 
-  it('charges PyramidDrop its ranking projections', () => {
-    const r = countSchedule(llava7b, parseSchedule('pdrop'));
-    expect(r.scheduled.ranking).toBeGreaterThan(0);
+  it('counts the FLOPs saving of the adsc preset from the per-layer formula', () => {
+    // Per layer, T tokens: 8 T d^2 + 6 T d m + 2 hd H T (T + 1) with d 4096, m 11008, hd 128, H 32.
+    const layer = (t: number) => 8 * t * 4096 ** 2 + 6 * t * 4096 * 11008 + 2 * 128 * 32 * t * (t + 1);
+    const fixed = visionTowerFlops(llava7b) + projectorFlops(llava7b) + 2 * 4096 * 32064; // + lm_head on one position
+    const base = fixed + 32 * layer(640);
+    const scheduled = fixed + presetTokens.reduce((s, t) => s + layer(t), 0);
+    const r = countSchedule(llava7b, parseSchedule('adsc'));
+    expect(r.scheduled.total).toBe(scheduled);
+    expect(r.reduction.flops).toBeCloseTo(1 - scheduled / base, 12);
+  });
+
+  it('charges PyramidDrop its ranking projections, once per stage', () => {
+    // Before stages 8, 16, 24 over T = 640, 352, 208 tokens: k for all T (2 T d Hkv hd), q for the
+    // last token (2 d H hd), scores (2 H hd T), with d = H hd = Hkv hd = 4096:
+    // sum over T of 2 T 4096^2 + 2 * 4096^2 + 2 * 4096 T = 40,375,812,096.
+    expect(countSchedule(llava7b, parseSchedule('pdrop')).scheduled.ranking).toBe(40_375_812_096);
     expect(countSchedule(llava7b, parseSchedule('adsc')).scheduled.ranking).toBe(0);
   });
 
@@ -68,6 +84,14 @@ describe('schedule accounting on LLaVA-1.5-7B (64 text tokens)', () => {
     const r = countSchedule(llava7b, parseSchedule('fastv'), { formula: 'fastv' });
     expect(r.baseline.total).toBe(r.baseline.decoder);
     expect(r.baseline.total).toBe(32 * decoderLayerFlops(llava7b.text, 640, 'fastv'));
+  });
+});
+
+describe('rankingStages', () => {
+  it('lists only the ranking layers that still had vision tokens to rank', () => {
+    const pdrop = parseSchedule('pdrop:layers=1,2,3,ratio=0.5');
+    expect(rankingStages(pdrop, 6, [79, 47, 31, 23, 23, 23], [64, 32, 16, 8, 8, 8])).toEqual([[1, 79], [2, 47], [3, 31]]);
+    expect(rankingStages(pdrop, 6, [15, 15, 15, 15, 15, 15], [0, 0, 0, 0, 0, 0])).toEqual([]); // text only
   });
 });
 

@@ -54,3 +54,18 @@ describe('layouts', () => {
     expect(original.config.vision).toEqual(hf.config.vision);
   });
 });
+
+describe('schedules and the prompt', () => {
+  const model = load('tiny-mha');
+  const image = pixels('pixels-a.bin');
+
+  it('refuses a reducing schedule when the image ends the prompt (its last token could be dropped)', () => {
+    expect(() => generate(model, [1, 5, 300], image, { schedule: parseSchedule('adsc:1=0.5') })).toThrow(
+      'schedule adsc:1=0.5 drops vision tokens, so the prompt needs at least one text token after the image',
+    );
+  });
+
+  it('accepts an image at the end of the prompt when nothing is dropped', () => {
+    expect(generate(model, [1, 5, 300], image, { maxNewTokens: 1 }).tokensPerLayer[0]).toBe(66); // 2 text + 64 vision
+  });
+});

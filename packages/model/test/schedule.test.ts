@@ -20,8 +20,10 @@ describe('the ADSC index rule', () => {
   });
 
   it('gives 0.3333333333 the same count as 1/3 thanks to the 1e-6 slack', () => {
-    expect(keptCount(64, { text: '0.3333333333', value: 0.3333333333 })).toBe(21); // 64 * 0.3333333333 = 21.3333
-    expect(keptCount(3, { text: '0.3333333333', value: 0.3333333333 })).toBe(1); // 0.9999999999 + 1e-6 >= 1
+    // 576 * 0.3333333333 = 191.9999999808: floor gives 191 without the slack, 192 = 576 / 3 with it.
+    expect(keptCount(576, { text: '0.3333333333', value: 0.3333333333 })).toBe(192);
+    // 100 * 0.29 is 28.999999999999996 in doubles: the slack restores 29.
+    expect(keptCount(100, { text: '0.29', value: 0.29 })).toBe(29);
   });
 
   it('keeps at least one token', () => {
@@ -83,6 +85,10 @@ describe('parseSchedule', () => {
     ['magic:1=2', /unknown method "magic"/],
   ])('refuses %s, naming the fault', (spec, message) => {
     expect(() => parseSchedule(spec)).toThrow(message);
+  });
+
+  it('names the preset as typed when its expansion does not fit the model', () => {
+    expect(() => parseSchedule('adsc', { numLayers: 6 })).toThrow('preset adsc (adsc:6=0.5,12=0.5,18=0.5): layer 6 does not exist in a model of 6 layers');
   });
 
   it('refuses a layer the model does not have', () => {

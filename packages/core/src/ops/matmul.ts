@@ -40,13 +40,14 @@ function matrixRef(t: Tensor, offset: number, rowAxis: number, colAxis: number):
 
 /**
  * C = A B for strided matrices, straight into `c` (row-major [m, n] at `cOffset`; f32, or f64 to keep
- * the sums unrounded): the kernel-level
- * entry point for code that holds raw arrays, such as the attention kernels. Split over threads when
- * large enough, in which case every array must sit on a SharedArrayBuffer.
+ * the sums unrounded): the kernel-level entry point for code that holds raw arrays, such as the
+ * attention kernels. Split over threads when large enough and when every array sits on a
+ * SharedArrayBuffer (workers get copies of anything else, so it stays on the calling thread).
  */
 export function matmulInto(a: MatrixRef, b: MatrixRef, c: Float32Array | Float64Array, cOffset: number, m: number, n: number, k: number): void {
   const whole: GemmTask = { a, b, c, cOffset, ldc: n, k, m0: 0, m1: m, n0: 0, n1: n };
-  const threads = m * n * k < PARALLEL_MIN_MACS ? 1 : getNumThreads();
+  const shared = [a.data, b.data, c].every((x) => x.buffer instanceof SharedArrayBuffer);
+  const threads = !shared || m * n * k < PARALLEL_MIN_MACS ? 1 : getNumThreads();
   const byColumns = n >= m || usesDotPath(a, b, m);
   const step = byColumns ? NR : MR;
   const extent = byColumns ? n : m;

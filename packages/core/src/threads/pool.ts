@@ -7,7 +7,9 @@
  * calls the export with its part. Parts travel by structured clone, so every typed array in them
  * must sit on a SharedArrayBuffer: the workers then read and write the caller's memory directly.
  *
- * Workers are started on first use and `unref`ed, so they never keep a process alive.
+ * Workers are started on first use and `unref`ed, so they never keep a process alive. A worker
+ * whose thread ends mid-job (process.exit, a fatal error) is noticed within a second and the call
+ * throws; one killed without running its exit handler could still leave the caller waiting.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -23,9 +25,18 @@ export interface ThreadTask<P> {
 
 const STARTUP_TIMEOUT_MS = 60_000;
 const ERROR_BYTES = 4096;
+/** While waiting for parts, look every this often whether a worker has exited. */
+const EXIT_CHECK_MS = 1000;
 
 let threads = availableParallelism();
 let workers: Worker[] = [];
+/**
+ * exited[i] = 1 once worker i's thread is ending (it sets the flag from its own 'exit' handler:
+ * the waiting thread is blocked and cannot see the Worker's events).
+ */
+const exited = new Int32Array(new SharedArrayBuffer(4 * 1024));
+let started = 0; // workers ever started: each gets the next slot of `exited`
+const slots = new WeakMap<Worker, number>();
 
 /** Total threads used by parallel kernels, the calling thread included (default: all cores). */
 export function setNumThreads(n: number): void {
@@ -44,9 +55,12 @@ function ensureWorkers(count: number): void {
   const ready = new Int32Array(new SharedArrayBuffer(4));
   const starting = count - workers.length;
   for (let i = 0; i < starting; i++) {
-    const w = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: { ready }, execArgv: [] });
+    const slot = started++ % exited.length;
+    Atomics.store(exited, slot, 0);
+    const w = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: { ready, exited, slot }, execArgv: [] });
     w.unref();
     workers.push(w);
+    slots.set(w, slot);
   }
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   for (let seen = Atomics.load(ready, 0); seen < starting; seen = Atomics.load(ready, 0)) {
@@ -75,7 +89,16 @@ export function runOnThreads<P>(task: ThreadTask<P>, parts: P[]): void {
     localError = e;
   }
   const remote = parts.length - 1;
-  for (let seen = Atomics.load(done, 0); seen < remote; seen = Atomics.load(done, 0)) Atomics.wait(done, 0, seen);
+  const used = workers.slice(0, remote);
+  for (let seen = Atomics.load(done, 0); seen < remote; seen = Atomics.load(done, 0)) {
+    if (Atomics.wait(done, 0, seen, EXIT_CHECK_MS) !== 'timed-out') continue;
+    const dead = used.findIndex((w) => Atomics.load(exited, slots.get(w)!) === 1);
+    if (dead >= 0 && Atomics.load(done, 0) < remote) {
+      // Its part will never finish: drop every worker (a fresh pool starts on the next call).
+      for (const w of workers.splice(0)) void w.terminate();
+      throw new Error(`worker thread ${dead + 1} exited while running ${task.name}`);
+    }
+  }
   if (localError) throw localError;
   if (Atomics.load(done, 1)) {
     const text = new TextDecoder().decode(error.slice()).replace(/\0+$/, '');

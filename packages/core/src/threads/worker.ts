@@ -31,6 +31,8 @@ port.on('message', async (job: Job) => {
   }
 });
 
-const ready = (workerData as { ready: Int32Array }).ready;
+const { ready, exited, slot } = workerData as { ready: Int32Array; exited: Int32Array; slot: number };
+// Tell a waiting caller that this thread is ending (it cannot see the Worker's 'exit' event).
+process.on('exit', () => Atomics.store(exited, slot, 1));
 Atomics.add(ready, 0, 1);
 Atomics.notify(ready, 0);

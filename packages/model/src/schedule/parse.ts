@@ -45,7 +45,13 @@ export function parseSchedule(spec: string, opts: ScheduleOptions = {}): Schedul
     if (opts.positions === 'renumber') throw new ScheduleError('--positions renumber has no effect without a schedule');
     return NO_SCHEDULE;
   }
-  if (presets[text]) return parseSchedule(presets[text], opts);
+  if (presets[text]) {
+    try {
+      return parseSchedule(presets[text], opts);
+    } catch (e) {
+      throw new ScheduleError(`preset ${text} (${presets[text]}): ${(e as Error).message.replace(/^schedule "[^"]*": /, '')}`);
+    }
+  }
   const colon = text.indexOf(':');
   const method = colon < 0 ? text : text.slice(0, colon);
   const body = colon < 0 ? '' : text.slice(colon + 1);
