@@ -10,9 +10,9 @@
  */
 import { full, randn, scale } from '@adsc/core';
 import {
-  Llava, countPrefill, parseSchedule, range, rankingStages, tensorMap, type LlavaConfig, type Schedule, type Sequence,
+  Llava, countPrefill, parseConfig, parseSchedule, range, rankingStages, tensorMap, type LlavaConfig, type Schedule,
+  type Sequence,
 } from '@adsc/model';
-import { parseConfig } from '@adsc/model';
 import type { SuiteOptions } from './run.js';
 import { measure, printTable } from './report.js';
 

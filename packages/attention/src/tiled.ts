@@ -33,16 +33,10 @@ export interface TiledPart {
   out: Float32Array;
   headStart: number;
   headEnd: number;
-  queries: number;
-  keys: number;
-  headDim: number;
-  scale: number;
-  causal: boolean;
-  queryOffset: number;
-  /** Br */
-  tileQueries: number;
-  /** Bc */
-  tileKeys: number;
+  /** Sizes, scale and mask of the call (the same for every part). */
+  problem: AttentionProblem;
+  /** Br x Bc */
+  tile: { queries: number; keys: number };
 }
 
 /** The working memory of one thread: this and nothing else beyond the inputs and the output. */
@@ -72,16 +66,17 @@ export function scratchBytes(scratch: TiledScratch): number {
 
 /** Runs heads [headStart, headEnd) of a call; the entry point of the worker threads too. */
 export function tiledHeads(part: TiledPart): void {
-  const br = Math.min(part.tileQueries, Math.max(1, part.queries));
-  const scratch = createTiledScratch(br, part.tileKeys, part.headDim);
+  const br = Math.min(part.tile.queries, Math.max(1, part.problem.queries));
+  const scratch = createTiledScratch(br, part.tile.keys, part.problem.headDim);
   for (let h = part.headStart; h < part.headEnd; h++) tiledHead(part, h, br, scratch);
 }
 
 export const TILED_TASK: ThreadTask<TiledPart> = { module: import.meta.url, name: 'tiledHeads', run: tiledHeads };
 
 function tiledHead(part: TiledPart, h: number, br: number, scratch: TiledScratch): void {
-  const { q, k, v, out, queries: tq, keys: tk, headDim: d, scale, causal, queryOffset } = part;
-  const bc = part.tileKeys;
+  const { q, k, v, out } = part;
+  const { queries: tq, keys: tk, headDim: d, scale, causal, queryOffset } = part.problem;
+  const bc = part.tile.keys;
   const { s, o, m, l } = scratch;
   const qBase = q.bases[h];
   const kBase = k.bases[h];
@@ -288,10 +283,7 @@ export function tiledAttention(
   p: AttentionProblem, q: HeadRows, k: HeadRows, v: HeadRows, out: Float32Array,
   tile: { queries: number; keys: number },
 ): void {
-  const whole: TiledPart = {
-    q, k, v, out, headStart: 0, headEnd: p.heads, queries: p.queries, keys: p.keys, headDim: p.headDim,
-    scale: p.scale, causal: p.causal, queryOffset: p.queryOffset, tileQueries: tile.queries, tileKeys: tile.keys,
-  };
+  const whole: TiledPart = { q, k, v, out, headStart: 0, headEnd: p.heads, problem: p, tile };
   const parts = Math.min(threadsFor(p), p.heads);
   if (parts <= 1) {
     tiledHeads(whole);

@@ -10,7 +10,7 @@
  */
 import { Tensor, embedding } from '@adsc/core';
 import { openCheckpoint } from '@adsc/safetensors';
-import { imageFeatureCount, readConfig, type LlavaConfig } from './config.js';
+import { readConfig, type LlavaConfig } from './config.js';
 import { ClipVisionTower } from './clip.js';
 import { KVCache } from './kv-cache.js';
 import { LlamaDecoder } from './llama.js';
@@ -148,11 +148,6 @@ export class Llava {
       x = layer.forward(x, position, cache.layers[l]).out;
     });
     return this.decoder.logits(x).toFloat32Array();
-  }
-
-  /** Image features per image for this config (576 for LLaVA-1.5). */
-  get imageFeatureCount(): number {
-    return imageFeatureCount(this.config);
   }
 }
 

@@ -9,7 +9,7 @@
  * ids are renumbered contiguously after a drop (PyramidDrop's convention; `positions` can keep them).
  */
 import { linear, rmsNorm } from '@adsc/core';
-import { applyRope } from '../rope.js';
+import { applyRope, ropeTables } from '../rope.js';
 import { ropeFor } from '../llama.js';
 import type { Llava } from '../llava.js';
 import type { Sequence } from '../sequence.js';
@@ -28,7 +28,8 @@ export function lastTokenScores(model: Llava, layer: number, seq: Sequence): Flo
   const hn = rmsNorm(seq.hidden, l.inputNorm, rmsNormEps); // [T, d]
   const q = linear(hn.narrow(0, tokens - 1, 1), l.wq); // [1, H*hd]
   const k = linear(hn, l.wk); // [T, Hkv*hd]
-  applyRope(q, h, ropeFor(seq.positions.subarray(tokens - 1), hd, ropeTheta));
+  // The last token's tables are a one-off; the full sequence's are the ones the layers share.
+  applyRope(q, h, ropeTables(seq.positions.subarray(tokens - 1), hd, ropeTheta));
   applyRope(k, hkv, ropeFor(seq.positions, hd, ropeTheta));
   const qd = q.data as Float32Array;
   const kd = k.data as Float32Array;
