@@ -9,7 +9,7 @@
  * takes minutes and changes neither the memory nor the time of a step.
  */
 import { Tensor, full, getNumThreads, randn, scale, setNumThreads } from '@adsc/core';
-import { DecoderLayer, KVCache, PRESETS, decoderLayerFlops, range } from '@adsc/model';
+import { DecoderLayer, KVCache, PRESETS, decoderLayerFlops, range, tokenPositions } from '@adsc/model';
 import type { SuiteOptions } from './run.js';
 import { measure, printTable } from './report.js';
 
@@ -19,8 +19,15 @@ const t = cfg.text;
 function layerWeights(make: (shape: number[]) => Tensor): DecoderLayer {
   const { hiddenSize: d, numHeads: h, numKvHeads: hkv, headDim: hd, intermediateSize: m } = t;
   const norm = full([d], 1, 'f16');
-  return new DecoderLayer(t, norm, make([h * hd, d]), make([hkv * hd, d]), make([hkv * hd, d]), make([d, h * hd]), norm, make([m, d]), make([m, d]), make([d, m]));
+  const lin = (shape: number[]) => ({ weight: make(shape) });
+  return new DecoderLayer(t, {
+    inputNorm: norm, q: lin([h * hd, d]), k: lin([hkv * hd, d]), v: lin([hkv * hd, d]), o: lin([d, h * hd]),
+    postNorm: norm, gate: lin([m, d]), up: lin([m, d]), down: lin([d, m]),
+  });
 }
+
+/** Position ids with their RoPE tables. */
+const at = (ids: Int32Array) => tokenPositions(ids, t.headDim, t.ropeTheta);
 
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 
@@ -31,15 +38,15 @@ export default async function llava7bSuite({ quick }: SuiteOptions): Promise<voi
   const layer = layerWeights((shape) => scale(randn(shape, seed++), 0.02).to('f16'));
   const x = scale(randn([tokens, t.hiddenSize], 100), 0.5);
   const step = scale(randn([1, t.hiddenSize], 101), 0.5);
-  const positions = range(tokens);
+  const positions = at(range(tokens));
 
   // A cache holding the prompt, for the decode step (each call appends one token to a copy).
   const primed = new KVCache(1, t.numKvHeads, t.headDim);
   layer.forward(x, positions, primed.layers[0]);
   const decodeOnce = () => {
     const cache = new KVCache(1, t.numKvHeads, t.headDim);
-    cache.layers[0].append(primed.layers[0].keys().permute([1, 0, 2]).reshape([tokens, -1]), primed.layers[0].values().permute([1, 0, 2]).reshape([tokens, -1]), positions);
-    return { cache, run: () => layer.forward(step, Int32Array.of(tokens), cache.layers[0]) };
+    cache.layers[0].append(primed.layers[0].keys().permute([1, 0, 2]).reshape([tokens, -1]), primed.layers[0].values().permute([1, 0, 2]).reshape([tokens, -1]), positions.ids);
+    return { cache, run: () => layer.forward(step, at(Int32Array.of(tokens)), cache.layers[0]) };
   };
   const prefillFlops = decoderLayerFlops(t, tokens);
   // Decode: 1 query against tokens + 1 keys: projections and SwiGLU for one token, attention over the cache.
@@ -79,10 +86,10 @@ export default async function llava7bSuite({ quick }: SuiteOptions): Promise<voi
   const cache = new KVCache(t.numLayers, t.numKvHeads, t.headDim);
   const prompt = scale(randn([8, t.hiddenSize], 7), 0.5);
   let h = prompt;
-  stack.forEach((l, i) => (h = l.forward(h, range(8), cache.layers[i]).out));
+  stack.forEach((l, i) => (h = l.forward(h, at(range(8)), cache.layers[i]).out));
   const t0 = performance.now();
   let y = step;
-  stack.forEach((l, i) => (y = l.forward(y, Int32Array.of(8), cache.layers[i]).out));
+  stack.forEach((l, i) => (y = l.forward(y, at(Int32Array.of(8)), cache.layers[i]).out));
   const ms = performance.now() - t0;
   const layerBytes = stack.length * (4 * t.hiddenSize ** 2 + 3 * t.hiddenSize * t.intermediateSize) * 2; // f16: 2 bytes each
   console.log(`one decode step through all 32 f16 layers (2 threads): ${ms.toFixed(0)} ms, ${(layerBytes / 1e9 / (ms / 1000)).toFixed(2)} GB/s of layer weights read; resident set now ${gib(process.memoryUsage().rss)}`);
