@@ -13,6 +13,7 @@ export { ClipEncoderLayer, ClipVisionTower } from './clip.js';
 export { Projector } from './projector.js';
 export { PromptError, mergeImage, range, type Sequence } from './sequence.js';
 export { Llava, type DecoderRun, type DecoderRunOptions, type PrefillResult } from './llava.js';
+export { IGNORE_INDEX, labelCount, lmLoss, type LabelledExample, type LossOptions, type LossResult } from './lm-loss.js';
 export { argmax, generate, sampler, type GenerateOptions, type GenerateResult, type Timings } from './generate.js';
 export { LlavaTokenizer, TokenizerError, formatPrompt, type TemplateName } from './tokenizer.js';
 export { NO_SCHEDULE, keepVision, stagedPlan, topKInOrder, type LayerContext, type PositionMode, type Schedule } from './schedule/schedule.js';
