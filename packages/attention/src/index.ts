@@ -15,7 +15,7 @@
  * turns (q, k, v, out, lse, dOut) into dq, dk, dv: FlashAttention-2's tiled backward
  * (tiled-backward.ts, the default) or the textbook one (reference.ts).
  */
-import { f32Output, type Tensor } from '@adsc/core';
+import { f32Output, needsGrad, record, tensor, type Tensor } from '@adsc/core';
 import { headRows, rowValues } from './head-rows.js';
 import { DEFAULT_TILE, resolveBackwardProblem, resolveProblem, resolveTile, type AttentionOptions, type AttentionProblem } from './options.js';
 import { referenceAttention, referenceAttentionBackward } from './reference.js';
@@ -33,8 +33,21 @@ export {
   DEFAULT_GPU_TILE, GPU_MODES, createGpuAttention, gpuScratchBytes, type GpuAttention, type GpuAttentionOptions, type GpuMode,
 } from './gpu.js';
 
-/** Scaled dot-product attention: [..., Hq, Tq, D] x [..., Hkv, Tk, D] x [..., Hkv, Tk, D] -> [..., Hq, Tq, D]. */
+/**
+ * Scaled dot-product attention: [..., Hq, Tq, D] x [..., Hkv, Tk, D] x [..., Hkv, Tk, D] -> [..., Hq, Tq, D].
+ *
+ * On the autograd tape (core's `record`) when q, k or v requires a gradient: the forward then also
+ * keeps each row's logsumexp, and the rule is `attentionBackward` (FlashAttention-2's backward
+ * for the tiled kernel). At inference nothing extra is computed or kept.
+ */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  if (needsGrad([q, k, v])) {
+    const { out, lse } = attentionWithLse(q, k, v, opts);
+    return record('attention', [q, k, v], out, (g) => {
+      const { dq, dk, dv } = attentionBackward(q, k, v, out, lse, g, opts);
+      return [dq, dk, dv];
+    });
+  }
   const p = resolveProblem('attention', q, k, v, opts);
   const [result, out] = f32Output([...p.lead, p.queryHeads, p.queries, p.headDim]);
   forward(p, q, k, v, opts, out);
@@ -101,6 +114,13 @@ export function attentionWithProbs(q: Tensor, k: Tensor, v: Tensor, opts: Attent
   const p = resolveProblem('attentionWithProbs', q, k, v, opts);
   const [outTensor, out] = f32Output([...p.lead, p.queryHeads, p.queries, p.headDim]);
   const [probsTensor, probs] = f32Output([...p.lead, p.queryHeads, p.queries, p.keys]);
-  referenceAttention(p, headRows(q, p, true), headRows(k, p, true), headRows(v, p, true), out, { probs });
-  return { out: outTensor, probs: probsTensor };
+  const lse = needsGrad([q, k, v]) ? new Float32Array(p.heads * p.queries) : undefined;
+  referenceAttention(p, headRows(q, p, true), headRows(k, p, true), headRows(v, p, true), out, { probs, lse });
+  // The probabilities only rank tokens (FastV); the gradient flows through the output alone.
+  const lseTensor = lse && tensor(lse, [...p.lead, p.queryHeads, p.queries]);
+  const recorded = record('attention', [q, k, v], outTensor, (g) => {
+    const { dq, dk, dv } = attentionBackward(q, k, v, outTensor, lseTensor!, g, { ...opts, impl: 'reference' });
+    return [dq, dk, dv];
+  });
+  return { out: recorded, probs: probsTensor };
 }

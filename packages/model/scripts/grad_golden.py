@@ -34,7 +34,7 @@ FULL = [
     "language_model.model.layers.0.self_attn.q_proj.weight",
     "language_model.model.layers.5.mlp.down_proj.weight",
     "multi_modal_projector.linear_1.weight",
-    "vision_tower.vision_model.encoder.layers.0.self_attn.k_proj.bias",
+    "vision_tower.vision_model.encoder.layers.0.self_attn.v_proj.bias",
     "vision_tower.vision_model.embeddings.patch_embedding.weight",
     "language_model.model.norm.weight",
 ]
