@@ -1,0 +1,11 @@
+/**
+ * @adsc/train: what a training loop needs around the model's backward pass: optimizers and
+ * gradient clipping, learning-rate schedules, a seeded data order, LLaVA training data, and LoRA
+ * adapters in Hugging Face PEFT's file format.
+ */
+export {
+  AdamW, Sgd, clipGradNorm, defaultDecay, type AdamWOptions, type OptimizerState, type Parameter, type SgdOptions,
+} from './optim.js';
+export { readOptimizerState, saveOptimizerState } from './optimizer-file.js';
+export { learningRate, type LrScheduleName, type LrScheduleOptions } from './lr.js';
+export { batchAt, batchesPerEpoch, epochOrder, type DataOrderOptions } from './order.js';
