@@ -9,3 +9,7 @@ export {
 export { readOptimizerState, saveOptimizerState } from './optimizer-file.js';
 export { learningRate, type LrScheduleName, type LrScheduleOptions } from './lr.js';
 export { batchAt, batchesPerEpoch, epochOrder, type DataOrderOptions } from './order.js';
+export {
+  ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, AdapterError, initLoraA, loadAdapter, saveAdapter,
+  type LoraAdapterFile, type LoraConfig, type LoraModule,
+} from './peft.js';
