@@ -13,3 +13,4 @@ export {
   ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, AdapterError, initLoraA, loadAdapter, saveAdapter,
   type LoraAdapterFile, type LoraConfig, type LoraModule,
 } from './peft.js';
+export { DataError, IGNORE_INDEX, readTrainingData, type TrainingDataOptions, type TrainingExample } from './data.js';
