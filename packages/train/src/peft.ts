@@ -19,7 +19,7 @@
  * config changed, loading says the two files are from different saves instead of mixing them.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatShape, mulberry32, tensor, type Tensor } from '@adsc/core';
 import { SafetensorsFile, save } from '@adsc/safetensors';
@@ -78,7 +78,7 @@ export function saveAdapter(dir: string, adapter: LoraAdapterFile): void {
   const configTemporary = join(dir, `.${ADAPTER_CONFIG_FILE}.${tag}.tmp`);
   try {
     save(weightsTemporary, tensors, { format: 'pt', [CONFIG_HASH_KEY]: sha256(configText) });
-    writeFileSync(configTemporary, configText, { flag: 'wx' });
+    writeDurably(configTemporary, configText);
     renameSync(weightsTemporary, weightsPath);
     renameSync(configTemporary, configPath);
   } finally {
@@ -229,6 +229,17 @@ function checkModule(path: string, config: LoraConfig, module: string, a: readon
   if (b.length !== 2 || b[1] !== config.r) throw new AdapterError(`${where}.lora_B.weight": shape ${formatShape(b)}, expected [out, r = ${config.r}]`);
   if (!config.targetModules.some((target) => module === target || module.endsWith(`.${target}`))) {
     throw new AdapterError(`${where}.lora_A.weight": module "${module}" matches none of target_modules ${JSON.stringify(config.targetModules)}`);
+  }
+}
+
+/** Writes `text` to the new file `path` and flushes it to disk before returning. */
+function writeDurably(path: string, text: string): void {
+  const fd = openSync(path, 'wx');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -36,12 +36,27 @@ function adapter(r: number, seed: number): LoraAdapterFile {
 }
 
 describe('an interrupted saveAdapter', () => {
-  it('leaves the previous adapter intact and no temporary file behind', () => {
+  it('leaves the previous adapter intact and no temporary file behind when the tensor bytes fail', () => {
     const dir = join(tmp, 'adapter');
     const old = adapter(2, 1);
     saveAdapter(dir, old);
 
     failure.afterWrites = 1; // the header goes out, the tensor bytes fail
+    expect(() => saveAdapter(dir, adapter(4, 2))).toThrow('ENOSPC');
+    failure.afterWrites = Infinity;
+
+    const loaded = loadAdapter(dir);
+    expect(loaded.config).toEqual(old.config);
+    expect(loaded.modules.get(Q)?.a.toArray()).toEqual(old.modules.get(Q)?.a.toArray());
+    expect(readdirSync(dir).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+  });
+
+  it('leaves the previous adapter intact when writing the config fails after the tensors', () => {
+    const dir = join(tmp, 'adapter-config-fails');
+    const old = adapter(2, 1);
+    saveAdapter(dir, old);
+
+    failure.afterWrites = 3; // header, lora_A and lora_B go out; the config write fails
     expect(() => saveAdapter(dir, adapter(4, 2))).toThrow('ENOSPC');
     failure.afterWrites = Infinity;
 
