@@ -81,6 +81,7 @@ export class AdamW {
    *   w <- w - lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
    */
   step(params: readonly Parameter[], lr: number): void {
+    checkHyper('AdamW.step', { lr }, (v) => v >= 0, '>= 0');
     for (const { p, w, g } of withGradients('AdamW', params)) {
       let slot = this.slots.get(p.name);
       if (slot === undefined) {
@@ -159,6 +160,7 @@ export class Sgd {
    *   w <- w - lr*d
    */
   step(params: readonly Parameter[], lr: number): void {
+    checkHyper('Sgd.step', { lr }, (v) => v >= 0, '>= 0');
     for (const { p, w, g } of withGradients('Sgd', params)) {
       let slot = this.slots.get(p.name);
       if (slot === undefined) {

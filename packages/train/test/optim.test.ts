@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Tensor, tensor, zeros } from '@adsc/core';
 import { expectClose, readGolden } from '@adsc/core/testing';
+import { save } from '@adsc/safetensors';
 import { AdamW, Sgd, clipGradNorm, defaultDecay, readOptimizerState, saveOptimizerState, type Parameter } from '../src/index.js';
 
 const golden = readGolden(new URL('./fixtures/optim.json', import.meta.url));
@@ -89,6 +90,17 @@ describe('AdamW', () => {
     expect(() => new AdamW().loadState(new Sgd().state())).toThrow('the state is of optimizer "sgd", not "adamw"');
   });
 
+  it('names the missing tensor of an incomplete state', () => {
+    const state = new AdamW().state();
+    state.steps.w = 1;
+    state.tensors['w.exp_avg'] = zeros([2]);
+    expect(() => new AdamW().loadState(state)).toThrow('AdamW.loadState: tensor "w.exp_avg_sq" is missing');
+  });
+
+  it('refuses a negative learning rate', () => {
+    expect(() => new AdamW().step([], -1)).toThrow('AdamW.step: lr must be >= 0, not -1');
+  });
+
   it('names the parameter whose gradient has the wrong shape', () => {
     const p: Parameter = { name: 'layers.0.q', value: zeros([2, 2]), grad: zeros([4]), decay: true };
     expect(() => new AdamW().step([p], 0.1)).toThrow('parameter "layers.0.q": grad shape [4] != value shape [2, 2]');
@@ -141,6 +153,14 @@ describe('Sgd', () => {
     resumed.step([w, b], 0.1);
     expectClose(w.value, golden['sgd_momentum_decay.step2.w'], { atol: 1e-6, rtol: 1e-5 });
     expectClose(b.value, golden['sgd_momentum_decay.step2.b'], { atol: 1e-6, rtol: 1e-5 });
+  });
+});
+
+describe('readOptimizerState', () => {
+  it('refuses a safetensors file that holds no optimizer state', () => {
+    const path = join(tmp, 'weights.safetensors');
+    save(path, { w: zeros([2]) });
+    expect(() => readOptimizerState(path)).toThrow(`${path}: not an optimizer state (no "adsc_optimizer" metadata)`);
   });
 });
 
