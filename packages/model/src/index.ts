@@ -4,7 +4,7 @@
  */
 export { ConfigError, PRESETS, imageFeatureCount, numPatches, parseConfig, readConfig, resolveConfig } from './config.js';
 export type { LlavaConfig, TextConfig, VisionConfig } from './config.js';
-export { Weights, WeightError, tensorMap, type TensorSource } from './weights.js';
+export { Weights, WeightError, memoized, tensorMap, type TensorSource } from './weights.js';
 export { rope, ropeTables, tokenPositions, type RopeTables, type TokenPositions } from './rope.js';
 export { applyLinear, loadLinear, type Linear, type LoraWeights } from './linear.js';
 export { KVCache, LayerCache } from './kv-cache.js';

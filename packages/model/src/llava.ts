@@ -19,7 +19,7 @@ import { preprocessImage, preprocessorFor, readPreprocessorConfig, type Preproce
 import type { RgbImage } from './image.js';
 import { Projector } from './projector.js';
 import { PromptError, mergeImage, type Sequence } from './sequence.js';
-import { Weights, type TensorSource } from './weights.js';
+import { Weights, memoized, type TensorSource } from './weights.js';
 import type { Schedule } from './schedule/schedule.js';
 
 /** Where each part lives in the two checkpoint layouts (probed in this order). */
@@ -73,6 +73,8 @@ export class Llava {
     readonly metadata: Record<string, string> = {},
     /** How images become pixel values (DIR/preprocessor_config.json, or defaults at the tower's size). */
     readonly preprocessor: PreprocessorConfig = preprocessorFor(config.vision.imageSize),
+    /** The named tensors the modules hold (each read once: a module's tensor is the source's object). */
+    readonly source?: TensorSource,
   ) {}
 
   /** Builds the model from named weights (either layout). */
@@ -83,7 +85,8 @@ export class Llava {
     metadata: Record<string, string> = {},
     preprocessor?: PreprocessorConfig,
   ): Llava {
-    const w = new Weights(source, '', origin);
+    const named = memoized(source);
+    const w = new Weights(named, '', origin);
     return new Llava(
       config,
       ClipVisionTower.load(w.findScope(PREFIXES.vision, 'embeddings.patch_embedding.weight'), config.vision, config.visionFeatureLayer),
@@ -91,6 +94,7 @@ export class Llava {
       LlamaDecoder.load(w.findScope(PREFIXES.text, 'embed_tokens.weight'), w.findScope(PREFIXES.head, 'weight'), config.text),
       metadata,
       preprocessor,
+      named,
     );
   }
 

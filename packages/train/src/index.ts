@@ -14,3 +14,8 @@ export {
   type LoraAdapterFile, type LoraConfig, type LoraModule,
 } from './peft.js';
 export { DataError, IGNORE_INDEX, readTrainingData, type TrainingDataOptions, type TrainingExample } from './data.js';
+export { LORA_TARGETS, applyAdapter, attachNewLora, decoderLinears, type LoraTarget } from './lora.js';
+export {
+  OPTIMIZER_FILE, PARTS, TRAINER_STATE_FILE, TrainError, partOf, readTrainerState, train,
+  type LoraOptions, type Part, type StepInfo, type TrainOptions, type TrainReport,
+} from './trainer.js';
