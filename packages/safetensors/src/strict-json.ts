@@ -29,6 +29,9 @@ export class JsonSyntaxError extends Error {
 /** Deeper nesting than this is refused rather than risking the call stack (serde_json: 128). */
 const MAX_DEPTH = 128;
 
+/** "-" and the 20 digits of 2^64 - 1: longer integer literals cannot be a u64 or an i64. */
+const MAX_INTEGER_CHARS = 21;
+
 export function parseStrictJson(text: string): JsonValue {
   const parser = new Parser(text);
   parser.skipWhitespace();
@@ -195,7 +198,10 @@ class Parser {
     const source = found[0];
     this.at += source.length;
     const isInteger = found[1] === undefined && found[2] === undefined;
-    if (isInteger && source !== '-0') return BigInt(source);
+    // Integers that fit in 64 bits are exact; longer ones are doubles, as serde_json reads them,
+    // and a double that overflows is refused (a 99-million-digit integer would otherwise cost a
+    // quadratic BigInt conversion).
+    if (isInteger && source !== '-0' && source.length <= MAX_INTEGER_CHARS) return BigInt(source);
     const value = Number(source);
     if (!Number.isFinite(value)) this.fail('number out of range');
     return value;
