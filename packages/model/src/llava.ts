@@ -9,8 +9,9 @@
  * (FastV). Decode steps then run one token through every layer against that layer's own cache.
  */
 import { Tensor, checkpoint, embedding } from '@adsc/core';
-import { openCheckpoint } from '@adsc/safetensors';
-import { readConfig, type LlavaConfig } from './config.js';
+import { openCheckpoint, type Checkpoint } from '@adsc/safetensors';
+import { ConfigError, readConfig, type LlavaConfig } from './config.js';
+import { availableMemory, checkMemoryPlan, planMemory } from './limits.js';
 import { ClipVisionTower } from './clip.js';
 import { KVCache } from './kv-cache.js';
 import { LlamaDecoder } from './llama.js';
@@ -63,6 +64,13 @@ export interface PrefillResult extends Omit<DecoderRun, 'seq'> {
   cache: KVCache;
 }
 
+export interface LoadOptions {
+  /** Positions the run will hold (prompt + new tokens); sizes the plan's KV cache. Default: max_position_embeddings. */
+  contextTokens?: number;
+  /** Load even when the memory plan is larger than the memory available. */
+  force?: boolean;
+}
+
 export class Llava {
   constructor(
     readonly config: LlavaConfig,
@@ -87,27 +95,43 @@ export class Llava {
   ): Llava {
     const named = memoized(source);
     const w = new Weights(named, '', origin);
+    const vision = w.findScope(PREFIXES.vision, 'embeddings.patch_embedding.weight');
+    const text = w.findScope(PREFIXES.text, 'embed_tokens.weight');
+    checkLayerCount(named, `${vision.prefix}.encoder.layers.`, config.vision.numLayers, `${origin}: vision_config num_hidden_layers`);
+    checkLayerCount(named, `${text.prefix}.layers.`, config.text.numLayers, `${origin}: num_hidden_layers`);
     return new Llava(
       config,
-      ClipVisionTower.load(w.findScope(PREFIXES.vision, 'embeddings.patch_embedding.weight'), config.vision, config.visionFeatureLayer),
+      ClipVisionTower.load(vision, config.vision, config.visionFeatureLayer),
       Projector.load(findProjector(w), config),
-      LlamaDecoder.load(w.findScope(PREFIXES.text, 'embed_tokens.weight'), w.findScope(PREFIXES.head, 'weight'), config.text),
+      LlamaDecoder.load(text, w.findScope(PREFIXES.head, 'weight'), config.text),
       metadata,
       preprocessor,
       named,
     );
   }
 
-  /** Loads DIR/config.json, DIR/preprocessor_config.json and the safetensors weights of DIR. */
-  static load(dir: string): Llava {
+  /**
+   * Loads DIR/config.json, DIR/preprocessor_config.json and the safetensors weights of DIR, after
+   * checking the memory plan (weights from the headers, KV cache and activations for
+   * `contextTokens`) against the machine's memory; `force` skips that check.
+   */
+  static load(dir: string, { contextTokens, force = false }: LoadOptions = {}): Llava {
     const config = readConfig(dir);
+    const preprocessor = readPreprocessorConfig(dir, config.vision.imageSize);
     const checkpoint = openCheckpoint(dir);
-    return Llava.fromWeights(checkpoint, config, dir, { ...checkpoint.metadata }, readPreprocessorConfig(dir, config.vision.imageSize));
+    try {
+      const plan = planMemory(config, checkpointBytes(checkpoint), contextTokens ?? config.text.maxPositions);
+      if (!force) checkMemoryPlan(plan, availableMemory(), dir);
+      return Llava.fromWeights(checkpoint, config, dir, { ...checkpoint.metadata }, preprocessor);
+    } catch (error) {
+      checkpoint.close();
+      throw error;
+    }
   }
 
-  /** Pixel values [3, S, S] of an image, processed the way this checkpoint expects. */
-  pixels(img: RgbImage): Tensor {
-    return preprocessImage(img, this.preprocessor, { aspect: this.config.imageAspectRatio });
+  /** Pixel values [3, S, S] of an image, processed the way this checkpoint expects; `name` is the image's file. */
+  pixels(img: RgbImage, name = 'image'): Tensor {
+    return preprocessImage(img, this.preprocessor, { aspect: this.config.imageAspectRatio, name });
   }
 
   /** Image features [P, d_text] of pixels [3, S, S]: tower, feature layer, CLS dropped, projector. */
@@ -180,6 +204,32 @@ export class Llava {
       x = layer.forward(x, position, cache.layers[l]).out;
     });
     return this.decoder.logits(x).toFloat32Array();
+  }
+}
+
+/** The bytes a checkpoint's tensors take, from its headers (no tensor is read). */
+export function checkpointBytes(checkpoint: Checkpoint): number {
+  let bytes = 0;
+  for (const name of checkpoint.names()) {
+    const [begin, end] = checkpoint.info(name).dataOffsets;
+    bytes += end - begin;
+  }
+  return bytes;
+}
+
+/**
+ * Refuses a checkpoint with more layers under `prefix` (e.g. "model.layers.") than the config's
+ * `count`: loading only the first `count` would silently run a different, truncated model.
+ */
+function checkLayerCount(source: TensorSource, prefix: string, count: number, field: string): void {
+  let layers = 0;
+  for (const name of source.names()) {
+    if (!name.startsWith(prefix)) continue;
+    const index = Number.parseInt(name.slice(prefix.length), 10);
+    if (index + 1 > layers) layers = index + 1;
+  }
+  if (layers > count) {
+    throw new ConfigError(`${field} is ${count}, but the checkpoint has ${layers} layers (${prefix}0 to ${prefix}${layers - 1})`, 'LayerCountMismatch');
   }
 }
 
