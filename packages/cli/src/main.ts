@@ -12,6 +12,7 @@ import { UsageError, errorLine } from './errors.js';
 import { flops } from './flops.js';
 import { inspect } from './inspect.js';
 import { run } from './run.js';
+import { TRAIN_USAGE, trainCommand } from './train.js';
 
 const USAGE = `usage:
   adsc inspect PATH [--json] [--tensor NAME]
@@ -24,6 +25,8 @@ const USAGE = `usage:
   adsc flops --config (llava-1.5-7b | llava-1.5-13b | DIR) --schedule SPEC [--text-tokens N]
              [--formula exact|fastv] [--positions original|renumber] [--json] [--plot]
       count a schedule's FLOPs and KV cache against the unreduced model
+
+${TRAIN_USAGE}
 
 schedules: none | adsc | fastv | pdrop | adsc:L=r,... | fastv:K=k,R=r | pdrop:layers=a,b,c,ratio=r`;
 
@@ -86,6 +89,9 @@ export async function main(argv: string[], out = (l: string) => console.log(l), 
         );
         return 0;
       }
+      case 'train':
+        trainCommand(rest, out, err);
+        return 0;
       case 'flops': {
         const { values } = parseArgs({
           args: rest,
