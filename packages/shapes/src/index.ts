@@ -16,3 +16,8 @@ export {
   DatasetExistsError, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, generateShapes, llavaRecord, writeShapes,
   type LlavaRecord, type ShapesOptions, type ShapesRecord,
 } from './dataset.js';
+export {
+  BOS_TOKEN_ID, EOS_TOKEN_ID, IMAGE_TOKEN_ID, PAD_TOKEN_ID, SPECIAL_TOKENS, UNK_TOKEN_ID,
+  shapesTokenizerConfig, shapesTokenizerJson, shapesVocabulary, words,
+} from './vocabulary.js';
+export { TEXT, VISION, initShapesLlava, shapesLlavaConfig, shapesLlavaFiles, shapesPreprocessorConfig, writeShapesLlava } from './shapes-llava.js';
