@@ -5,10 +5,14 @@
  *   adsc inspect PATH [--json] [--tensor NAME]
  *   adsc run --model DIR [--image FILE] (--prompt TEXT | --input-ids 1,2,3) [--max-new-tokens N] ...
  *   adsc flops --config (llava-1.5-7b | DIR) --schedule SPEC [--text-tokens N] [--formula exact|fastv] ...
+ *   adsc data shapes --seed S --count N --out DIR [--image-size PX]
+ *   adsc eval --model DIR --data FILE [...] | adsc eval --merge A.json B.json ...
  */
 import { parseArgs } from 'node:util';
 import { integerFlag, numberFlag } from './args.js';
+import { data } from './data.js';
 import { UsageError, errorLine } from './errors.js';
+import { evalCommand } from './eval.js';
 import { flops } from './flops.js';
 import { inspect } from './inspect.js';
 import { run } from './run.js';
@@ -25,6 +29,12 @@ const USAGE = `usage:
   adsc flops --config (llava-1.5-7b | llava-1.5-13b | DIR) --schedule SPEC [--text-tokens N]
              [--formula exact|fastv] [--positions original|renumber] [--json] [--plot]
       count a schedule's FLOPs and KV cache against the unreduced model
+  adsc data shapes --seed S --count N --out DIR [--image-size PX]
+      write a Shapes VQA set: DIR/questions.json (LLaVA conversations) and DIR/images/*.png
+  adsc eval --model DIR --data FILE [--image-folder DIR] [--schedule SPEC] [--blind] [--limit N]
+            [--threads N] [--shard I/N] [--json]
+  adsc eval --merge A.json B.json ... [--json]
+      accuracy per question type, counted FLOPs and KV per question; merge shard reports
 
 ${TRAIN_USAGE}
 
@@ -121,6 +131,12 @@ export async function main(argv: string[], out = (l: string) => console.log(l), 
         );
         return 0;
       }
+      case 'data':
+        data(rest, out);
+        return 0;
+      case 'eval':
+        evalCommand(rest, out);
+        return 0;
       case undefined:
       case 'help':
       case '--help':

@@ -1,0 +1,37 @@
+/**
+ * `adsc data shapes --seed S --count N --out DIR [--image-size PX]`
+ *
+ * Writes a Shapes VQA set (@adsc/shapes): DIR/questions.json in LLaVA's conversation format and
+ * DIR/images/*.png, all at once (a temporary directory renamed to DIR), then prints how many
+ * questions of each type it wrote and each type's chance level (the most frequent answer's share).
+ */
+import { parseArgs } from 'node:util';
+import { answerCounts, majorityShare } from '@adsc/eval';
+import { BASE_IMAGE_SIZE, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, QUESTION_TYPES, writeShapes } from '@adsc/shapes';
+import { UsageError } from './errors.js';
+import { integerFlag, requiredFlag } from './flags.js';
+
+export function data(argv: string[], out: (line: string) => void): void {
+  const [generator, ...rest] = argv;
+  if (generator !== 'shapes') throw new UsageError(`adsc data needs a generator: shapes (got ${JSON.stringify(generator ?? '')})`);
+  const { values, positionals } = parseArgs({
+    args: rest,
+    options: { seed: { type: 'string' }, count: { type: 'string' }, out: { type: 'string' }, 'image-size': { type: 'string' } },
+    allowPositionals: true,
+  });
+  if (positionals.length > 0) throw new UsageError(`adsc data shapes takes no positional arguments, got ${JSON.stringify(positionals[0])}`);
+  const need = (flag: 'seed' | 'count' | 'out', what: string) => requiredFlag('adsc data shapes', `--${flag}`, values[flag], what);
+  const seed = integerFlag('--seed', need('seed', 'S'), 0, 0xffffffff);
+  const count = integerFlag('--count', need('count', 'N'), 1);
+  const dir = need('out', 'DIR');
+  const imageSize = values['image-size'] === undefined ? BASE_IMAGE_SIZE : integerFlag('--image-size', values['image-size'], MIN_IMAGE_SIZE, MAX_IMAGE_SIZE);
+
+  const records = writeShapes(dir, { seed, count, imageSize });
+  const counts = answerCounts(records);
+  out(`wrote ${records.length} questions and images to ${dir} (seed ${seed}, ${imageSize} px)`);
+  out('type     questions  answers  chance (most frequent answer)');
+  for (const type of QUESTION_TYPES.filter((t) => counts[t])) {
+    const answers = Object.keys(counts[type]).length;
+    out(`${type.padEnd(8)} ${String(Object.values(counts[type]).reduce((s, n) => s + n, 0)).padStart(9)}  ${String(answers).padStart(7)}  ${(100 * majorityShare(counts[type])).toFixed(1)} %`);
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * A Shapes VQA dataset: N questions, one scene each, as LLaVA conversation JSON and PNGs.
+ *
+ *   DIR/questions.json   [{"id", "image": "images/000000.png", "type",
+ *                          "conversations": [{"from": "human", "value": "<image>\n{question}"},
+ *                                            {"from": "gpt", "value": "{answer}"}]}, ...]
+ *   DIR/images/*.png
+ *
+ * Everything follows from the seed (one mulberry32 stream). Question types are dealt like cards
+ * from a shuffled deck, and so are each type's answers, so every type and every answer of a type
+ * comes up equally often (exactly, whenever N is a multiple of the deck sizes).
+ */
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { mulberry32 } from '@adsc/core';
+import { generateExample } from './generate.js';
+import { encodePng } from './png.js';
+import { ANSWERS, QUESTION_TYPES, questionText, type Question, type QuestionType } from './questions.js';
+import { renderScene } from './render.js';
+import { BASE_IMAGE_SIZE, shuffle, type Rng, type Scene } from './scene.js';
+
+export interface ShapesOptions {
+  seed: number;
+  count: number;
+  /** Width and height of the images; default 168 (12 x 12 patches of 14 px). */
+  imageSize?: number;
+}
+
+export interface ShapesRecord {
+  id: string;
+  /** Path of the PNG relative to the dataset directory. */
+  image: string;
+  type: QuestionType;
+  question: Question;
+  text: string;
+  answer: string;
+  scene: Scene;
+}
+
+/** One record of LLaVA's conversation format, plus the question type. */
+export interface LlavaRecord {
+  id: string;
+  image: string;
+  type: string;
+  conversations: [{ from: 'human'; value: string }, { from: 'gpt'; value: string }];
+}
+
+export const MIN_IMAGE_SIZE = 84;
+export const MAX_IMAGE_SIZE = 2048;
+
+export function generateShapes({ seed, count, imageSize = BASE_IMAGE_SIZE }: ShapesOptions): ShapesRecord[] {
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be an integer in [0, 2^32), got ${seed}`);
+  if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be an integer >= 1, got ${count}`);
+  if (!Number.isInteger(imageSize) || imageSize < MIN_IMAGE_SIZE || imageSize > MAX_IMAGE_SIZE) {
+    throw new RangeError(`image size must be an integer in [${MIN_IMAGE_SIZE}, ${MAX_IMAGE_SIZE}], got ${imageSize}`);
+  }
+  const rng = mulberry32(seed);
+  const nextType = deck(rng, QUESTION_TYPES);
+  const nextAnswer = Object.fromEntries(QUESTION_TYPES.map((t) => [t, deck(rng, ANSWERS[t])])) as Record<QuestionType, () => string>;
+  const digits = String(count - 1).length;
+  return Array.from({ length: count }, (_, i) => {
+    const type = nextType();
+    const example = generateExample(rng, type, nextAnswer[type](), imageSize);
+    const name = String(i).padStart(Math.max(6, digits), '0');
+    return { id: `shapes-${seed}-${name}`, image: `images/${name}.png`, type, text: questionText(example.question), ...example };
+  });
+}
+
+export function llavaRecord(r: ShapesRecord): LlavaRecord {
+  return {
+    id: r.id,
+    image: r.image,
+    type: r.type,
+    conversations: [
+      { from: 'human', value: `<image>\n${r.text}` },
+      { from: 'gpt', value: r.answer },
+    ],
+  };
+}
+
+export class DatasetExistsError extends Error {
+  readonly code = 'DatasetExists';
+}
+
+/**
+ * Generates the dataset and writes it to `out` all at once: into a temporary sibling directory
+ * first, renamed to `out` at the end, so `out` either does not exist or holds a whole dataset.
+ * Refuses an `out` that exists and is not empty.
+ */
+export function writeShapes(out: string, options: ShapesOptions): ShapesRecord[] {
+  if (existsSync(out) && readdirSync(out).length > 0) throw new DatasetExistsError(`${out}: exists and is not empty (choose a new --out or remove it)`);
+  const records = generateShapes(options);
+  mkdirSync(dirname(out), { recursive: true });
+  const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    mkdirSync(join(tmp, 'images'), { recursive: true });
+    for (const r of records) writeFileSync(join(tmp, r.image), encodePng(renderScene(r.scene)));
+    writeFileSync(join(tmp, 'questions.json'), `${JSON.stringify(records.map(llavaRecord), null, 1)}\n`);
+    renameSync(tmp, out);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return records;
+}
+
+/** Deals `items` in a fresh random order each round. */
+function deck<T>(rng: Rng, items: readonly T[]): () => T {
+  let pile: T[] = [];
+  return () => {
+    if (pile.length === 0) pile = shuffle(rng, [...items]);
+    return pile.pop()!;
+  };
+}

@@ -1,0 +1,23 @@
+/**
+ * @adsc/shapes: the Shapes VQA task (seeded scenes of coloured shapes, questions with one-word
+ * answers balanced per type, PNG rendering, LLaVA conversation JSON) and the untrained
+ * shapes-llava model that learns it.
+ */
+export {
+  BACKGROUND, BASE_IMAGE_SIZE, COLORS, COLOR_NAMES, MAX_OBJECTS, MIN_OBJECTS, OBJECT_SIZES, SHAPES,
+  fits, isColor, isShape, place, reach, scaled,
+  type Color, type Rng, type Scene, type SceneObject, type Shape,
+} from './scene.js';
+export { inside, renderScene, type RgbPixels } from './render.js';
+export { encodePng } from './png.js';
+export { ANSWERS, MAX_COUNT, QUESTION_TYPES, RELATION_MARGIN, allQuestions, answer, questionText, side, type Question, type QuestionType } from './questions.js';
+export { generateExample, type Example } from './generate.js';
+export {
+  DatasetExistsError, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, generateShapes, llavaRecord, writeShapes,
+  type LlavaRecord, type ShapesOptions, type ShapesRecord,
+} from './dataset.js';
+export {
+  BOS_TOKEN_ID, EOS_TOKEN_ID, IMAGE_TOKEN_ID, PAD_TOKEN_ID, SPECIAL_TOKENS, UNK_TOKEN_ID,
+  shapesTokenizerConfig, shapesTokenizerJson, shapesVocabulary, words,
+} from './vocabulary.js';
+export { TEXT, VISION, initShapesLlava, shapesLlavaConfig, shapesLlavaFiles, shapesPreprocessorConfig, writeShapesLlava } from './shapes-llava.js';
