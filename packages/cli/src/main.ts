@@ -22,7 +22,7 @@ const USAGE = `usage:
   adsc inspect PATH [--json] [--tensor NAME]
       list a .safetensors file or model directory
   adsc run --model DIR [--image FILE] (--prompt TEXT | --input-ids 1,2,3) [--max-new-tokens N]
-           [--schedule SPEC] [--temperature T] [--top-p P] [--seed S] [--threads N]
+           [--schedule SPEC] [--adapter DIR] [--temperature T] [--top-p P] [--seed S] [--threads N]
            [--positions original|renumber] [--template llava-hf|vicuna_v1] [--force] [--json]
       run LLaVA-1.5 on an image and a prompt, optionally with a token-reduction schedule
       (--force loads a model that the memory plan says will not fit)
@@ -64,7 +64,8 @@ export async function main(argv: string[], out = (l: string) => console.log(l), 
             prompt: { type: 'string' },
             'input-ids': { type: 'string' },
             'max-new-tokens': { type: 'string', default: '32' },
-            schedule: { type: 'string', default: 'none' },
+            schedule: { type: 'string' },
+            adapter: { type: 'string' },
             temperature: { type: 'string', default: '0' },
             'top-p': { type: 'string', default: '1' },
             seed: { type: 'string', default: '0' },
@@ -85,6 +86,7 @@ export async function main(argv: string[], out = (l: string) => console.log(l), 
             inputIds: values['input-ids'],
             maxNewTokens: integerFlag('--max-new-tokens', values['max-new-tokens'], { min: 1 }),
             schedule: values.schedule,
+            adapter: values.adapter,
             temperature: numberFlag('--temperature', values.temperature, { min: 0, max: 100 }),
             topP: numberFlag('--top-p', values['top-p'], { min: 0, max: 1, minExclusive: true }),
             seed: integerFlag('--seed', values.seed, { max: 2 ** 32 - 1 }),

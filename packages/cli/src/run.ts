@@ -6,6 +6,7 @@
  * prompt with the model's template, generates, and prints the answer with what the decoder did:
  * tokens per layer, KV cache size, timings. `--json` prints all of it as one object.
  */
+import { applyAdapter, loadAdapter } from '@adsc/train';
 import { existsSync } from 'node:fs';
 import { setNumThreads, type Tensor } from '@adsc/core';
 import {
@@ -21,7 +22,10 @@ export interface RunOptions {
   prompt?: string;
   inputIds?: string;
   maxNewTokens: number;
-  schedule: string;
+  /** Default: the adapter's adsc_schedule, else none. */
+  schedule?: string;
+  /** A PEFT LoRA adapter directory to apply to the model. */
+  adapter?: string;
   temperature: number;
   topP: number;
   seed: number;
@@ -50,7 +54,9 @@ export function run(opts: RunOptions, out: (line: string) => void, err: (line: s
   // Everything that can be checked from small files comes before the weights are read: the
   // config, the schedule, the image's declared size, the prompt's length against the context.
   const cfg = readConfig(opts.model);
-  const schedule = parseSchedule(opts.schedule, { numLayers: cfg.text.numLayers, positions: opts.positions as PositionMode | undefined });
+  const adapter = opts.adapter === undefined ? undefined : loadAdapter(opts.adapter);
+  const spec = opts.schedule ?? adapter?.config.adscSchedule ?? 'none';
+  const schedule = parseSchedule(spec, { numLayers: cfg.text.numLayers, positions: opts.positions as PositionMode | undefined });
   const image = opts.image === undefined ? undefined : readImage(opts.image);
 
   let tokenizer: LlavaTokenizer | undefined;
@@ -74,6 +80,7 @@ export function run(opts: RunOptions, out: (line: string) => void, err: (line: s
   checkContext(positions, opts.maxNewTokens, cfg, opts.model);
 
   const model = Llava.load(opts.model, { contextTokens: positions + opts.maxNewTokens, force: opts.force });
+  if (adapter) applyAdapter(model, adapter, opts.adapter);
   const pixels: Tensor | undefined = image === undefined ? undefined : model.pixels(image, opts.image);
 
   const result = generate(model, ids, pixels, {
