@@ -17,5 +17,6 @@ export { layerNorm, rmsNorm, softmax } from './ops/norm.js';
 export { concat, embedding, indexSelect } from './ops/movement.js';
 export { linear, matmul, matmulInto } from './ops/matmul.js';
 export type { MatrixRef } from './kernels/gemm.js';
+export { getKernel, setKernel, type KernelName } from './kernels/select.js';
 export { conv2dPatches } from './ops/conv.js';
 export { getNumThreads, runOnThreads, setNumThreads, type ThreadTask } from './threads/pool.js';
