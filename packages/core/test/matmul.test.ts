@@ -110,6 +110,14 @@ describe.each(['wasm', 'js'] as KernelName[])('%s kernel', (kernel) => {
       }
     });
 
+    it('reads a weight deeper than two KC blocks (k = 599, off the 4-step) in every dtype', () => {
+      const x = randn([9, 599], 19);
+      for (const dtype of ['f32', 'f16', 'bf16'] as const) {
+        const w = randn([37, 599], 20).to(dtype);
+        expectClose(linear(x, w), naive(x, w.to('f32').transpose()), { atol: 1e-4 });
+      }
+    });
+
     it('agrees between the thin (dot) path and the blocked path', () => {
       const w = randn([50, 70], 7, 'f16');
       const x = randn([12, 70], 8); // 12 rows: blocked path; its first 3 rows alone: dot path (<= DOT_MAX_ROWS)

@@ -74,29 +74,30 @@ function blockedWasm(t: GemmTask): void {
   const { a, b, k } = t;
   const c = t.c as Float32Array;
   const strip = Math.min(MS, roundUp(t.m1 - t.m0, MR));
-  // Byte layout of the instance memory: packed A, packed B, B's staged rows, C strip.
+  const packInWasm = b.rowStride === 1; // k-contiguous B: a weight W [N, K] read as W^T
+  const kp = roundUp(k, PACK_STEP);
+  const size = b.dtype === 'f32' ? 4 : 2;
+  // Byte layout of the instance memory: packed A, packed B, C strip, then (k-contiguous B) the
+  // column block's source rows, all k of them: staged once per column block, packed KC at a time.
   const aAt = 0;
   const bAt = aAt + MC * KC * 4;
-  const stageAt = bAt + KC * NC * 4;
-  const cAt = stageAt + NC * KC * 4;
-  const { memory, fns } = reserve(cAt + strip * NC * 4);
+  const cAt = bAt + KC * NC * 4;
+  const stageAt = cAt + strip * NC * 4;
+  const { memory, fns } = reserve(stageAt + (packInWasm ? NC * kp * size : 0));
   const f32 = new Float32Array(memory.buffer);
-  const packInWasm = b.rowStride === 1; // k-contiguous B: a weight W [N, K] read as W^T
+  const pack = fns[`pack${KERNEL_SUFFIX[b.dtype]}`];
   for (let ms = t.m0; ms < t.m1; ms += MS) {
     const msEnd = Math.min(t.m1, ms + MS);
     for (let jc = t.n0; jc < t.n1; jc += NC) {
       const nc = Math.min(NC, t.n1 - jc);
       const ncp = roundUp(nc, NR);
+      if (packInWasm) stageRows(b, jc, nc, ncp, k, kp, memory.buffer, stageAt);
       f32.fill(0, cAt / 4, cAt / 4 + roundUp(msEnd - ms, MR) * ncp);
       for (let pc = 0; pc < k; pc += KC) {
         const kc = Math.min(KC, k - pc);
         const kcp = roundUp(kc, PACK_STEP);
-        if (packInWasm) {
-          stageRows(b, jc, nc, ncp, pc, kc, kcp, memory.buffer, stageAt);
-          fns[`pack${KERNEL_SUFFIX[b.dtype]}`](stageAt, bAt, kcp, ncp);
-        } else {
-          packB(b, pc, kc, kcp, jc, nc, f32, bAt / 4);
-        }
+        if (packInWasm) pack(stageAt + pc * size, kp * size, bAt, kcp, ncp);
+        else packB(b, pc, kc, kcp, jc, nc, f32, bAt / 4);
         for (let ic = ms; ic < msEnd; ic += MC) {
           const mc = Math.min(MC, msEnd - ic);
           const mcp = roundUp(mc, MR);
@@ -113,18 +114,23 @@ function blockedWasm(t: GemmTask): void {
 }
 
 /**
- * Copies columns jc..jc+nc of a k-contiguous B, rows pc..pc+kc, into the instance as ncp rows of
- * kcp elements (B's columns are the rows here), zero-padded to the panel sizes.
+ * Copies columns jc..jc+nc of a k-contiguous B (rows of a weight W) into the instance as ncp rows
+ * of kp elements (B's columns are the rows here), zero-padded to the panel sizes. Rows that lie
+ * back to back in W go over in one copy.
  */
-function stageRows(b: MatrixRef, jc: number, nc: number, ncp: number, pc: number, kc: number, kcp: number, buffer: ArrayBuffer, at: number): void {
-  const stage = b.dtype === 'f32' ? new Float32Array(buffer, at, ncp * kcp) : new Uint16Array(buffer, at, ncp * kcp);
+function stageRows(b: MatrixRef, jc: number, nc: number, ncp: number, k: number, kp: number, buffer: ArrayBuffer, at: number): void {
+  const stage = b.dtype === 'f32' ? new Float32Array(buffer, at, ncp * kp) : new Uint16Array(buffer, at, ncp * kp);
   const data = b.data;
-  for (let j = 0; j < nc; j++) {
-    const from = b.offset + (jc + j) * b.colStride + pc;
-    stage.set(data.subarray(from, from + kc), j * kcp);
-    if (kcp > kc) stage.fill(0, j * kcp + kc, (j + 1) * kcp);
+  const first = b.offset + jc * b.colStride;
+  if (kp === k && b.colStride === k) {
+    stage.set(data.subarray(first, first + nc * k));
+  } else {
+    for (let j = 0; j < nc; j++) {
+      stage.set(data.subarray(first + j * b.colStride, first + j * b.colStride + k), j * kp);
+      stage.fill(0, j * kp + k, (j + 1) * kp);
+    }
   }
-  stage.fill(0, nc * kcp);
+  stage.fill(0, nc * kp);
 }
 
 /**
@@ -180,7 +186,7 @@ export function halfToF32Wasm(dtype: 'f16' | 'bf16', bits: Uint16Array): Float32
   const stage = new Uint16Array(memory.buffer, stageAt, NR * kcp);
   stage.fill(0);
   stage.set(bits);
-  fns[`pack${KERNEL_SUFFIX[dtype]}`](stageAt, outAt, kcp, NR);
+  fns[`pack${KERNEL_SUFFIX[dtype]}`](stageAt, kcp * 2, outAt, kcp, NR);
   const panel = new Float32Array(memory.buffer, outAt, NR * kcp);
   const out = new Float32Array(bits.length);
   for (let p = 0; p < bits.length; p++) out[p] = panel[p * NR];

@@ -116,18 +116,17 @@ function emitHalfToF32(f: Fn, dtype: 'f16' | 'bf16', bits: number, em: number, t
 }
 
 /**
- * B panels from rows: `src` holds nc rows of kc elements each (element size 2 for f16 / bf16, 4
- * for f32; nc a multiple of NR, kc of PACK_STEP), row j being column j of B. Writes NR-column panels
- * to `dst` (f32, panel after panel, kc rows of NR), as `gemmBlock` reads them. Each step takes 4
- * values from each of the panel's 8 rows, converts them, and transposes two 4 x 4 blocks with
- * shuffles into 4 rows of the panel.
+ * B panels from rows: `src` holds nc rows of at least kc elements, `rowBytes` apart (element size 2
+ * for f16 / bf16, 4 for f32; nc a multiple of NR, kc of PACK_STEP), row j being column j of B.
+ * Writes NR-column panels to `dst` (f32, panel after panel, kc rows of NR), as `gemmBlock` reads
+ * them. Each step takes 4 values from each of the panel's 8 rows, converts them, and transposes
+ * two 4 x 4 blocks with shuffles into 4 rows of the panel.
  */
 function packPanels(dtype: HalfOrF32): Fn {
   const name = { f16: 'packF16', bf16: 'packBf16', f32: 'packF32' }[dtype];
-  const f = new Fn(name, ['i32', 'i32', 'i32', 'i32']);
-  const [src, dst, kc, nc] = [0, 1, 2, 3];
+  const f = new Fn(name, ['i32', 'i32', 'i32', 'i32', 'i32']);
+  const [src, rowBytes, dst, kc, nc] = [0, 1, 2, 3, 4];
   const size = dtype === 'f32' ? 4 : 2;
-  const rowBytes = f.local('i32');
   const panel = f.local('i32'); // address of the panel's first source row
   const panelEnd = f.local('i32');
   const s = f.local('i32'); // current source address in the first row of the panel
@@ -137,12 +136,11 @@ function packPanels(dtype: HalfOrF32): Fn {
   const t = Array.from({ length: 4 }, () => f.local('v128'));
   const scratch = [f.local('v128'), f.local('v128'), f.local('v128')] as const;
 
-  f.localGet(kc).i32Const(size).i32Mul().localSet(rowBytes);
   f.localGet(src).localSet(panel);
   f.localGet(src).localGet(rowBytes).localGet(nc).i32Mul().i32Add().localSet(panelEnd);
   f.localGet(dst).localSet(d);
   f.loop(() => {
-    f.localGet(panel).localTee(s).localGet(rowBytes).i32Add().localSet(sEnd);
+    f.localGet(panel).localTee(s).localGet(kc).i32Const(size).i32Mul().i32Add().localSet(sEnd);
     f.loop(() => {
       // v[j] = B[p:p+4, j] (4 consecutive k of source row j), as f32.
       for (let j = 0; j < NR; j++) {
