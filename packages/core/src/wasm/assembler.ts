@@ -171,17 +171,20 @@ export class Fn {
   f32x4Shuffle(lanes: [number, number, number, number]): this {
     return this.simd(0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
   }
+  /** Picks 16 bytes from two vectors: bytes 0-15 are the first's, 16-31 the second's. */
+  i8x16Shuffle(bytes: number[]): this {
+    if (bytes.length !== 16 || bytes.some((b) => b < 0 || b > 31)) throw new RangeError(`i8x16Shuffle: 16 lane indices in 0..31, got [${bytes}]`);
+    return this.simd(0x0d, ...bytes);
+  }
   f32x4ExtractLane(lane: number): this { return this.simd(0x1f, lane); }
 
   // SIMD bitwise and integer ops.
   v128And(): this { return this.simd(0x4e); }
   v128Or(): this { return this.simd(0x50); }
   v128Bitselect(): this { return this.simd(0x52); }
-  i32x4GtU(): this { return this.simd(0x3c); }
-  /** Low / high four u16 lanes of an i16x8, zero-extended to i32 lanes. */
-  i32x4ExtendLowI16x8U(): this { return this.simd(0xa9); }
-  i32x4ExtendHighI16x8U(): this { return this.simd(0xaa); }
+  i32x4GtS(): this { return this.simd(0x3b); }
   i32x4Shl(): this { return this.simd(0xab); }
+  i32x4ShrU(): this { return this.simd(0xad); }
 
   // SIMD float ops.
   f32x4Add(): this { return this.simd(0xe4); }
