@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { Fn, assemble, sleb, uleb } from '../src/wasm/assembler.js';
+import { webAssembly, type WasmMemory } from '../src/wasm/webassembly.js';
 
 /** Instantiates one assembled function and returns it with the module's memory. */
-function build(f: Fn): { run: (...args: number[]) => number; memory: WebAssembly.Memory } {
-  const exports = new WebAssembly.Instance(new WebAssembly.Module(assemble([f]))).exports;
-  return { run: exports[f.name] as (...args: number[]) => number, memory: exports.memory as WebAssembly.Memory };
+function build(f: Fn): { run: (...args: number[]) => number; memory: WasmMemory } {
+  const exports = new webAssembly!.Instance(new webAssembly!.Module(assemble([f]))).exports;
+  return { run: exports[f.name] as (...args: number[]) => number, memory: exports.memory as WasmMemory };
 }
 
 describe('LEB128', () => {

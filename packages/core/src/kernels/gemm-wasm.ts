@@ -14,6 +14,7 @@
  * same way in a browser worker.
  */
 import { DOT_STEP, PACK_STEP, kernelModule, relaxedSimdSupported } from '../wasm/kernels.js';
+import { webAssembly, type WasmMemory, type WasmModule } from '../wasm/webassembly.js';
 import { KC, MC, MR, NC, NR, packA, packB, type GemmTask, type MatrixRef } from './gemm.js';
 
 /** Rows of C accumulated in the instance at once (a strip of MS x NC f32 = 4 MiB). */
@@ -24,37 +25,37 @@ const DOT_CHUNK_BYTES = 128 * 1024;
 type KernelFn = (...args: number[]) => void;
 
 interface Instance {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   fns: Record<string, KernelFn>;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+let compiled: WasmModule | null | undefined;
 let instance: Instance | undefined;
 
 /**
  * The compiled kernel module, or null where the engine rejects 128-bit SIMD. Relaxed SIMD's FMA is
  * used where the engine validates it (Node 20 does not by default).
  */
-function compiledModule(): WebAssembly.Module | null {
+function compiledModule(): WasmModule | null {
   if (compiled === undefined) {
-    const bytes = kernelModule(relaxedSimdSupported());
-    compiled = WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+    const bytes = webAssembly && kernelModule(relaxedSimdSupported());
+    compiled = webAssembly && bytes && webAssembly.validate(bytes) ? new webAssembly.Module(bytes) : null;
   }
   return compiled;
 }
 
 /** Whether the wasm kernels can run here (WebAssembly with fixed-width SIMD). */
 export function wasmSupported(): boolean {
-  return typeof WebAssembly === 'object' && compiledModule() !== null;
+  return compiledModule() !== null;
 }
 
 /** This thread's instance with at least `bytes` of linear memory. */
 function reserve(bytes: number): Instance {
   if (!instance) {
     const module = compiledModule();
-    if (!module) throw new Error('wasm kernels: this engine does not support WebAssembly SIMD');
-    const exports = new WebAssembly.Instance(module).exports as Record<string, unknown>;
-    instance = { memory: exports.memory as WebAssembly.Memory, fns: exports as Record<string, KernelFn> };
+    if (!module || !webAssembly) throw new Error('wasm kernels: this engine does not support WebAssembly SIMD');
+    const exports = new webAssembly.Instance(module).exports;
+    instance = { memory: exports.memory as WasmMemory, fns: exports as Record<string, KernelFn> };
   }
   const have = instance.memory.buffer.byteLength;
   if (bytes > have) instance.memory.grow(Math.ceil((bytes - have) / 65536));

@@ -15,6 +15,7 @@
  */
 import { MR, NR } from '../kernels/gemm.js';
 import { Fn, assemble } from './assembler.js';
+import { webAssembly } from './webassembly.js';
 
 /** f32 lanes of a v128. The register tile (MR x NR) is the JS kernel's, so both read one packing. */
 const LANES = 4;
@@ -274,5 +275,5 @@ export function kernelModule(fma: boolean): Uint8Array {
 export function relaxedSimdSupported(): boolean {
   const f = new Fn('probe', ['v128', 'v128', 'v128'], ['v128']);
   f.localGet(0).localGet(1).localGet(2).f32x4RelaxedMadd();
-  return WebAssembly.validate(assemble([f]));
+  return webAssembly?.validate(assemble([f])) ?? false;
 }
