@@ -18,5 +18,8 @@ export { concat, embedding, indexSelect } from './ops/movement.js';
 export { linear, matmul, matmulInto } from './ops/matmul.js';
 export type { MatrixRef } from './kernels/gemm.js';
 export { getKernel, setKernel, type KernelName } from './kernels/select.js';
+export { wasmSupported } from './kernels/gemm-wasm.js';
+export { kernelModule } from './wasm/kernels.js';
+export { webAssembly, type WasmInstance, type WasmMemory } from './wasm/webassembly.js';
 export { conv2dPatches } from './ops/conv.js';
 export { getNumThreads, runOnThreads, setNumThreads, type ThreadTask } from './threads/pool.js';
