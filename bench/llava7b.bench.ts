@@ -1,7 +1,9 @@
 /**
  * LLaVA-1.5-7B at full size, on this machine: one decoder layer (d 4096, SwiGLU 11008, 32 heads of
  * 128, random f16 weights) timed on a 640-token prefill and on a decode step against that 640-token
- * cache, at 1 and 2 threads, with the full-model prefill extrapolated (32 layers). Then the resident
+ * cache, at 1 and 2 threads, with the full-model prefill extrapolated (32 layers). The ADSC preset's
+ * prefill is extrapolated the same way: one layer timed at each token count the preset leaves
+ * (2 threads), summed over the layers at those counts. Then the resident
  * memory of the whole 32-layer f16 stack plus embeddings, lm_head, projector and the 23 CLIP layers
  * that run, and one decode step through all 32 layers.
  *
@@ -9,7 +11,7 @@
  * takes minutes and changes neither the memory nor the time of a step.
  */
 import { Tensor, full, getNumThreads, randn, scale, setNumThreads } from '@adsc/core';
-import { DecoderLayer, KVCache, PRESETS, decoderLayerFlops, range, tokenPositions } from '@adsc/model';
+import { ADSC_PRESET, DecoderLayer, KVCache, PRESETS, countSchedule, decoderLayerFlops, parseSchedule, range, tokenPositions } from '@adsc/model';
 import type { SuiteOptions } from './run.js';
 import { measure, printTable } from './report.js';
 
@@ -68,6 +70,24 @@ export default async function llava7bSuite({ quick }: SuiteOptions): Promise<voi
     setNumThreads(threads);
     return;
   }
+  // The ADSC preset on the 640-token prompt (576 vision + 64 text): tokens per layer from its plan.
+  const perLayer = countSchedule(cfg, parseSchedule(ADSC_PRESET), { textTokens: tokens - 576 }).scheduled.layers.map((l) => l.tokens);
+  const counts = [...new Set(perLayer)].filter((n) => n !== tokens);
+  const timed = await measure(
+    counts.map((n) => {
+      const xs = x.narrow(0, 0, n);
+      return { name: `prefill ${n} tokens, 2 threads`, flops: decoderLayerFlops(t, n), setup: () => setNumThreads(2), fn: () => layer.forward(xs, at(range(n)), new KVCache(1, t.numKvHeads, t.headDim).layers[0]) };
+    }),
+    quick,
+    2,
+  );
+  printTable(timed);
+  const msAt = new Map([[tokens, results.find((r) => r.name === `prefill ${tokens} tokens, 2 threads`)!.ms], ...timed.map((r, i): [number, number] => [counts[i], r.ms])]);
+  const none = msAt.get(tokens)! * t.numLayers;
+  const adsc = perLayer.reduce((sum, n) => sum + msAt.get(n)!, 0);
+  const min = (ms: number) => `${(ms / 60000).toFixed(2)} min`;
+  console.log(`32-layer prefill of ${tokens} tokens, 2 threads (per-layer times summed): no schedule ${min(none)}, ${ADSC_PRESET} ${min(adsc)} (tokens per layer ${[...new Set(perLayer)].join(' / ')})`);
+
   // The whole stack in f16: what a LLaVA-1.5-7B checkpoint occupies once loaded.
   const before = process.memoryUsage();
   const constant = (shape: number[]) => full(shape, 0.01, 'f16');

@@ -9,6 +9,7 @@ import { record } from '../autograd/tape.js';
 import { sumToShape } from '../autograd/broadcast.js';
 import { getNumThreads, runOnThreads } from '../threads/pool.js';
 import { GEMM_TASK, MR, NR, gemm, usesDotPath, type GemmDType, type GemmTask, type MatrixRef } from '../kernels/gemm.js';
+import { getKernel } from '../kernels/select.js';
 import { ShapeError, broadcastShapes, formatShape } from '../shape.js';
 import { allocate } from '../dtype.js';
 import { Tensor, f32Output, f32Values, gather } from '../tensor.js';
@@ -47,7 +48,7 @@ function matrixRef(t: Tensor, offset: number, rowAxis: number, colAxis: number):
  * SharedArrayBuffer (workers get copies of anything else, so it stays on the calling thread).
  */
 export function matmulInto(a: MatrixRef, b: MatrixRef, c: Float32Array | Float64Array, cOffset: number, m: number, n: number, k: number): void {
-  const whole: GemmTask = { a, b, c, cOffset, ldc: n, k, m0: 0, m1: m, n0: 0, n1: n };
+  const whole: GemmTask = { a, b, c, cOffset, ldc: n, k, m0: 0, m1: m, n0: 0, n1: n, kernel: getKernel() };
   const shared = [a.data, b.data, c].every((x) => x.buffer instanceof SharedArrayBuffer);
   const threads = !shared || m * n * k < PARALLEL_MIN_MACS ? 1 : getNumThreads();
   const byColumns = n >= m || usesDotPath(a, b, m);
