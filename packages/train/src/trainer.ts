@@ -168,6 +168,10 @@ export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): Tr
     }
     const withGrads = params.map((p) => ({ ...p, grad: p.value.grad }));
     const gradNorm = opts.maxGradNorm > 0 ? clipGradNorm(withGrads, opts.maxGradNorm) : globalNorm(withGrads);
+    if (!Number.isFinite(gradNorm) || !Number.isFinite(lossSum)) {
+      // Stepping would write NaN into every weight; the last checkpoint on disk stays as it was.
+      throw new TrainError(`step ${step + 1}: the loss (${lossSum / labelled}) or the gradient norm (${gradNorm}) is not finite; lower --lr or raise --warmup-steps`);
+    }
     const lr = learningRate(opts.lrSchedule, step, { base: opts.lr, warmupSteps: opts.warmupSteps, totalSteps: steps });
     optimizer.step(withGrads, lr);
     for (const p of params) p.value.grad = undefined;
