@@ -5,8 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import { tensor } from '@adsc/core';
 import { expectClose } from '@adsc/core/testing';
-import { attention, attentionWithLse } from '../src/index.js';
+import { attention, attentionWithLse, attentionWithProbs } from '../src/index.js';
 import { CASES, oracleLse } from './cases.js';
+
+/** The 640 x 640 case with tiles 5 x 7 and the JS oracle takes seconds on a busy 2-core machine. */
+const SLOW_CASE_MS = 60_000;
 
 const t = (values: number[], shape: number[]) => tensor(values, shape);
 
@@ -42,5 +45,12 @@ describe.each(['reference', 'tiled'] as const)('%s', (impl) => {
     expect(lse.shape).toEqual(c.q.shape.slice(0, -1));
     expectClose(lse, oracleLse(c), { rtol: 1e-6, atol: 1e-6 });
     expectClose(out, attention(c.q, c.k, c.v, { ...c.opts, impl, tile: { queries: 5, keys: 7 } }), { atol: 0 });
-  });
+  }, SLOW_CASE_MS);
+});
+
+it("attentionWithProbs returns the reference's lse too (for training FastV's layer)", () => {
+  const c = CASES.find((x) => x.name.startsWith('rows that see no key'))!;
+  const { lse } = attentionWithProbs(c.q, c.k, c.v, c.opts);
+  expect(lse.toArray()).toEqual(attentionWithLse(c.q, c.k, c.v, { ...c.opts, impl: 'reference' }).lse.toArray());
+  expect(lse.toArray()).toContain(-Infinity);
 });
