@@ -20,8 +20,9 @@ const IMPLS: { name: string; opts: AttentionOptions }[] = [
 
 /**
  * Logits near 1e3: the tiled kernel rebuilds P = exp(S - lse) from an f32 lse, whose rounding
- * (half an ulp of 1e3 is 3e-5) scales whole rows of P; a gradient entry sums such rows, so its
- * error is relative to the largest entries, not to itself. Checked as |error| <= 2e-4 * max|expected|
+ * (half an ulp of 1e3 is 3e-5) scales whole rows of P, and takes delta from the f32 out, whose
+ * rounding no longer cancels against the keys' large shared component; a gradient entry sums such
+ * rows, so its error is relative to the largest entries, not to itself. Checked as |error| <= 2e-4 * max|expected|
  * (measured: up to 6.7e-5 of it for dq, 4e-5 for dv). The reference recomputes P and needs no such
  * allowance.
  */
