@@ -7,10 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Tensor, randn } from '@adsc/core';
 import { expectClose, readGolden } from '@adsc/core/testing';
 import { attentionBackward, attentionWithLse, type AttentionOptions } from '../src/index.js';
-import { CASES, attentionF64, type Case } from './cases.js';
-
-/** The 640 x 640 case with tiles 5 x 7 and the JS oracle takes seconds on a busy 2-core machine. */
-const SLOW_CASE_MS = 60_000;
+import { CASES, TABLE_TIMEOUT_MS, attentionF64, type Case } from './cases.js';
 
 const IMPLS: { name: string; opts: AttentionOptions }[] = [
   { name: 'reference', opts: { impl: 'reference' } },
@@ -144,7 +141,7 @@ describe.each([
       if (c.name.startsWith('logits near 1e3')) expectCloseToLargest(got[key], want[key], 2e-4);
       else expectClose(got[key], want[key], { rtol: 1e-5, atol: 1e-5 });
     }
-  }, SLOW_CASE_MS);
+  }, TABLE_TIMEOUT_MS);
 });
 
 describe('inputs', () => {

@@ -6,10 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { tensor } from '@adsc/core';
 import { expectClose } from '@adsc/core/testing';
 import { attention, attentionWithLse, attentionWithProbs } from '../src/index.js';
-import { CASES, oracleLse } from './cases.js';
-
-/** The 640 x 640 case with tiles 5 x 7 and the JS oracle takes seconds on a busy 2-core machine. */
-const SLOW_CASE_MS = 60_000;
+import { CASES, TABLE_TIMEOUT_MS, oracleLse } from './cases.js';
 
 const t = (values: number[], shape: number[]) => tensor(values, shape);
 
@@ -45,7 +42,7 @@ describe.each(['reference', 'tiled'] as const)('%s', (impl) => {
     expect(lse.shape).toEqual(c.q.shape.slice(0, -1));
     expectClose(lse, oracleLse(c), { rtol: 1e-6, atol: 1e-6 });
     expectClose(out, attention(c.q, c.k, c.v, { ...c.opts, impl, tile: { queries: 5, keys: 7 } }), { atol: 0 });
-  }, SLOW_CASE_MS);
+  }, TABLE_TIMEOUT_MS);
 });
 
 it("attentionWithProbs returns the reference's lse too (for training FastV's layer)", () => {
