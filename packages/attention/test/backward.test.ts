@@ -99,6 +99,23 @@ describe('rows that see no key', () => {
   });
 });
 
+describe('grouped-query attention', () => {
+  it.each(['reference', 'tiled'] as const)('%s: a shared kv head gets the sum of the dk, dv its query heads give alone', (impl) => {
+    // Hq 3 over Hkv 1: the call with all three heads against running each query head by itself.
+    const q = randn([3, 6, 8], 1);
+    const k = randn([1, 9, 8], 2);
+    const v = randn([1, 9, 8], 3);
+    const dOut = randn([3, 6, 8], 4);
+    const opts: AttentionOptions = { causal: true, impl, tile: { queries: 4, keys: 4 } };
+    const all = gradients(q, k, v, dOut, opts);
+    const alone = [0, 1, 2].map((h) => gradients(q.narrow(0, h, 1), k, v, dOut.narrow(0, h, 1), opts));
+    const sum = (key: 'dk' | 'dv') => alone.map((g) => g[key].toArray()).reduce((acc, x) => acc.map((y, n) => y + x[n]));
+    expectClose(all.dk, sum('dk'), { rtol: 1e-6, atol: 1e-6 });
+    expectClose(all.dv, sum('dv'), { rtol: 1e-6, atol: 1e-6 });
+    alone.forEach((g, h) => expectClose(all.dq.narrow(0, h, 1), g.dq, { atol: 0 }));
+  });
+});
+
 describe('gradients from PyTorch autograd (scripts/golden.py)', () => {
   const golden = readGolden(new URL('./fixtures/attention-backward.json', import.meta.url));
   const fixtures: { name: string; opts: AttentionOptions }[] = [
