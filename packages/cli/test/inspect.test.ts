@@ -69,6 +69,14 @@ describe('adsc inspect', () => {
     expect(out).toContain('  metadata note: hello');
   });
 
+  it('prints the memory plan of a model directory', async () => {
+    const model = new URL('../../model/test/fixtures/tiny/tiny-gqa', import.meta.url).pathname;
+    const { code, out } = await run('inspect', model);
+    expect(code).toBe(0);
+    expect(out.at(-2)).toMatch(/^memory plan at 4096 positions: weights 1\.13 MiB \+ KV cache \d.* \+ activations .* = .*$/);
+    expect(out.at(-1)).toMatch(/^memory available: .* \((os\.totalmem\(\)|the cgroup limit .*|ADSC_MEMORY_LIMIT)\); fits$/);
+  });
+
   it('fails with one line naming the code and the file for a malformed file', async () => {
     const bad = join(dir, 'bad.safetensors');
     writeFileSync(bad, new Uint8Array([1, 2, 3])); // 3 bytes: shorter than the 8-byte length prefix
