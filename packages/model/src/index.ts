@@ -14,7 +14,7 @@ export { PromptError, mergeImage, range, type Sequence } from './sequence.js';
 export { Llava, checkpointBytes, type LoadOptions, type PrefillResult } from './llava.js';
 export {
   LimitError, MAX_RESIZE_FACTOR, PIL_MAX_IMAGE_PIXELS, availableMemory, cappedThreads, checkContext, checkImageDimensions, checkMemoryPlan,
-  checkPreprocessorSizes, formatBytes, maxImagePixels, planMemory, promptPositions, type MemoryBudget, type MemoryPlan, type PreprocessorSizes,
+  checkPreprocessorSizes, formatBytes, maxImagePixels, planMemory, promptPositions, type MemoryBudget, type MemoryPlan,
 } from './limits.js';
 export { argmax, generate, sampler, type GenerateOptions, type GenerateResult, type Timings } from './generate.js';
 export { LlavaTokenizer, TokenizerError, formatPrompt, type TemplateName } from './tokenizer.js';
