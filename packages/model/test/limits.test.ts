@@ -10,7 +10,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   LLAVA_PREPROCESSOR_CONFIG, Llava, PIL_MAX_IMAGE_PIXELS, PRESETS, availableMemory, cappedThreads, checkContext, checkImageDimensions,
   checkMemoryPlan, checkPreprocessorSizes, createRgbImage, decodeImage, parseConfig, planMemory, preprocessImage, promptPositions,
-  readPreprocessorConfig,
+  readImage, readPreprocessorConfig,
 } from '../src/index.js';
 
 const gqa = new URL('./fixtures/tiny/tiny-gqa', import.meta.url).pathname; // 6 decoder layers, 3 vision layers, image 112
@@ -87,6 +87,14 @@ describe('image dimensions', () => {
   it('refuses to pad a 20000 x 1 image to a 20000 x 20000 square', () => {
     const strip = createRgbImage(20000, 1);
     expect(failure(() => preprocessImage(strip, LLAVA_PREPROCESSOR_CONFIG, { aspect: 'pad', name: 'strip.png' }))[1]).toMatch(/^strip\.png, padded to a square: 20000 x 20000/);
+  });
+
+  it('names the record when given a name, for a missing file and for an image over the limit', () => {
+    const missing = join(scratch, 'missing.png');
+    expect(failure(() => readImage(missing, 'train.jsonl, record 17'))).toEqual(['FileNotFound', `train.jsonl, record 17: ${missing}: no such file or directory`]);
+    const big = join(scratch, 'big.png');
+    writeFileSync(big, pngClaiming(20000, 20000));
+    expect(failure(() => readImage(big, 'train.jsonl, record 18'))[1]).toMatch(/^train\.jsonl, record 18: 20000 x 20000 = 400000000 pixels/);
   });
 
   it('still decodes a small real PNG', () => {
