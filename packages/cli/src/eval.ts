@@ -115,6 +115,7 @@ function describe(r: EvalReport, out: (line: string) => void): void {
   out(`${'all'.padEnd(10)} ${String(r.count).padStart(9)} ${String(r.correct).padStart(8)} ${percent(r.accuracy).padStart(9)}`);
   out('');
   out(`prefill FLOPs per question (counted): ${(r.flops_per_question / 1e6).toFixed(2)} MFLOP, ${percent(r.flops_reduction)} fewer than without a schedule`);
+  out(`  in the decoder layers alone: ${percent(r.decoder_flops_reduction)} fewer (the vision tower is never reduced)`);
   out(`KV cache per question: ${Math.round(r.kv_per_question).toLocaleString('en-US')} elements, ${percent(r.kv_reduction)} fewer than without a schedule`);
   out(`time: ${r.seconds.toFixed(1)} s (${r.count ? ((1000 * r.seconds) / r.count).toFixed(0) : 0} ms per question)`);
 }

@@ -13,7 +13,7 @@ async function run(...argv: string[]) {
 
 const fresh = () => join(mkdtempSync(join(tmpdir(), 'adsc-data-')), 'set');
 
-describe('adsc data shapes', () => {
+describe('adsc data shapes', { timeout: 60_000 }, () => {
   it('writes questions.json and one PNG per question, and reports the chance level of each type', async () => {
     const out = fresh();
     const r = await run('data', 'shapes', '--seed', '3', '--count', '12', '--out', out);

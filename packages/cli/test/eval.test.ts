@@ -36,9 +36,10 @@ beforeAll(() => {
     q('c', 'exists', 'Is there a green triangle?', 'yes'),
     q('d', 'color', 'What color is the circle?', 'red'),
   ]));
-});
+}, 120_000);
 
-describe('adsc eval', () => {
+// Model runs take about 0.5 s of CPU per question; a loaded shared machine can take several times that.
+describe('adsc eval', { timeout: 120_000 }, () => {
   it('prints the JSON report of a model whose answers are known: 2 of 4 right, nothing saved without a schedule', async () => {
     const r = await run('eval', '--model', yes, '--data', yesSet, '--json');
     expect(r.code).toBe(0);
