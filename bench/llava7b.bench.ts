@@ -1,7 +1,9 @@
 /**
  * LLaVA-1.5-7B at full size, on this machine: one decoder layer (d 4096, SwiGLU 11008, 32 heads of
  * 128, random f16 weights) timed on a 640-token prefill and on a decode step against that 640-token
- * cache, at 1 and 2 threads, with the full-model prefill extrapolated (32 layers). Then the resident
+ * cache, at 1 and 2 threads, with the full-model prefill extrapolated (32 layers). The ADSC preset's
+ * prefill is extrapolated the same way: one layer timed at each token count the preset leaves
+ * (2 threads), summed over the layers at those counts. Then the resident
  * memory of the whole 32-layer f16 stack plus embeddings, lm_head, projector and the 23 CLIP layers
  * that run, and one decode step through all 32 layers.
  *
@@ -9,7 +11,7 @@
  * takes minutes and changes neither the memory nor the time of a step.
  */
 import { Tensor, full, getNumThreads, randn, scale, setNumThreads } from '@adsc/core';
-import { DecoderLayer, KVCache, PRESETS, decoderLayerFlops, range } from '@adsc/model';
+import { ADSC_PRESET, DecoderLayer, KVCache, PRESETS, countSchedule, decoderLayerFlops, parseSchedule, range, tokenPositions } from '@adsc/model';
 import type { SuiteOptions } from './run.js';
 import { measure, printTable } from './report.js';
 
@@ -19,8 +21,15 @@ const t = cfg.text;
 function layerWeights(make: (shape: number[]) => Tensor): DecoderLayer {
   const { hiddenSize: d, numHeads: h, numKvHeads: hkv, headDim: hd, intermediateSize: m } = t;
   const norm = full([d], 1, 'f16');
-  return new DecoderLayer(t, norm, make([h * hd, d]), make([hkv * hd, d]), make([hkv * hd, d]), make([d, h * hd]), norm, make([m, d]), make([m, d]), make([d, m]));
+  const lin = (shape: number[]) => ({ weight: make(shape) });
+  return new DecoderLayer(t, {
+    inputNorm: norm, q: lin([h * hd, d]), k: lin([hkv * hd, d]), v: lin([hkv * hd, d]), o: lin([d, h * hd]),
+    postNorm: norm, gate: lin([m, d]), up: lin([m, d]), down: lin([d, m]),
+  });
 }
+
+/** Position ids with their RoPE tables. */
+const at = (ids: Int32Array) => tokenPositions(ids, t.headDim, t.ropeTheta);
 
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 
@@ -31,15 +40,15 @@ export default async function llava7bSuite({ quick }: SuiteOptions): Promise<voi
   const layer = layerWeights((shape) => scale(randn(shape, seed++), 0.02).to('f16'));
   const x = scale(randn([tokens, t.hiddenSize], 100), 0.5);
   const step = scale(randn([1, t.hiddenSize], 101), 0.5);
-  const positions = range(tokens);
+  const positions = at(range(tokens));
 
   // A cache holding the prompt, for the decode step (each call appends one token to a copy).
   const primed = new KVCache(1, t.numKvHeads, t.headDim);
   layer.forward(x, positions, primed.layers[0]);
   const decodeOnce = () => {
     const cache = new KVCache(1, t.numKvHeads, t.headDim);
-    cache.layers[0].append(primed.layers[0].keys().permute([1, 0, 2]).reshape([tokens, -1]), primed.layers[0].values().permute([1, 0, 2]).reshape([tokens, -1]), positions);
-    return { cache, run: () => layer.forward(step, Int32Array.of(tokens), cache.layers[0]) };
+    cache.layers[0].append(primed.layers[0].keys().permute([1, 0, 2]).reshape([tokens, -1]), primed.layers[0].values().permute([1, 0, 2]).reshape([tokens, -1]), positions.ids);
+    return { cache, run: () => layer.forward(step, at(Int32Array.of(tokens)), cache.layers[0]) };
   };
   const prefillFlops = decoderLayerFlops(t, tokens);
   // Decode: 1 query against tokens + 1 keys: projections and SwiGLU for one token, attention over the cache.
@@ -61,6 +70,24 @@ export default async function llava7bSuite({ quick }: SuiteOptions): Promise<voi
     setNumThreads(threads);
     return;
   }
+  // The ADSC preset on the 640-token prompt (576 vision + 64 text): tokens per layer from its plan.
+  const perLayer = countSchedule(cfg, parseSchedule(ADSC_PRESET), { textTokens: tokens - 576 }).scheduled.layers.map((l) => l.tokens);
+  const counts = [...new Set(perLayer)].filter((n) => n !== tokens);
+  const timed = await measure(
+    counts.map((n) => {
+      const xs = x.narrow(0, 0, n);
+      return { name: `prefill ${n} tokens, 2 threads`, flops: decoderLayerFlops(t, n), setup: () => setNumThreads(2), fn: () => layer.forward(xs, at(range(n)), new KVCache(1, t.numKvHeads, t.headDim).layers[0]) };
+    }),
+    quick,
+    2,
+  );
+  printTable(timed);
+  const msAt = new Map([[tokens, results.find((r) => r.name === `prefill ${tokens} tokens, 2 threads`)!.ms], ...timed.map((r, i): [number, number] => [counts[i], r.ms])]);
+  const none = msAt.get(tokens)! * t.numLayers;
+  const adsc = perLayer.reduce((sum, n) => sum + msAt.get(n)!, 0);
+  const min = (ms: number) => `${(ms / 60000).toFixed(2)} min`;
+  console.log(`32-layer prefill of ${tokens} tokens, 2 threads (per-layer times summed): no schedule ${min(none)}, ${ADSC_PRESET} ${min(adsc)} (tokens per layer ${[...new Set(perLayer)].join(' / ')})`);
+
   // The whole stack in f16: what a LLaVA-1.5-7B checkpoint occupies once loaded.
   const before = process.memoryUsage();
   const constant = (shape: number[]) => full(shape, 0.01, 'f16');
@@ -79,10 +106,10 @@ export default async function llava7bSuite({ quick }: SuiteOptions): Promise<voi
   const cache = new KVCache(t.numLayers, t.numKvHeads, t.headDim);
   const prompt = scale(randn([8, t.hiddenSize], 7), 0.5);
   let h = prompt;
-  stack.forEach((l, i) => (h = l.forward(h, range(8), cache.layers[i]).out));
+  stack.forEach((l, i) => (h = l.forward(h, at(range(8)), cache.layers[i]).out));
   const t0 = performance.now();
   let y = step;
-  stack.forEach((l, i) => (y = l.forward(y, Int32Array.of(8), cache.layers[i]).out));
+  stack.forEach((l, i) => (y = l.forward(y, at(Int32Array.of(8)), cache.layers[i]).out));
   const ms = performance.now() - t0;
   const layerBytes = stack.length * (4 * t.hiddenSize ** 2 + 3 * t.hiddenSize * t.intermediateSize) * 2; // f16: 2 bytes each
   console.log(`one decode step through all 32 f16 layers (2 threads): ${ms.toFixed(0)} ms, ${(layerBytes / 1e9 / (ms / 1000)).toFixed(2)} GB/s of layer weights read; resident set now ${gib(process.memoryUsage().rss)}`);

@@ -1,18 +1,29 @@
 /**
- * Matmul speed: @adsc/core on 1 and 2 threads against tfjs-backend-cpu (pure JS) on the same
- * inputs, plus the two shapes LLaVA-1.5-7B's decoder runs (f16 weights, prefill and decode).
- * Targets (issue #2): f32 1024^3 >= 3.5 GFLOP/s on one thread and >= 5x tfjs; two threads >= 1.8x one.
+ * Matmul speed: @adsc/core's wasm SIMD kernel on 1 and 2 threads and its JS kernel on one, against
+ * tfjs-backend-wasm (XNNPACK's SIMD kernel, one thread) on the same inputs; then the two shapes
+ * LLaVA-1.5-7B's decoder runs (f16 weights: a prefill and a decode step), with the decode's weight
+ * bandwidth next to what `Buffer.compare` of two 256 MiB buffers reads in the same run.
+ * Targets (issue #8): f32 1024^3 on one thread >= 1.0x tfjs-backend-wasm, two threads >= 1.7x one;
+ * the f16 prefill at least the f32 GFLOP/s; the f16 decode on two threads >= 50 % of the bandwidth.
  */
-import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { getNumThreads, linear, matmul, randn, setNumThreads } from '@adsc/core';
+import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { getKernel, getNumThreads, linear, matmul, randn, setKernel, setNumThreads, type KernelName } from '@adsc/core';
 import type { SuiteOptions } from './run.js';
-import { measure, printTable, speedup, type Case } from './report.js';
+import { measure, printTable, speedup, type Case, type Measured } from './report.js';
+
+const on = (kernel: KernelName, threads: number) => () => {
+  setKernel(kernel);
+  setNumThreads(threads);
+};
 
 export default async function matmulSuite({ quick }: SuiteOptions): Promise<void> {
-  await tf.setBackend('cpu');
-  const threads = getNumThreads();
+  setThreadsCount(1);
+  await tf.setBackend('wasm');
+  const [threads, kernel] = [getNumThreads(), getKernel()];
   const cases: Case[] = [];
+  /** Bytes each bandwidth-bound case reads per call. */
+  const bytes = new Map<string, number>();
   for (const n of [512, 1024]) {
     const a = randn([n, n], 1);
     const b = randn([n, n], 2);
@@ -20,9 +31,10 @@ export default async function matmulSuite({ quick }: SuiteOptions): Promise<void
     const tb = tf.tensor2d(b.toFloat32Array(), [n, n]);
     const flops = 2 * n ** 3;
     cases.push(
-      { name: `f32 ${n}^3 tfjs-backend-cpu`, flops, fn: () => tf.tidy(() => tf.matMul(ta, tb).dataSync()) },
-      { name: `f32 ${n}^3 adsc 1 thread`, flops, setup: () => setNumThreads(1), fn: () => matmul(a, b) },
-      { name: `f32 ${n}^3 adsc 2 threads`, flops, setup: () => setNumThreads(2), fn: () => matmul(a, b) },
+      { name: `f32 ${n}^3 tfjs-backend-wasm`, flops, fn: () => tf.tidy(() => tf.matMul(ta, tb).dataSync()) },
+      { name: `f32 ${n}^3 adsc js 1 thread`, flops, setup: on('js', 1), fn: () => matmul(a, b) },
+      { name: `f32 ${n}^3 adsc wasm 1 thread`, flops, setup: on('wasm', 1), fn: () => matmul(a, b) },
+      { name: `f32 ${n}^3 adsc wasm 2 threads`, flops, setup: on('wasm', 2), fn: () => matmul(a, b) },
     );
   }
   // LLaVA-1.5-7B q_proj shapes with f16 weights [4096, 4096]: a 640-token prefill and a decode step.
@@ -30,18 +42,33 @@ export default async function matmulSuite({ quick }: SuiteOptions): Promise<void
   const decode = randn([1, 4096], 4);
   const prefill = randn(quick ? [64, 4096] : [640, 4096], 5);
   const rows = prefill.shape[0];
+  const prefillFlops = 2 * rows * 4096 * 4096;
+  const decodeFlops = 2 * 4096 * 4096;
   cases.push(
-    { name: `f16 linear ${rows}x4096x4096 1 thread`, flops: 2 * rows * 4096 * 4096, setup: () => setNumThreads(1), fn: () => linear(prefill, w) },
-    { name: `f16 linear ${rows}x4096x4096 2 threads`, flops: 2 * rows * 4096 * 4096, setup: () => setNumThreads(2), fn: () => linear(prefill, w) },
-    { name: 'f16 decode 1x4096x4096 1 thread', flops: 2 * 4096 * 4096, setup: () => setNumThreads(1), fn: () => linear(decode, w) },
-    { name: 'f16 decode 1x4096x4096 2 threads', flops: 2 * 4096 * 4096, setup: () => setNumThreads(2), fn: () => linear(decode, w) },
+    { name: `f16 linear ${rows}x4096x4096 wasm 1 thread`, flops: prefillFlops, setup: on('wasm', 1), fn: () => linear(prefill, w) },
+    { name: `f16 linear ${rows}x4096x4096 wasm 2 threads`, flops: prefillFlops, setup: on('wasm', 2), fn: () => linear(prefill, w) },
+    { name: 'f16 decode 1x4096x4096 js 2 threads', flops: decodeFlops, setup: on('js', 2), fn: () => linear(decode, w) },
+    { name: 'f16 decode 1x4096x4096 wasm 1 thread', flops: decodeFlops, setup: on('wasm', 1), fn: () => linear(decode, w) },
+    { name: 'f16 decode 1x4096x4096 wasm 2 threads', flops: decodeFlops, setup: on('wasm', 2), fn: () => linear(decode, w) },
   );
+  for (const c of cases) if (c.name.includes('decode')) bytes.set(c.name, w.size * 2);
+  // The machine's read bandwidth on one thread: compare two equal buffers (reads both in full).
+  const x = Buffer.alloc(256 * 2 ** 20, 7);
+  const y = Buffer.alloc(256 * 2 ** 20, 7);
+  const compare = 'Buffer.compare 2 x 256 MiB';
+  cases.push({ name: compare, flops: 0, fn: () => Buffer.compare(x, y) });
+  bytes.set(compare, x.length + y.length);
+
   const results = await measure(cases, quick);
   setNumThreads(threads);
+  setKernel(kernel);
   const byName = new Map(results.map((r) => [r.name, r]));
-  const size = (r: { name: string }) => r.name.split(' ').slice(0, 2).join(' ');
+  const size = (r: Measured) => r.name.split(' ').slice(0, 2).join(' ');
+  const gbps = (r: Measured) => bytes.get(r.name)! / (r.ms * 1e6);
+  const peak = gbps(byName.get(compare)!);
   printTable(results, {
-    'vs tfjs': (r) => (r.name.includes('adsc') ? speedup(r, byName.get(`${size(r)} tfjs-backend-cpu`)) : '-'),
+    'vs tfjs-wasm': (r) => (r.name.includes('adsc') ? speedup(r, byName.get(`${size(r)} tfjs-backend-wasm`)) : '-'),
     'vs 1 thread': (r) => (r.name.includes('2 threads') ? speedup(r, byName.get(r.name.replace('2 threads', '1 thread'))) : '-'),
+    'GB/s read': (r) => (bytes.has(r.name) ? `${gbps(r).toFixed(1)} (${((100 * gbps(r)) / peak).toFixed(0)} %)` : '-'),
   });
 }

@@ -41,7 +41,7 @@ describe('a checkpoint round trip through @adsc/safetensors', () => {
       copyFileSync(join(demoDir, file), join(dir, file));
     }
     const copy = Llava.load(dir);
-    expect(copy.decoder.layers[0].wq.dtype).toBe('bf16');
+    expect(copy.decoder.layers[0].w.q.weight.dtype).toBe('bf16');
     const a = generate(demo, ids, pixels, { maxNewTokens: 1 }).prefillLogits;
     const b = generate(copy, ids, pixels, { maxNewTokens: 1 }).prefillLogits;
     // f16 -> bf16 keeps 8 of 11 mantissa bits; on this random model the logits move by ~1e-2.

@@ -1,3 +1,4 @@
 import { defineProject } from 'vitest/config';
 
-export default defineProject({ test: { name: 'cli', include: ['test/**/*.test.ts'] } });
+// maxConcurrency: the hostile-input cases each start a process; two at a time suit a 2-core runner.
+export default defineProject({ test: { name: 'cli', include: ['test/**/*.test.ts'], maxConcurrency: 2 } });

@@ -12,7 +12,7 @@
  * Grouped-query attention is resolved here too: k and v get one base per *query* head (query head
  * h of batch b reads key/value head b * Hkv + floor(h / group)), so the kernels never see groups.
  */
-import { Tensor, allocate } from '@adsc/core';
+import { Tensor, allocate, f32Values } from '@adsc/core';
 import type { AttentionProblem } from './options.js';
 
 export interface HeadRows {
@@ -50,4 +50,16 @@ export function headRows(t: Tensor, p: AttentionProblem, shared: boolean): HeadR
     bases[h] = view.offset + b * batchStride + own * headStride;
   }
   return { data: view.data as Float32Array, bases, rowStride: view.stride[rank - 2] };
+}
+
+/**
+ * The values of a small per-row tensor (the logsumexp [..., Hq, Tq]) as one contiguous f32 array:
+ * the storage itself when it already is one (on a SharedArrayBuffer if `shared`), else a copy.
+ */
+export function rowValues(t: Tensor, shared: boolean): Float32Array {
+  const values = f32Values(t);
+  if (!shared || values.buffer instanceof SharedArrayBuffer) return values;
+  const copy = allocate('f32', values.length) as Float32Array;
+  copy.set(values);
+  return copy;
 }

@@ -123,3 +123,27 @@ export function resolveTile(fn: string, tile: TileSizes | undefined, defaults: R
   }
   return out;
 }
+
+/**
+ * Validates the inputs of a backward pass: q, k, v and the options as `resolveProblem` does, and
+ * the saved tensors against them: out and dOut shaped like q, lse like q without its D axis.
+ */
+export function resolveBackwardProblem(
+  fn: string, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dOut: Tensor, opts: AttentionOptions = {},
+): AttentionProblem {
+  const p = resolveProblem(fn, q, k, v, opts);
+  const expect = (name: string, t: unknown, shape: readonly number[]) => {
+    const tensor = t as Tensor;
+    if (!tensor || typeof tensor !== 'object' || !Array.isArray(tensor.shape)) {
+      throw new TypeError(`${fn}: ${name} must be a Tensor ${formatShape(shape)}`);
+    }
+    if (formatShape(tensor.shape) !== formatShape(shape)) {
+      throw new RangeError(`${fn}: ${name} must have shape ${formatShape(shape)} (from q ${formatShape(q.shape)}), got ${formatShape(tensor.shape)}`);
+    }
+    if (!isFloat(tensor.dtype)) throw new TypeError(`${fn}: ${name} must have a float dtype (f32, f16, bf16 or f64), got ${tensor.dtype}`);
+  };
+  expect('out', out, q.shape);
+  expect('lse', lse, q.shape.slice(0, -1));
+  expect('dOut', dOut, q.shape);
+  return p;
+}

@@ -71,29 +71,44 @@ export const CASES: Case[] = [
 export const CPU_TOLERANCE: Tolerance = { rtol: 1e-5, atol: 1e-6 };
 export const GPU_TOLERANCE: Tolerance = { rtol: 1e-4, atol: 1e-6 };
 
-const oracleCache = new WeakMap<Case, Float64Array>();
+const oracleCache = new WeakMap<Case, { out: Float64Array; lse: Float64Array }>();
 
 /** Attention in float64, from the definition, as a flat row-major array [..., Hq, Tq, D]. */
 export function oracle(c: Case): Float64Array {
-  let out = oracleCache.get(c);
-  if (!out) {
-    out = computeOracle(c);
-    oracleCache.set(c, out);
-  }
-  return out;
+  return cachedOracle(c).out;
 }
 
-function computeOracle({ q, k, v, opts }: Case): Float64Array {
-  const [hq, tq, d] = q.shape.slice(-3);
-  const [hkv, tk] = k.shape.slice(-3);
-  const batch = q.shape.length === 4 ? q.shape[0] : 1;
-  const qs = q.toFloat32Array();
-  const ks = k.toFloat32Array();
-  const vs = v.toFloat32Array();
+/** Each query row's logsumexp in float64 [..., Hq, Tq] (-Infinity for a row that sees no key). */
+export function oracleLse(c: Case): Float64Array {
+  return cachedOracle(c).lse;
+}
+
+function cachedOracle(c: Case) {
+  let result = oracleCache.get(c);
+  if (!result) {
+    result = attentionF64(c.q.shape, c.k.shape, c.q.toFloat32Array(), c.k.toFloat32Array(), c.v.toFloat32Array(), c.opts);
+    oracleCache.set(c, result);
+  }
+  return result;
+}
+
+/**
+ * The oracle on flat row-major float64 values: q [.., Hq, Tq, D], k and v [.., Hkv, Tk, D] (shapes
+ * given), returns out [.., Hq, Tq, D] and lse [.., Hq, Tq]. The finite-difference tests of the
+ * backward pass (backward.test.ts) differentiate it.
+ */
+export function attentionF64(
+  qShape: readonly number[], kShape: readonly number[], qs: ArrayLike<number>, ks: ArrayLike<number>, vs: ArrayLike<number>,
+  opts: AttentionOptions,
+): { out: Float64Array; lse: Float64Array } {
+  const [hq, tq, d] = qShape.slice(-3);
+  const [hkv, tk] = kShape.slice(-3);
+  const batch = qShape.length === 4 ? qShape[0] : 1;
   const causal = opts.causal ?? false;
   const offset = opts.queryOffset ?? tk - tq;
   const s = opts.scale ?? 1 / Math.sqrt(d);
   const out = new Float64Array(batch * hq * tq * d);
+  const lseOut = new Float64Array(batch * hq * tq).fill(-Infinity);
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < hq; h++) {
       const kvHead = b * hkv + Math.floor(h / (hq / hkv));
@@ -108,6 +123,7 @@ function computeOracle({ q, k, v, opts }: Case): Float64Array {
         if (visible.length === 0) continue; // zeros
         const max = Math.max(...scores);
         const lse = max + Math.log(scores.reduce((acc, x) => acc + Math.exp(x - max), 0));
+        lseOut[(b * hq + h) * tq + i] = lse;
         visible.forEach((j, n) => {
           const w = Math.exp(scores[n] - lse);
           for (let c = 0; c < d; c++) out[qRow + c] += w * vs[(kvHead * tk + j) * d + c];
@@ -115,5 +131,5 @@ function computeOracle({ q, k, v, opts }: Case): Float64Array {
       }
     }
   }
-  return out;
+  return { out, lse: lseOut };
 }

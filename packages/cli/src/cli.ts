@@ -1,4 +1,13 @@
 // Entry point of the `adsc` executable (bin/adsc.mjs and `pnpm adsc` load this file).
 import { main } from './main.js';
 
+// `adsc inspect DIR | head -1`: once the reader has gone, writing fails with EPIPE. That is the
+// reader's choice, not an error: stop quietly instead of printing a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 process.exitCode = await main(process.argv.slice(2));

@@ -6,7 +6,7 @@
  * unreduced model and the schedule, and the FLOPs and KV-cache reductions. `--plot` draws the
  * tokens each layer processes as bars in the terminal.
  */
-import { PRESETS, countSchedule, imageFeatureCount, parseSchedule, resolveConfig, type Formula, type PrefillCount } from '@adsc/model';
+import { PRESETS, checkContext, countSchedule, imageFeatureCount, parseSchedule, resolveConfig, type Formula, type PrefillCount } from '@adsc/model';
 import { UsageError } from './errors.js';
 
 export interface FlopsOptions {
@@ -27,6 +27,7 @@ export function flops(opts: FlopsOptions, out: (line: string) => void): void {
   const cfg = resolveConfig(opts.config);
   const schedule = parseSchedule(opts.schedule, { numLayers: cfg.text.numLayers, positions: opts.positions as 'original' | 'renumber' | undefined });
   const formula = opts.formula as Formula;
+  checkContext(imageFeatureCount(cfg) + opts.textTokens, 0, cfg, opts.config);
   const r = countSchedule(cfg, schedule, { textTokens: opts.textTokens, formula });
   const vision = imageFeatureCount(cfg);
 

@@ -4,9 +4,10 @@
  * Only headers are read (plus the one tensor asked for with --tensor), so inspecting a 14 GB
  * checkpoint is instant.
  */
-import { basename, dirname, relative } from 'node:path';
-import { statSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
 import { formatShape, numel } from '@adsc/core';
+import { availableMemory, formatBytes, planMemory, readConfig } from '@adsc/model';
 import { dtypeBits, openCheckpoint, type Checkpoint } from '@adsc/safetensors';
 import { UsageError } from './errors.js';
 
@@ -46,6 +47,7 @@ function listing(checkpoint: Checkpoint, path: string) {
 
 function table(checkpoint: Checkpoint, path: string, out: (line: string) => void): void {
   const { metadata, tensors } = listing(checkpoint, path);
+  const root = statSync(path).isDirectory() ? path : dirname(path);
   const params = tensors.reduce((s, t) => s + numel(t.shape), 0);
   const bytes = tensors.reduce((s, t) => s + (t.data_offsets[1] - t.data_offsets[0]), 0);
   const dtypes = [...new Set(tensors.map((t) => t.dtype))].join(', ');
@@ -53,11 +55,27 @@ function table(checkpoint: Checkpoint, path: string, out: (line: string) => void
   if (metadata) for (const [k, v] of Object.entries(metadata)) out(`  metadata ${k}: ${v}`);
   const rows = tensors.map((t) => [t.name, t.dtype, formatShape(t.shape), formatBytes(t.data_offsets[1] - t.data_offsets[0]), t.file ?? '']);
   const header = ['name', 'dtype', 'shape', 'bytes', tensors.some((t) => t.file) ? 'file' : ''];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  // A loop, not Math.max(...rows): spreading 150,000 rows into one call overflows the stack.
+  const widths = header.map((h) => h.length);
+  for (const r of rows) r.forEach((cell, i) => (widths[i] = Math.max(widths[i], cell.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   out('');
   out(line(header));
   for (const r of rows) out(line(r));
+  if (existsSync(join(root, 'config.json'))) plan(root, bytes, out);
+}
+
+/**
+ * The memory plan of the model in `dir` (whose checkpoint holds `weightBytes`): what `adsc run`
+ * checks before loading it, at the model's full context.
+ */
+function plan(dir: string, weightBytes: number, out: (line: string) => void): void {
+  const cfg = readConfig(dir);
+  const p = planMemory(cfg, weightBytes, cfg.text.maxPositions);
+  const budget = availableMemory();
+  out('');
+  out(`memory plan at ${p.contextTokens} positions: weights ${formatBytes(p.weights)} + KV cache ${formatBytes(p.kvCache)} + activations ${formatBytes(p.activations)} = ${formatBytes(p.total)}`);
+  out(`memory available: ${formatBytes(budget.bytes)} (${budget.source}); ${p.total <= budget.bytes ? 'fits' : 'does not fit: adsc run refuses it without --force'}`);
 }
 
 /** --tensor --json prints every value; past this many the output would not fit in one string. */
@@ -94,16 +112,4 @@ function showTensor(checkpoint: Checkpoint, name: string, json: boolean, out: (l
 
 function formatValue(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toPrecision(6);
-}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return `${v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
 }

@@ -9,20 +9,23 @@
  *   adsc eval --model DIR --data FILE [...] | adsc eval --merge A.json B.json ...
  */
 import { parseArgs } from 'node:util';
+import { integerFlag, numberFlag } from './args.js';
 import { data } from './data.js';
 import { UsageError, errorLine } from './errors.js';
 import { evalCommand } from './eval.js';
 import { flops } from './flops.js';
 import { inspect } from './inspect.js';
 import { run } from './run.js';
+import { TRAIN_USAGE, trainCommand } from './train.js';
 
 const USAGE = `usage:
   adsc inspect PATH [--json] [--tensor NAME]
       list a .safetensors file or model directory
   adsc run --model DIR [--image FILE] (--prompt TEXT | --input-ids 1,2,3) [--max-new-tokens N]
-           [--schedule SPEC] [--temperature T] [--top-p P] [--seed S] [--threads N]
-           [--positions original|renumber] [--template llava-hf|vicuna_v1] [--json]
+           [--schedule SPEC] [--adapter DIR] [--temperature T] [--top-p P] [--seed S] [--threads N]
+           [--positions original|renumber] [--template llava-hf|vicuna_v1] [--force] [--json]
       run LLaVA-1.5 on an image and a prompt, optionally with a token-reduction schedule
+      (--force loads a model that the memory plan says will not fit)
   adsc flops --config (llava-1.5-7b | llava-1.5-13b | DIR) --schedule SPEC [--text-tokens N]
              [--formula exact|fastv] [--positions original|renumber] [--json] [--plot]
       count a schedule's FLOPs and KV cache against the unreduced model
@@ -32,6 +35,8 @@ const USAGE = `usage:
             [--threads N] [--shard I/N] [--json]
   adsc eval --merge A.json B.json ... [--json]
       accuracy per question type, counted FLOPs and KV per question; merge shard reports
+
+${TRAIN_USAGE}
 
 schedules: none | adsc | fastv | pdrop | adsc:L=r,... | fastv:K=k,R=r | pdrop:layers=a,b,c,ratio=r`;
 
@@ -59,13 +64,15 @@ export async function main(argv: string[], out = (l: string) => console.log(l), 
             prompt: { type: 'string' },
             'input-ids': { type: 'string' },
             'max-new-tokens': { type: 'string', default: '32' },
-            schedule: { type: 'string', default: 'none' },
+            schedule: { type: 'string' },
+            adapter: { type: 'string' },
             temperature: { type: 'string', default: '0' },
             'top-p': { type: 'string', default: '1' },
             seed: { type: 'string', default: '0' },
             threads: { type: 'string' },
             template: { type: 'string' },
             positions: { type: 'string' },
+            force: { type: 'boolean', default: false },
             json: { type: 'boolean', default: false },
           },
           allowPositionals: false,
@@ -77,20 +84,26 @@ export async function main(argv: string[], out = (l: string) => console.log(l), 
             image: values.image,
             prompt: values.prompt,
             inputIds: values['input-ids'],
-            maxNewTokens: integer('--max-new-tokens', values['max-new-tokens'], 0),
+            maxNewTokens: integerFlag('--max-new-tokens', values['max-new-tokens'], { min: 1 }),
             schedule: values.schedule,
-            temperature: number('--temperature', values.temperature),
-            topP: number('--top-p', values['top-p']),
-            seed: integer('--seed', values.seed, 0),
-            threads: values.threads === undefined ? undefined : integer('--threads', values.threads, 1),
+            adapter: values.adapter,
+            temperature: numberFlag('--temperature', values.temperature, { min: 0, max: 100 }),
+            topP: numberFlag('--top-p', values['top-p'], { min: 0, max: 1, minExclusive: true }),
+            seed: integerFlag('--seed', values.seed, { max: 2 ** 32 - 1 }),
+            threads: values.threads === undefined ? undefined : integerFlag('--threads', values.threads, { min: 1 }),
             template: values.template,
             positions: values.positions,
+            force: values.force,
             json: values.json,
           },
           out,
+          err,
         );
         return 0;
       }
+      case 'train':
+        trainCommand(rest, out, err);
+        return 0;
       case 'flops': {
         const { values } = parseArgs({
           args: rest,
@@ -110,7 +123,7 @@ export async function main(argv: string[], out = (l: string) => console.log(l), 
           {
             config: values.config,
             schedule: values.schedule,
-            textTokens: integer('--text-tokens', values['text-tokens'], 0),
+            textTokens: integerFlag('--text-tokens', values['text-tokens']),
             formula: values.formula,
             positions: values.positions,
             json: values.json,
@@ -139,16 +152,4 @@ export async function main(argv: string[], out = (l: string) => console.log(l), 
     err(errorLine(e));
     return 2;
   }
-}
-
-function number(flag: string, text: string): number {
-  const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v)) throw new UsageError(`${flag} must be a number, got ${JSON.stringify(text)}`);
-  return v;
-}
-
-function integer(flag: string, text: string, min: number): number {
-  const v = number(flag, text);
-  if (!Number.isInteger(v) || v < min) throw new UsageError(`${flag} must be an integer >= ${min}, got ${JSON.stringify(text)}`);
-  return v;
 }

@@ -1,15 +1,17 @@
 /**
  * `adsc run --model DIR [--image FILE] (--prompt TEXT | --input-ids 1,2,3) [--max-new-tokens N]
- *           [--schedule SPEC] [--temperature T --top-p P --seed S] [--threads N] [--json]`
+ *           [--schedule SPEC] [--temperature T --top-p P --seed S] [--threads N] [--force] [--json]`
  *
  * Loads a LLaVA-1.5 checkpoint (llava-hf or original layout), preprocesses the image, builds the
  * prompt with the model's template, generates, and prints the answer with what the decoder did:
  * tokens per layer, KV cache size, timings. `--json` prints all of it as one object.
  */
+import { applyAdapter, loadAdapter } from '@adsc/train';
 import { existsSync } from 'node:fs';
 import { setNumThreads, type Tensor } from '@adsc/core';
 import {
-  Llava, LlavaTokenizer, countPrefill, formatPrompt, generate, parseSchedule, rankingStages, readImage,
+  Llava, LlavaTokenizer, cappedThreads, checkContext, countPrefill, formatPrompt, generate, parseSchedule, promptPositions,
+  rankingStages, readConfig, readImage,
   type GenerateResult, type PositionMode, type PrefillCount, type TemplateName,
 } from '@adsc/model';
 import { UsageError } from './errors.js';
@@ -20,33 +22,42 @@ export interface RunOptions {
   prompt?: string;
   inputIds?: string;
   maxNewTokens: number;
-  schedule: string;
+  /** Default: the adapter's adsc_schedule, else none. */
+  schedule?: string;
+  /** A PEFT LoRA adapter directory to apply to the model. */
+  adapter?: string;
   temperature: number;
   topP: number;
   seed: number;
   threads?: number;
   template?: string;
   positions?: string;
+  /** Load the model even when the memory plan says it will not fit. */
+  force?: boolean;
   json: boolean;
 }
 
-export function run(opts: RunOptions, out: (line: string) => void): void {
+export function run(opts: RunOptions, out: (line: string) => void, err: (line: string) => void = () => {}): void {
   if ((opts.prompt === undefined) === (opts.inputIds === undefined)) throw new UsageError('adsc run needs exactly one of --prompt and --input-ids');
   if (!existsSync(opts.model)) throw new UsageError(`--model ${opts.model}: no such directory`);
-  if (opts.threads !== undefined) setNumThreads(opts.threads);
   if (opts.positions !== undefined && opts.positions !== 'original' && opts.positions !== 'renumber') {
     throw new UsageError(`--positions must be original or renumber, got ${JSON.stringify(opts.positions)}`);
   }
   if (!(opts.temperature >= 0)) throw new UsageError(`--temperature must be >= 0 (0 is greedy), got ${opts.temperature}`);
   if (!(opts.topP > 0 && opts.topP <= 1)) throw new UsageError(`--top-p must be in (0, 1], got ${opts.topP}`);
-
-  const model = Llava.load(opts.model);
-  const cfg = model.config;
-  const schedule = parseSchedule(opts.schedule, { numLayers: cfg.text.numLayers, positions: opts.positions as PositionMode | undefined });
-  let pixels: Tensor | undefined;
-  if (opts.image !== undefined) {
-    pixels = model.pixels(readImage(opts.image));
+  if (opts.threads !== undefined) {
+    const { threads, note } = cappedThreads(opts.threads);
+    if (note) err(`note: ${note}`);
+    setNumThreads(threads);
   }
+
+  // Everything that can be checked from small files comes before the weights are read: the
+  // config, the schedule, the image's declared size, the prompt's length against the context.
+  const cfg = readConfig(opts.model);
+  const adapter = opts.adapter === undefined ? undefined : loadAdapter(opts.adapter);
+  const spec = opts.schedule ?? adapter?.config.adscSchedule ?? 'none';
+  const schedule = parseSchedule(spec, { numLayers: cfg.text.numLayers, positions: opts.positions as PositionMode | undefined });
+  const image = opts.image === undefined ? undefined : readImage(opts.image);
 
   let tokenizer: LlavaTokenizer | undefined;
   let ids: number[];
@@ -55,7 +66,7 @@ export function run(opts: RunOptions, out: (line: string) => void): void {
     tokenizer = LlavaTokenizer.load(opts.model, cfg.imageTokenIndex, cfg.bosTokenId);
     const template = (opts.template ?? (cfg.layout === 'llava-hf' ? 'llava-hf' : 'vicuna_v1')) as TemplateName;
     if (template !== 'llava-hf' && template !== 'vicuna_v1') throw new UsageError(`--template must be llava-hf or vicuna_v1, got ${opts.template}`);
-    promptText = formatPrompt(template, opts.prompt, pixels !== undefined);
+    promptText = formatPrompt(template, opts.prompt, image !== undefined);
     ids = tokenizer.encode(promptText);
   } else {
     ids = parseIds(opts.inputIds!);
@@ -65,6 +76,12 @@ export function run(opts: RunOptions, out: (line: string) => void): void {
     }
     if (existsSync(`${opts.model}/tokenizer.json`)) tokenizer = LlavaTokenizer.load(opts.model, cfg.imageTokenIndex, cfg.bosTokenId);
   }
+  const positions = promptPositions(ids, cfg, image !== undefined);
+  checkContext(positions, opts.maxNewTokens, cfg, opts.model);
+
+  const model = Llava.load(opts.model, { contextTokens: positions + opts.maxNewTokens, force: opts.force });
+  if (adapter) applyAdapter(model, adapter, opts.adapter);
+  const pixels: Tensor | undefined = image === undefined ? undefined : model.pixels(image, opts.image);
 
   const result = generate(model, ids, pixels, {
     maxNewTokens: opts.maxNewTokens,
@@ -86,7 +103,7 @@ export function run(opts: RunOptions, out: (line: string) => void): void {
 
 function parseIds(text: string): number[] {
   const ids = text.split(',').map((s) => s.trim());
-  if (ids.some((s) => !/^-?\d+$/.test(s))) throw new UsageError(`--input-ids must be comma-separated integers, got ${JSON.stringify(text)}`);
+  if (ids.some((s) => !/^-?\d{1,15}$/.test(s))) throw new UsageError(`--input-ids must be comma-separated integers, got ${JSON.stringify(text)}`);
   return ids.map(Number);
 }
 

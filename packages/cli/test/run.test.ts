@@ -71,13 +71,13 @@ describe('adsc run', () => {
 
   it('names the image path when it is a directory or missing', async () => {
     const dir = await run('run', '--model', gqa, '--image', join(root, 'examples/images'), '--input-ids', '1,300,2');
-    expect(dir.err).toEqual([`error: ImageError: ${join(root, 'examples/images')}: is a directory, not an image file`]);
+    expect(dir.err).toEqual([`error: NotRegularFile: ${join(root, 'examples/images')}: is a directory, not a regular file`]);
     const missing = await run('run', '--model', gqa, '--image', '/nonexistent.png', '--input-ids', '1,300,2');
-    expect(missing.err).toEqual(['error: ImageError: /nonexistent.png: no such file']);
+    expect(missing.err).toEqual(['error: FileNotFound: /nonexistent.png: no such file or directory']);
   });
 
   it('names the flag when a sampling option or an id is out of range', async () => {
-    expect((await run('run', '--model', gqa, '--input-ids', '1', '--top-p', '0')).err).toEqual(['error: Usage: --top-p must be in (0, 1], got 0']);
+    expect((await run('run', '--model', gqa, '--input-ids', '1', '--top-p', '0')).err).toEqual(['error: Usage: --top-p must be a decimal number in (0, 1], got "0"']);
     expect((await run('run', '--model', gqa, '--input-ids', '1,99999')).err).toEqual([
       `error: Usage: --input-ids: id 99999 is outside the vocabulary [0, 320) of ${gqa} (image token: 300)`,
     ]);
@@ -91,7 +91,7 @@ describe('adsc run', () => {
 
   it('refuses malformed ids and counts', async () => {
     expect((await run('run', '--model', gqa, '--input-ids', '1,x')).err).toEqual(['error: Usage: --input-ids must be comma-separated integers, got "1,x"']);
-    expect((await run('run', '--model', gqa, '--input-ids', '1', '--max-new-tokens=-1')).err).toEqual(['error: Usage: --max-new-tokens must be an integer >= 0, got "-1"']);
+    expect((await run('run', '--model', gqa, '--input-ids', '1', '--max-new-tokens=-1')).err).toEqual(['error: Usage: --max-new-tokens must be an integer >= 1, got "-1"']);
   });
 
   it('adds the schedule, reference attention layers and counted FLOPs to the JSON', async () => {

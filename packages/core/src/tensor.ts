@@ -14,6 +14,8 @@ import {
   numberToF16Bits, storageMatches, type DType, type Storage,
 } from './dtype.js';
 import { ShapeError, checkShape, contiguousStrides, formatShape, normalizeAxis, numel } from './shape.js';
+import { record, setTensorFactory, type GradNode } from './autograd/tape.js';
+import { sumToShape } from './autograd/broadcast.js';
 
 export class Tensor {
   readonly dtype: DType;
@@ -21,6 +23,12 @@ export class Tensor {
   readonly shape: readonly number[];
   readonly stride: readonly number[];
   readonly offset: number;
+  /** Whether gradients flow to this tensor (parameters set it; ops set it on what they record). */
+  requiresGrad = false;
+  /** The summed gradient of a leaf after `backward` (autograd/tape.ts). */
+  grad: Tensor | undefined = undefined;
+  /** How an op made this tensor, while a backward pass may still need it. */
+  gradNode: GradNode | undefined = undefined;
 
   constructor(dtype: DType, data: Storage, shape: readonly number[], stride?: readonly number[], offset = 0) {
     checkShape('Tensor', shape);
@@ -95,7 +103,8 @@ export class Tensor {
       throw new ShapeError(`reshape: cannot reshape ${formatShape(this.shape)} to ${formatShape(shape)}`);
     }
     const source = this.isContiguous() ? this : this.contiguous();
-    return new Tensor(source.dtype, source.data, target, undefined, source.offset);
+    const out = new Tensor(source.dtype, source.data, target, undefined, source.offset);
+    return record('reshape', [this], out, (g) => [g.reshape(this.shape)]);
   }
 
   /** Reorders the axes: result axis i is input axis dims[i]. */
@@ -104,7 +113,9 @@ export class Tensor {
     if (axes.length !== this.rank || new Set(axes).size !== this.rank) {
       throw new ShapeError(`permute: ${formatShape(dims)} is not a permutation of the axes of ${formatShape(this.shape)}`);
     }
-    return new Tensor(this.dtype, this.data, axes.map((a) => this.shape[a]), axes.map((a) => this.stride[a]), this.offset);
+    const out = new Tensor(this.dtype, this.data, axes.map((a) => this.shape[a]), axes.map((a) => this.stride[a]), this.offset);
+    const inverse = axes.map((_, i) => axes.indexOf(i));
+    return record('permute', [this], out, (g) => [g.permute(inverse)]);
   }
 
   /** Swaps two axes (by default the last two). */
@@ -124,7 +135,12 @@ export class Tensor {
     }
     const shape = [...this.shape];
     shape[a] = length;
-    return new Tensor(this.dtype, this.data, shape, this.stride, this.offset + start * this.stride[a]);
+    const out = new Tensor(this.dtype, this.data, shape, this.stride, this.offset + start * this.stride[a]);
+    return record('narrow', [this], out, (g) => {
+      const full = zeros(this.shape);
+      scatter(full.narrow(a, start, length), g.toFloat32Array());
+      return [full];
+    });
   }
 
   /** Entries [start, end) of `axis`; negative bounds count from the end, as in Python. */
@@ -148,7 +164,8 @@ export class Tensor {
       if (own === 1) return 0;
       throw new ShapeError(`expand: cannot expand ${formatShape(this.shape)} to ${formatShape(shape)}`);
     });
-    return new Tensor(this.dtype, this.data, shape, stride, this.offset);
+    const out = new Tensor(this.dtype, this.data, shape, stride, this.offset);
+    return record('expand', [this], out, (g) => [sumToShape(g, this.shape)]);
   }
 
   /** Inserts an axis of size 1 at `axis`. */
@@ -158,14 +175,16 @@ export class Tensor {
     const stride = [...this.stride];
     shape.splice(a, 0, 1);
     stride.splice(a, 0, a < this.rank ? this.stride[a] * this.shape[a] : 1);
-    return new Tensor(this.dtype, this.data, shape, stride, this.offset);
+    const out = new Tensor(this.dtype, this.data, shape, stride, this.offset);
+    return record('unsqueeze', [this], out, (g) => [g.reshape(this.shape)]);
   }
 
   /** Removes an axis of size 1. */
   squeeze(axis: number): Tensor {
     const a = normalizeAxis('squeeze', axis, this.rank);
     if (this.shape[a] !== 1) throw new ShapeError(`squeeze: axis ${axis} of ${formatShape(this.shape)} is not 1`);
-    return new Tensor(this.dtype, this.data, this.shape.filter((_, i) => i !== a), this.stride.filter((_, i) => i !== a), this.offset);
+    const out = new Tensor(this.dtype, this.data, this.shape.filter((_, i) => i !== a), this.stride.filter((_, i) => i !== a), this.offset);
+    return record('squeeze', [this], out, (g) => [g.reshape(this.shape)]);
   }
 
   /** This tensor if row-major already, else a row-major copy in the same dtype. */
@@ -173,7 +192,18 @@ export class Tensor {
     if (this.isContiguous()) return this;
     const out = allocate(this.dtype, this.size);
     gather(this, out);
-    return new Tensor(this.dtype, out, this.shape);
+    return record('contiguous', [this], new Tensor(this.dtype, out, this.shape), (g) => [g]);
+  }
+
+  /** Marks this tensor as a leaf that collects a gradient in `.grad` (a parameter); returns it. */
+  requireGrad(on = true): this {
+    this.requiresGrad = on;
+    return this;
+  }
+
+  /** The same storage as a new tensor with no gradient history. */
+  detach(): Tensor {
+    return new Tensor(this.dtype, this.data, this.shape, this.stride, this.offset);
   }
 
   // -- reading values ---------------------------------------------------------------------------
@@ -220,7 +250,9 @@ export class Tensor {
   to(dtype: DType): Tensor {
     if (dtype === this.dtype) return this.contiguous();
     const values = this.dtype === 'f32' ? this.toFloat32Array() : this.toArray();
-    return fromValues(values, this.shape, dtype);
+    const out = fromValues(values, this.shape, dtype);
+    // Only a float result carries a gradient (back to the input's shape, read as f32).
+    return dtype === 'f32' || dtype === 'f64' ? record('to', [this], out, (g) => [g]) : out;
   }
 
   toString(): string {
@@ -285,6 +317,32 @@ export function gather(t: Tensor, out: { [i: number]: number | bigint; length: n
   for (let o = 0; o < n; o += inner) {
     for (let j = 0, at = base; j < inner; j++, at += innerStride) out[o + j] = src[at];
     // Advance the counter over the outer axes.
+    for (let axis = rank - 2; axis >= 0; axis--) {
+      counter[axis]++;
+      base += t.stride[axis];
+      if (counter[axis] < t.shape[axis]) break;
+      base -= counter[axis] * t.stride[axis];
+      counter[axis] = 0;
+    }
+  }
+}
+
+/** Writes `values` (row-major over t's shape) into the elements of `t`, whatever its strides. */
+export function scatter(t: Tensor, values: ArrayLike<number>): void {
+  const n = t.size;
+  if (n === 0) return;
+  const dst = t.data as unknown as { [i: number]: number };
+  const rank = t.rank;
+  if (rank === 0) {
+    dst[t.offset] = values[0];
+    return;
+  }
+  const inner = t.shape[rank - 1];
+  const innerStride = t.stride[rank - 1];
+  const counter = new Array<number>(rank).fill(0);
+  let base = t.offset;
+  for (let o = 0; o < n; o += inner) {
+    for (let j = 0, at = base; j < inner; j++, at += innerStride) dst[at] = values[o + j];
     for (let axis = rank - 2; axis >= 0; axis--) {
       counter[axis]++;
       base += t.stride[axis];
@@ -387,3 +445,5 @@ export function f32Output(shape: readonly number[]): [Tensor, Float32Array] {
   const t = zeros(shape, 'f32');
   return [t, t.data as Float32Array];
 }
+
+setTensorFactory((shape) => zeros(shape, 'f32'));

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { formatShape } from './shape.js';
 import { Tensor, tensor } from './tensor.js';
+import { backward, noGrad } from './autograd/tape.js';
 
 export interface Tolerance {
   /** Absolute tolerance (default 1e-6). */
@@ -65,4 +66,48 @@ export function readGolden(path: string | URL): Record<string, Tensor> {
 /** JSON has no NaN or infinities; generators write them as strings. */
 function decodeSpecial(v: number | string): number {
   return typeof v === 'number' ? v : v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : Number(v);
+}
+
+/**
+ * Gradients of sum(fn(...inputs) * g) with respect to each input, by the tape: the inputs are
+ * marked as leaves, their `.grad` is cleared first and returned (undefined where none flowed).
+ */
+export function tapeGradients(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], g: Tensor): (Tensor | undefined)[] {
+  for (const t of inputs) {
+    t.requiresGrad = true;
+    t.grad = undefined;
+  }
+  const out = fn(...inputs);
+  backward(out, g);
+  return inputs.map((t) => t.grad);
+}
+
+/**
+ * Central finite differences of sum(fn(...inputs) * g) with respect to input `which`, summed in
+ * float64: each element of that input (f32, contiguous) is nudged by +-eps in place and restored.
+ * The ops compute in f32, so eps trades truncation error (eps^2) against rounding (1e-7 / eps).
+ */
+export function finiteDifferences(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], which: number, g: Tensor, eps = 1e-2): Float64Array {
+  const x = inputs[which];
+  if (x.dtype !== 'f32' || !x.isContiguous()) throw new Error('finiteDifferences: the input must be contiguous f32');
+  const data = x.data as Float32Array;
+  const gv = g.toFloat32Array();
+  const objective = (): number => {
+    const y = noGrad(() => fn(...inputs)).toFloat32Array();
+    let s = 0;
+    for (let i = 0; i < y.length; i++) s += y[i] * gv[i];
+    return s;
+  };
+  const result = new Float64Array(x.size);
+  for (let i = 0; i < x.size; i++) {
+    const at = x.offset + i;
+    const keep = data[at];
+    data[at] = keep + eps;
+    const plus = objective();
+    data[at] = keep - eps;
+    const minus = objective();
+    data[at] = keep;
+    result[i] = (plus - minus) / (2 * eps);
+  }
+  return result;
 }

@@ -12,22 +12,12 @@
  * needs to run; post_layernorm is not used at all.
  */
 import { attention } from '@adsc/attention';
-import { Tensor, add, concat, conv2dPatches, gelu, layerNorm, linear, quickGelu } from '@adsc/core';
+import { Tensor, add, concat, conv2dPatches, gelu, layerNorm, quickGelu } from '@adsc/core';
 import type { VisionConfig } from './config.js';
+import { applyLinear as apply, loadLinear, type Linear } from './linear.js';
 import type { Weights } from './weights.js';
 
-interface Linear {
-  weight: Tensor; // [out, in]
-  bias?: Tensor; // [out]
-}
-
-function loadLinear(w: Weights, name: string, outF: number, inF: number): Linear {
-  return { weight: w.get(`${name}.weight`, [outF, inF]), bias: w.maybe(`${name}.bias`, [outF]) };
-}
-
-const apply = (l: Linear, x: Tensor): Tensor => linear(x, l.weight, l.bias);
-
-interface Norm {
+export interface Norm {
   weight: Tensor; // [d]
   bias: Tensor; // [d]
 }
@@ -36,60 +26,74 @@ function loadNorm(w: Weights, name: string, d: number): Norm {
   return { weight: w.get(`${name}.weight`, [d]), bias: w.get(`${name}.bias`, [d]) };
 }
 
+/** The tensors of one encoder layer, by their role. */
+export interface ClipEncoderLayerWeights {
+  norm1: Norm;
+  q: Linear; // [D, D]
+  k: Linear;
+  v: Linear;
+  out: Linear;
+  norm2: Norm;
+  fc1: Linear; // [I, D]
+  fc2: Linear; // [D, I]
+}
+
 export class ClipEncoderLayer {
   constructor(
     readonly cfg: VisionConfig,
-    readonly norm1: Norm,
-    readonly q: Linear, // [D, D]
-    readonly k: Linear,
-    readonly v: Linear,
-    readonly out: Linear,
-    readonly norm2: Norm,
-    readonly fc1: Linear, // [I, D]
-    readonly fc2: Linear, // [D, I]
+    readonly w: ClipEncoderLayerWeights,
   ) {}
 
   static load(w: Weights, cfg: VisionConfig): ClipEncoderLayer {
     const { hiddenSize: d, intermediateSize: i } = cfg;
-    return new ClipEncoderLayer(
-      cfg,
-      loadNorm(w, 'layer_norm1', d),
-      loadLinear(w, 'self_attn.q_proj', d, d),
-      loadLinear(w, 'self_attn.k_proj', d, d),
-      loadLinear(w, 'self_attn.v_proj', d, d),
-      loadLinear(w, 'self_attn.out_proj', d, d),
-      loadNorm(w, 'layer_norm2', d),
-      loadLinear(w, 'mlp.fc1', i, d),
-      loadLinear(w, 'mlp.fc2', d, i),
-    );
+    return new ClipEncoderLayer(cfg, {
+      norm1: loadNorm(w, 'layer_norm1', d),
+      q: loadLinear(w, 'self_attn.q_proj', d, d),
+      k: loadLinear(w, 'self_attn.k_proj', d, d),
+      v: loadLinear(w, 'self_attn.v_proj', d, d),
+      out: loadLinear(w, 'self_attn.out_proj', d, d),
+      norm2: loadNorm(w, 'layer_norm2', d),
+      fc1: loadLinear(w, 'mlp.fc1', i, d),
+      fc2: loadLinear(w, 'mlp.fc2', d, i),
+    });
   }
 
   /** x [P, D] -> [P, D]. */
   forward(x: Tensor): Tensor {
     const { hiddenSize: d, numHeads: h, layerNormEps: eps } = this.cfg;
+    const { w } = this;
     const hd = d / h;
     const tokens = x.shape[0];
     const heads = (t: Tensor) => t.reshape([tokens, h, hd]).permute([1, 0, 2]); // [P, D] -> [H, P, hd]
 
-    const hn = layerNorm(x, this.norm1.weight, this.norm1.bias, eps); // [P, D]
-    const a = attention(heads(apply(this.q, hn)), heads(apply(this.k, hn)), heads(apply(this.v, hn))); // [H, P, hd]
-    const x1 = add(x, apply(this.out, a.permute([1, 0, 2]).reshape([tokens, d]))); // [P, D]
+    const hn = layerNorm(x, w.norm1.weight, w.norm1.bias, eps); // [P, D]
+    const a = attention(heads(apply(w.q, hn)), heads(apply(w.k, hn)), heads(apply(w.v, hn))); // [H, P, hd]
+    const x1 = add(x, apply(w.out, a.permute([1, 0, 2]).reshape([tokens, d]))); // [P, D]
 
-    const hf = layerNorm(x1, this.norm2.weight, this.norm2.bias, eps);
+    const hf = layerNorm(x1, w.norm2.weight, w.norm2.bias, eps);
     const act = this.cfg.hiddenAct === 'quick_gelu' ? quickGelu : gelu;
-    return add(x1, apply(this.fc2, act(apply(this.fc1, hf)))); // [P, I] -> [P, D]
+    return add(x1, apply(w.fc2, act(apply(w.fc1, hf)))); // [P, I] -> [P, D]
   }
+}
+
+/** The tensors of the tower outside its layers. */
+export interface ClipVisionTowerWeights {
+  patchEmbedding: Tensor; // [D, C, p, p]
+  classEmbedding: Tensor; // [D]
+  positionEmbedding: Tensor; // [P + 1, D]
+  preNorm: Norm;
+  layers: ClipEncoderLayer[];
 }
 
 export class ClipVisionTower {
   constructor(
     readonly cfg: VisionConfig,
-    readonly patchEmbedding: Tensor, // [D, C, p, p]
-    readonly classEmbedding: Tensor, // [D]
-    readonly positionEmbedding: Tensor, // [P + 1, D]
-    readonly preNorm: Norm,
-    readonly layers: ClipEncoderLayer[],
+    readonly w: ClipVisionTowerWeights,
   ) {}
+
+  get layers(): ClipEncoderLayer[] {
+    return this.w.layers;
+  }
 
   /**
    * `w` scopes `vision_model` (embeddings.*, pre_layrnorm, encoder.layers.N). Only the layers up to
@@ -99,14 +103,13 @@ export class ClipVisionTower {
     const { hiddenSize: d, numChannels: c, patchSize: p } = cfg;
     const positions = (cfg.imageSize / p) ** 2 + 1;
     const layers = hiddenStateIndex(featureLayer, cfg.numLayers);
-    return new ClipVisionTower(
-      cfg,
-      w.get('embeddings.patch_embedding.weight', [d, c, p, p]),
-      w.get('embeddings.class_embedding', [d]),
-      w.get('embeddings.position_embedding.weight', [positions, d]),
-      loadNorm(w, 'pre_layrnorm', d),
-      Array.from({ length: layers }, (_, i) => ClipEncoderLayer.load(w.scope(`encoder.layers.${i}`), cfg)),
-    );
+    return new ClipVisionTower(cfg, {
+      patchEmbedding: w.get('embeddings.patch_embedding.weight', [d, c, p, p]),
+      classEmbedding: w.get('embeddings.class_embedding', [d]),
+      positionEmbedding: w.get('embeddings.position_embedding.weight', [positions, d]),
+      preNorm: loadNorm(w, 'pre_layrnorm', d),
+      layers: Array.from({ length: layers }, (_, i) => ClipEncoderLayer.load(w.scope(`encoder.layers.${i}`), cfg)),
+    });
   }
 
   /**
@@ -120,11 +123,12 @@ export class ClipVisionTower {
     }
     const index = hiddenStateIndex(featureLayer, this.cfg.numLayers);
     if (index > this.layers.length) throw new Error(`vision tower: feature layer ${featureLayer} needs ${index} layers, only ${this.layers.length} were loaded`);
-    const grid = conv2dPatches(pixels, this.patchEmbedding); // [D, S/p, S/p]
+    const { w } = this;
+    const grid = conv2dPatches(pixels, w.patchEmbedding); // [D, S/p, S/p]
     const patches = grid.reshape([d, -1]).transpose(); // [P, D] (row-major patch order)
-    let x = concat([this.classEmbedding.to('f32').reshape([1, d]), patches.contiguous()], 0); // [P + 1, D]
-    x = add(x, this.positionEmbedding);
-    x = layerNorm(x, this.preNorm.weight, this.preNorm.bias, this.cfg.layerNormEps); // hidden_states[0]
+    let x = concat([w.classEmbedding.to('f32').reshape([1, d]), patches.contiguous()], 0); // [P + 1, D]
+    x = add(x, w.positionEmbedding);
+    x = layerNorm(x, w.preNorm.weight, w.preNorm.bias, this.cfg.layerNormEps); // hidden_states[0]
     for (let i = 0; i < index; i++) x = this.layers[i].forward(x); // hidden_states[i + 1]
     return x;
   }

@@ -7,8 +7,9 @@
  * (`LlavaLlamaForCausalLM`) puts the Llama fields at the top level next to `mm_*` fields and names
  * the vision tower by hub id; its tower is CLIP ViT-L/14-336, whose numbers are the defaults below.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { FileError, readRegularFile } from '@adsc/safetensors';
 
 export interface TextConfig {
   hiddenSize: number; // d
@@ -55,6 +56,12 @@ export interface LlavaConfig {
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  constructor(
+    message: string,
+    readonly code = 'InvalidConfig',
+  ) {
+    super(message);
+  }
 }
 
 /** Patches per image: (image / patch)^2, e.g. (336 / 14)^2 = 576. */
@@ -87,8 +94,14 @@ type Json = Record<string, unknown>;
 function field<T>(obj: Json, key: string, fallback: T, source: string, check: (v: unknown) => boolean): T {
   const v = obj[key];
   if (v === undefined || v === null) return fallback;
-  if (!check(v)) throw new ConfigError(`${source}: field "${key}" has an invalid value ${JSON.stringify(v)}`);
+  if (!check(v)) throw new ConfigError(`${source}: field "${key}" has an invalid value ${showValue(v)}`);
   return v as T;
+}
+
+/** A JSON value as written; JSON.parse reads 1e400 as Infinity, which JSON.stringify would print as null. */
+function showValue(v: unknown): string {
+  if (typeof v === 'number' && !Number.isFinite(v)) return `${v < 0 ? '-' : ''}beyond the range of a double (the file's number reads as ${v})`;
+  return JSON.stringify(v);
 }
 
 const isPositiveInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0;
@@ -201,19 +214,33 @@ export function parseConfig(json: unknown, source = 'config.json'): LlavaConfig 
 export function readConfig(dir: string): LlavaConfig {
   const path = join(dir, 'config.json');
   if (!existsSync(path)) throw new ConfigError(`${path}: not found`);
-  const cfg = parseConfig(readJson(path), path);
+  const cfg = parseConfig(readJsonFile(path), path);
   const genPath = join(dir, 'generation_config.json');
   if (existsSync(genPath)) {
-    const gen = readJson(genPath) as Json;
+    const gen = readJsonFile(genPath) as Json;
     if (gen.eos_token_id !== undefined) cfg.eosTokenIds = eosList(gen.eos_token_id, genPath);
     if (typeof gen.bos_token_id === 'number') cfg.bosTokenId = gen.bos_token_id;
   }
   return cfg;
 }
 
-function readJson(path: string): unknown {
+/** The largest JSON file read (config, preprocessor, tokenizer): a Llama tokenizer.json is ~2 MB. */
+export const MAX_JSON_FILE_BYTES = 64 * 2 ** 20;
+
+/**
+ * Parses the JSON file `path` (a regular file of at most `maxBytes`); a missing, unreadable or
+ * malformed file is a ConfigError naming it.
+ */
+export function readJsonFile(path: string, maxBytes = MAX_JSON_FILE_BYTES): unknown {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(path, 'utf8'));
+    text = readRegularFile(path, maxBytes).toString('utf8');
+  } catch (e) {
+    if (e instanceof FileError) throw new ConfigError(e.message, e.code);
+    throw e;
+  }
+  try {
+    return JSON.parse(text);
   } catch (e) {
     throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`);
   }

@@ -15,9 +15,10 @@
  * colour conversion are redone here (see the JPEG section); the IDCTs' rounding still differs by up
  * to 3 levels (measured in test/image.test.ts).
  */
-import { readFileSync } from 'node:fs';
+import { FileError, readRegularFile } from '@adsc/safetensors';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { checkImageDimensions } from './limits.js';
 
 /** An 8-bit RGB image: `data[(y * width + x) * 3 + c]`, row-major, channels interleaved. */
 export interface RgbImage {
@@ -62,30 +63,53 @@ function startsWith(bytes: Uint8Array, prefix: readonly number[]): boolean {
 
 /**
  * Decodes PNG or JPEG bytes (told apart by their signature, not by the name) into 8-bit RGB.
- * `name` (a file name) is only used in error messages.
+ * `name` (a file name) is only used in error messages. The size the file declares is checked
+ * against the pixel limit (checkImageDimensions) before anything is decoded.
  */
 export function decodeImage(bytes: Uint8Array, name = 'image'): RgbImage {
-  if (startsWith(bytes, PNG_SIGNATURE)) return decodePng(bytes, name);
-  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return decodeJpeg(bytes, name);
-  const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  throw new Error(`${name}: not a PNG or JPEG file (${bytes.length === 0 ? 'empty' : `starts with bytes ${head}`})`);
+  const png = startsWith(bytes, PNG_SIGNATURE);
+  if (!png && !startsWith(bytes, [0xff, 0xd8, 0xff])) {
+    const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
+    throw new ImageError(`${name}: not a PNG or JPEG file (${bytes.length === 0 ? 'empty' : `starts with bytes ${head}`})`);
+  }
+  const declared = png ? pngSize(bytes) : readJpegHeader(bytes)?.size;
+  if (declared !== undefined && declared.width > 0 && declared.height > 0) checkImageDimensions(declared.width, declared.height, name);
+  return png ? decodePng(bytes, name) : decodeJpeg(bytes, name);
 }
 
 export class ImageError extends Error {
   override name = 'ImageError';
+  constructor(
+    message: string,
+    readonly code = 'InvalidImage',
+  ) {
+    super(message);
+  }
 }
 
-/** Reads and decodes an image file; a missing or unreadable file is named in the error. */
+/** The largest image file read: far above any photo, and the pixel limit applies after it. */
+export const MAX_IMAGE_FILE_BYTES = 256 * 2 ** 20;
+
+/**
+ * Reads and decodes an image file; a missing, unreadable or non-regular file (a FIFO would block
+ * forever) is named in the error.
+ */
 export function readImage(path: string): RgbImage {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readRegularFile(path, MAX_IMAGE_FILE_BYTES);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not an image file' : (e as Error).message;
-    throw new ImageError(`${path}: ${why}`);
+    if (e instanceof FileError) throw new ImageError(e.message, e.code);
+    throw e;
   }
   return decodeImage(bytes, path);
+}
+
+/** Width and height from a PNG's IHDR chunk (always first, at byte 8), if the file is that long. */
+function pngSize(bytes: Uint8Array): { width: number; height: number } | undefined {
+  if (bytes.length < 24) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
 }
 
 // PNG colour types (the IHDR field).
@@ -97,7 +121,7 @@ function decodePng(bytes: Uint8Array, name: string): RgbImage {
   try {
     png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { skipRescale: true });
   } catch (e) {
-    throw new Error(`${name}: cannot decode PNG: ${(e as Error).message}`);
+    throw new ImageError(`${name}: cannot decode PNG: ${(e as Error).message}`);
   }
   const { width, height, depth = 8, colorType = 6, transColor } = png;
   // pngjs hands back RGBA: 8-bit samples in a Buffer (palette already looked up, 1/2/4-bit samples
@@ -150,6 +174,8 @@ function decodePng(bytes: Uint8Array, name: string): RgbImage {
 interface JpegHeader {
   /** Component ids and sampling factors, in frame order. */
   components: { id: number; h: number; v: number }[];
+  /** The frame's size, from the start-of-frame segment. */
+  size?: { width: number; height: number };
   /** Offset of the Adobe APP14 transform byte, and its value, when that segment is present. */
   adobeTransformAt?: number;
   adobeTransform?: number;
@@ -176,6 +202,7 @@ function readJpegHeader(bytes: Uint8Array): JpegHeader | undefined {
     if (marker === 0xda) break; // start of scan: the frame header came before it
     const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
     if (isSof && body + 6 <= bytes.length) {
+      header.size = { height: (bytes[body + 1] << 8) | bytes[body + 2], width: (bytes[body + 3] << 8) | bytes[body + 4] };
       const n = bytes[body + 5];
       for (let i = 0; i < n && body + 8 + 3 * i < bytes.length; i++) {
         const hv = bytes[body + 7 + 3 * i];
@@ -215,7 +242,7 @@ function decodeJpeg(bytes: Uint8Array, name: string): RgbImage {
   try {
     decoded = jpeg.decode(input, { useTArray: true, formatAsRGBA: false, colorTransform: threeComponents ? false : undefined });
   } catch (e) {
-    throw new Error(`${name}: cannot decode JPEG: ${(e as Error).message}`);
+    throw new ImageError(`${name}: cannot decode JPEG: ${(e as Error).message}`);
   }
   const img = { width: decoded.width, height: decoded.height, data: decoded.data };
   checkRgbImage(img, `${name}: JPEG decoder output`);

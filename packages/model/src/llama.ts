@@ -12,15 +12,20 @@
  *   h   = RMSNorm(x)
  *   x   = x + (silu(h Wgate^T) * (h Wup^T)) Wdown^T    [T, m] -> [T, d]
  *
+ * The same function runs inference and training. Inference passes a KV cache (prefill fills it,
+ * decode steps read it); training passes none and attends over the layer's own k and v, so the
+ * tape sees them and the gradient flows back through the attention (FlashAttention-2 backward).
+ *
  * The causal rule works on the compacted sequence: token order is preserved when a schedule drops
  * vision tokens, so "key j precedes query i in the cache" is the same relation as on the original
  * positions. RoPE, in contrast, uses each token's position id, which a schedule may keep original.
  */
 import { attention, attentionWithProbs } from '@adsc/attention';
-import { Tensor, add, embedding, linear, mul, rmsNorm, silu } from '@adsc/core';
+import { Tensor, add, embedding, mul, rmsNorm, silu } from '@adsc/core';
 import type { TextConfig } from './config.js';
 import type { LayerCache } from './kv-cache.js';
-import { applyRope, ropeTables, type RopeTables } from './rope.js';
+import { applyLinear, loadLinear, type Linear } from './linear.js';
+import { rope, type RopeTables, type TokenPositions } from './rope.js';
 import type { Weights } from './weights.js';
 
 export interface LayerOutput {
@@ -29,102 +34,108 @@ export interface LayerOutput {
   probs?: Tensor;
 }
 
+/** The tensors of one decoder layer, by their role. */
+export interface DecoderLayerWeights {
+  inputNorm: Tensor; // [d]
+  q: Linear; // [H * hd, d]
+  k: Linear; // [Hkv * hd, d]
+  v: Linear; // [Hkv * hd, d]
+  o: Linear; // [d, H * hd]
+  postNorm: Tensor; // [d]
+  gate: Linear; // [m, d]
+  up: Linear; // [m, d]
+  down: Linear; // [d, m]
+}
+
 export class DecoderLayer {
   constructor(
     readonly cfg: TextConfig,
-    readonly inputNorm: Tensor, // [d]
-    readonly wq: Tensor, // [H * hd, d]
-    readonly wk: Tensor, // [Hkv * hd, d]
-    readonly wv: Tensor, // [Hkv * hd, d]
-    readonly wo: Tensor, // [d, H * hd]
-    readonly postNorm: Tensor, // [d]
-    readonly gate: Tensor, // [m, d]
-    readonly up: Tensor, // [m, d]
-    readonly down: Tensor, // [d, m]
+    readonly w: DecoderLayerWeights,
   ) {}
 
   /** Loads `{prefix}.input_layernorm`, `.self_attn.{q,k,v,o}_proj`, `.post_attention_layernorm`, `.mlp.*`. */
   static load(w: Weights, cfg: TextConfig): DecoderLayer {
     const { hiddenSize: d, numHeads: h, numKvHeads: hkv, headDim: hd, intermediateSize: m } = cfg;
-    return new DecoderLayer(
-      cfg,
-      w.get('input_layernorm.weight', [d]),
-      w.get('self_attn.q_proj.weight', [h * hd, d]),
-      w.get('self_attn.k_proj.weight', [hkv * hd, d]),
-      w.get('self_attn.v_proj.weight', [hkv * hd, d]),
-      w.get('self_attn.o_proj.weight', [d, h * hd]),
-      w.get('post_attention_layernorm.weight', [d]),
-      w.get('mlp.gate_proj.weight', [m, d]),
-      w.get('mlp.up_proj.weight', [m, d]),
-      w.get('mlp.down_proj.weight', [d, m]),
-    );
+    return new DecoderLayer(cfg, {
+      inputNorm: w.get('input_layernorm.weight', [d]),
+      q: loadLinear(w, 'self_attn.q_proj', h * hd, d, 'none'),
+      k: loadLinear(w, 'self_attn.k_proj', hkv * hd, d, 'none'),
+      v: loadLinear(w, 'self_attn.v_proj', hkv * hd, d, 'none'),
+      o: loadLinear(w, 'self_attn.o_proj', d, h * hd, 'none'),
+      postNorm: w.get('post_attention_layernorm.weight', [d]),
+      gate: loadLinear(w, 'mlp.gate_proj', m, d, 'none'),
+      up: loadLinear(w, 'mlp.up_proj', m, d, 'none'),
+      down: loadLinear(w, 'mlp.down_proj', d, m, 'none'),
+    });
   }
 
   /**
-   * Runs the layer on x [T, d] whose tokens have position ids `positions`, appending their keys
-   * and values to `cache`. `withProbs` uses the reference attention and returns its probabilities;
-   * otherwise the tiled (FlashAttention-style) kernel runs and no T x L matrix ever exists.
+   * Runs the layer on x [T, d] whose tokens sit at `positions` (ids and RoPE tables). With
+   * a `cache`, their keys and values are appended to it and the queries attend over everything it
+   * holds; without one (training), over these T tokens only. `withProbs` uses the reference
+   * attention and returns its probabilities; otherwise the tiled (FlashAttention-style) kernel runs
+   * and no T x L matrix ever exists.
    */
-  forward(x: Tensor, positions: Int32Array, cache: LayerCache, withProbs = false): LayerOutput {
-    const { numHeads: h, headDim: hd, rmsNormEps: eps } = this.cfg;
+  forward(x: Tensor, positions: TokenPositions, cache?: LayerCache, withProbs = false): LayerOutput {
+    const { numHeads: h, numKvHeads: hkv, headDim: hd, rmsNormEps: eps } = this.cfg;
+    const { w } = this;
     const tokens = x.shape[0];
-    const rope = ropeFor(positions, hd, this.cfg.ropeTheta);
+    const heads = (t: Tensor, n: number) => t.reshape([tokens, n, hd]).permute([1, 0, 2]); // [T, n*hd] -> [n, T, hd]
 
     // Self-attention block.
-    const hn = rmsNorm(x, this.inputNorm, eps); // [T, d]
-    const { q, k, v } = this.project(hn, rope); // [T, H*hd], [T, Hkv*hd] x2, RoPE applied
-    cache.append(k, v, positions);
-    const qh = q.reshape([tokens, h, hd]).permute([1, 0, 2]); // [H, T, hd] (view)
-    const opts = { causal: true, queryOffset: cache.length - tokens };
+    const hn = rmsNorm(x, w.inputNorm, eps); // [T, d]
+    const { q, k, v } = this.project(hn, positions.tables); // [T, H*hd], [T, Hkv*hd] x2, RoPE applied
+    let keys = heads(k, hkv); // [Hkv, L, hd]
+    let values = heads(v, hkv);
+    if (cache) {
+      cache.append(k, v, positions.ids);
+      [keys, values] = [cache.keys(), cache.values()];
+    }
+    const opts = { causal: true, queryOffset: keys.shape[1] - tokens };
     let attn: Tensor; // [H, T, hd]
     let probs: Tensor | undefined; // [H, T, L]
-    if (withProbs) ({ out: attn, probs } = attentionWithProbs(qh, cache.keys(), cache.values(), opts));
-    else attn = attention(qh, cache.keys(), cache.values(), opts);
+    if (withProbs) ({ out: attn, probs } = attentionWithProbs(heads(q, h), keys, values, opts));
+    else attn = attention(heads(q, h), keys, values, opts);
     const merged = attn.permute([1, 0, 2]).reshape([tokens, h * hd]); // [T, H*hd]
-    const x1 = add(x, linear(merged, this.wo)); // [T, d]
+    const x1 = add(x, applyLinear(w.o, merged)); // [T, d]
 
     // SwiGLU feed-forward block.
-    const hf = rmsNorm(x1, this.postNorm, eps); // [T, d]
-    const act = mul(silu(linear(hf, this.gate)), linear(hf, this.up)); // [T, m]
-    const out = add(x1, linear(act, this.down)); // [T, d]
+    const hf = rmsNorm(x1, w.postNorm, eps); // [T, d]
+    const act = mul(silu(applyLinear(w.gate, hf)), applyLinear(w.up, hf)); // [T, m]
+    const out = add(x1, applyLinear(w.down, act)); // [T, d]
     return { out, probs };
   }
 
   /** q, k (rotated) and v of normalised hidden states hn [T, d]. */
-  project(hn: Tensor, rope: RopeTables): { q: Tensor; k: Tensor; v: Tensor } {
+  project(hn: Tensor, tables: RopeTables): { q: Tensor; k: Tensor; v: Tensor } {
     const { numHeads: h, numKvHeads: hkv } = this.cfg;
-    const q = linear(hn, this.wq); // [T, H*hd]
-    const k = linear(hn, this.wk); // [T, Hkv*hd]
-    const v = linear(hn, this.wv); // [T, Hkv*hd]
-    applyRope(q, h, rope);
-    applyRope(k, hkv, rope);
+    const q = rope(applyLinear(this.w.q, hn), h, tables); // [T, H*hd]
+    const k = rope(applyLinear(this.w.k, hn), hkv, tables); // [T, Hkv*hd]
+    const v = applyLinear(this.w.v, hn); // [T, Hkv*hd]
     return { q, k, v };
   }
 }
 
-// Consecutive layers usually see the same positions array: compute its tables once.
-let lastPositions: Int32Array | undefined;
-let lastTables: RopeTables | undefined;
-let lastKey = '';
-
-export function ropeFor(positions: Int32Array, headDim: number, theta: number): RopeTables {
-  const key = `${headDim}/${theta}`;
-  if (positions !== lastPositions || key !== lastKey || !lastTables) {
-    lastTables = ropeTables(positions, headDim, theta);
-    lastPositions = positions;
-    lastKey = key;
-  }
-  return lastTables;
+/** The named tensors of the decoder outside its layers. */
+export interface LlamaDecoderWeights {
+  embedTokens: Tensor; // [V, d]
+  layers: DecoderLayer[];
+  norm: Tensor; // [d]
+  lmHead: Tensor; // [V, d]
 }
 
 export class LlamaDecoder {
+  readonly embedTokens: Tensor;
+  readonly layers: DecoderLayer[];
+  readonly norm: Tensor;
+  readonly lmHead: Tensor;
+
   constructor(
     readonly cfg: TextConfig,
-    readonly embedTokens: Tensor, // [V, d]
-    readonly layers: DecoderLayer[],
-    readonly norm: Tensor, // [d]
-    readonly lmHead: Tensor, // [V, d]
-  ) {}
+    w: LlamaDecoderWeights,
+  ) {
+    ({ embedTokens: this.embedTokens, layers: this.layers, norm: this.norm, lmHead: this.lmHead } = w);
+  }
 
   /**
    * `model` scopes the Llama body (embed_tokens, layers.N, norm), `head` the lm_head; the two
@@ -132,13 +143,12 @@ export class LlamaDecoder {
    */
   static load(model: Weights, head: Weights, cfg: TextConfig): LlamaDecoder {
     const { vocabSize: vocab, hiddenSize: d } = cfg;
-    return new LlamaDecoder(
-      cfg,
-      model.get('embed_tokens.weight', [vocab, d]),
-      Array.from({ length: cfg.numLayers }, (_, i) => DecoderLayer.load(model.scope(`layers.${i}`), cfg)),
-      model.get('norm.weight', [d]),
-      head.get('weight', [vocab, d]),
-    );
+    return new LlamaDecoder(cfg, {
+      embedTokens: model.get('embed_tokens.weight', [vocab, d]),
+      layers: Array.from({ length: cfg.numLayers }, (_, i) => DecoderLayer.load(model.scope(`layers.${i}`), cfg)),
+      norm: model.get('norm.weight', [d]),
+      lmHead: head.get('weight', [vocab, d]),
+    });
   }
 
   /** Token embeddings [T, d] (f32) of `ids`. */
@@ -148,6 +158,6 @@ export class LlamaDecoder {
 
   /** Logits [T, V] of final hidden states x [T, d]: final RMSNorm, then lm_head. */
   logits(x: Tensor): Tensor {
-    return linear(rmsNorm(x, this.norm, this.cfg.rmsNormEps), this.lmHead);
+    return applyLinear({ weight: this.lmHead }, rmsNorm(x, this.norm, this.cfg.rmsNormEps));
   }
 }

@@ -8,17 +8,19 @@
  * the sequence before any layer (ADSC, PyramidDrop) or ask a layer for its attention probabilities
  * (FastV). Decode steps then run one token through every layer against that layer's own cache.
  */
-import { Tensor, embedding } from '@adsc/core';
-import { openCheckpoint } from '@adsc/safetensors';
-import { readConfig, type LlavaConfig } from './config.js';
+import { Tensor, checkpoint, embedding } from '@adsc/core';
+import { openCheckpoint, type Checkpoint } from '@adsc/safetensors';
+import { ConfigError, readConfig, type LlavaConfig } from './config.js';
+import { availableMemory, checkMemoryPlan, planMemory } from './limits.js';
 import { ClipVisionTower } from './clip.js';
 import { KVCache } from './kv-cache.js';
 import { LlamaDecoder } from './llama.js';
+import { tokenPositions, type TokenPositions } from './rope.js';
 import { preprocessImage, preprocessorFor, readPreprocessorConfig, type PreprocessorConfig } from './preprocess.js';
 import type { RgbImage } from './image.js';
 import { Projector } from './projector.js';
 import { PromptError, mergeImage, type Sequence } from './sequence.js';
-import { Weights, type TensorSource } from './weights.js';
+import { Weights, memoized, type TensorSource } from './weights.js';
 import type { Schedule } from './schedule/schedule.js';
 
 /** Where each part lives in the two checkpoint layouts (probed in this order). */
@@ -34,10 +36,10 @@ const PREFIXES = {
   ],
 };
 
-export interface PrefillResult {
-  /** Logits [V] of the last prompt position. */
-  logits: Float32Array;
-  cache: KVCache;
+/** What the decoder layers did to a sequence (the same for prefill and training). */
+export interface DecoderRun {
+  /** The sequence after the last layer: hidden [T', d], positions, the vision span that survived. */
+  seq: Sequence;
   /** Sequence length each decoder layer processed. */
   tokensPerLayer: number[];
   /** Vision tokens each decoder layer processed. */
@@ -46,6 +48,27 @@ export interface PrefillResult {
   referenceAttentionLayers: number[];
   /** For each layer, the original image features (by index) among its vision tokens. */
   visionIndicesPerLayer: Int32Array[];
+}
+
+export interface DecoderRunOptions {
+  schedule?: Schedule;
+  /** Inference: every layer appends its keys and values here. Training passes none. */
+  cache?: KVCache;
+  /** Training: keep only each layer's input and recompute the layer in the backward pass. */
+  checkpoint?: boolean;
+}
+
+export interface PrefillResult extends Omit<DecoderRun, 'seq'> {
+  /** Logits [V] of the last prompt position. */
+  logits: Float32Array;
+  cache: KVCache;
+}
+
+export interface LoadOptions {
+  /** Positions the run will hold (prompt + new tokens); sizes the plan's KV cache. Default: max_position_embeddings. */
+  contextTokens?: number;
+  /** Load even when the memory plan is larger than the memory available. */
+  force?: boolean;
 }
 
 export class Llava {
@@ -58,6 +81,8 @@ export class Llava {
     readonly metadata: Record<string, string> = {},
     /** How images become pixel values (DIR/preprocessor_config.json, or defaults at the tower's size). */
     readonly preprocessor: PreprocessorConfig = preprocessorFor(config.vision.imageSize),
+    /** The named tensors the modules hold (each read once: a module's tensor is the source's object). */
+    readonly source?: TensorSource,
   ) {}
 
   /** Builds the model from named weights (either layout). */
@@ -68,27 +93,45 @@ export class Llava {
     metadata: Record<string, string> = {},
     preprocessor?: PreprocessorConfig,
   ): Llava {
-    const w = new Weights(source, '', origin);
+    const named = memoized(source);
+    const w = new Weights(named, '', origin);
+    const vision = w.findScope(PREFIXES.vision, 'embeddings.patch_embedding.weight');
+    const text = w.findScope(PREFIXES.text, 'embed_tokens.weight');
+    checkLayerCount(named, `${vision.prefix}.encoder.layers.`, config.vision.numLayers, `${origin}: vision_config num_hidden_layers`);
+    checkLayerCount(named, `${text.prefix}.layers.`, config.text.numLayers, `${origin}: num_hidden_layers`);
     return new Llava(
       config,
-      ClipVisionTower.load(w.findScope(PREFIXES.vision, 'embeddings.patch_embedding.weight'), config.vision, config.visionFeatureLayer),
+      ClipVisionTower.load(vision, config.vision, config.visionFeatureLayer),
       Projector.load(findProjector(w), config),
-      LlamaDecoder.load(w.findScope(PREFIXES.text, 'embed_tokens.weight'), w.findScope(PREFIXES.head, 'weight'), config.text),
+      LlamaDecoder.load(text, w.findScope(PREFIXES.head, 'weight'), config.text),
       metadata,
       preprocessor,
+      named,
     );
   }
 
-  /** Loads DIR/config.json, DIR/preprocessor_config.json and the safetensors weights of DIR. */
-  static load(dir: string): Llava {
+  /**
+   * Loads DIR/config.json, DIR/preprocessor_config.json and the safetensors weights of DIR, after
+   * checking the memory plan (weights from the headers, KV cache and activations for
+   * `contextTokens`) against the machine's memory; `force` skips that check.
+   */
+  static load(dir: string, { contextTokens, force = false }: LoadOptions = {}): Llava {
     const config = readConfig(dir);
+    const preprocessor = readPreprocessorConfig(dir, config.vision.imageSize);
     const checkpoint = openCheckpoint(dir);
-    return Llava.fromWeights(checkpoint, config, dir, { ...checkpoint.metadata }, readPreprocessorConfig(dir, config.vision.imageSize));
+    try {
+      const plan = planMemory(config, checkpointBytes(checkpoint), contextTokens ?? config.text.maxPositions);
+      if (!force) checkMemoryPlan(plan, availableMemory(), dir);
+      return Llava.fromWeights(checkpoint, config, dir, { ...checkpoint.metadata }, preprocessor);
+    } catch (error) {
+      checkpoint.close();
+      throw error;
+    }
   }
 
-  /** Pixel values [3, S, S] of an image, processed the way this checkpoint expects. */
-  pixels(img: RgbImage): Tensor {
-    return preprocessImage(img, this.preprocessor, { aspect: this.config.imageAspectRatio });
+  /** Pixel values [3, S, S] of an image, processed the way this checkpoint expects; `name` is the image's file. */
+  pixels(img: RgbImage, name = 'image'): Tensor {
+    return preprocessImage(img, this.preprocessor, { aspect: this.config.imageAspectRatio, name });
   }
 
   /** Image features [P, d_text] of pixels [3, S, S]: tower, feature layer, CLS dropped, projector. */
@@ -103,51 +146,90 @@ export class Llava {
     return mergeImage(ids, this.config.imageTokenIndex, imageFeatures, (t) => embedding(this.decoder.embedTokens, t));
   }
 
-  /** Runs every decoder layer over the prompt sequence, filling a fresh cache. */
-  prefill(prompt: Sequence, schedule?: Schedule): PrefillResult {
-    const { numLayers, numKvHeads, headDim } = this.config.text;
-    const reduces = schedule !== undefined && schedule.plan(prompt.visionCount, numLayers).some((n) => n !== prompt.visionCount);
+  /**
+   * Runs every decoder layer over the prompt sequence: the one forward of the decoder, shared by
+   * prefill (with a cache) and training (without; gradients flow through the same ops). A schedule
+   * may shorten the sequence before a layer or rank tokens by a layer's attention probabilities.
+   */
+  runDecoder(prompt: Sequence, opts: DecoderRunOptions = {}): DecoderRun {
+    const { schedule, cache } = opts;
+    const { headDim, ropeTheta } = this.config.text;
+    const reduces = schedule !== undefined && schedule.plan(prompt.visionCount, this.config.text.numLayers).some((n) => n !== prompt.visionCount);
     if (reduces && prompt.visionStart + prompt.visionCount === prompt.hidden.shape[0]) {
       // The logits are read at the last prompt token and decode positions continue from it; a
       // reduction that may drop the prompt's last token would move both.
       throw new PromptError(`schedule ${schedule.spec} drops vision tokens, so the prompt needs at least one text token after the image`);
     }
-    const cache = new KVCache(numLayers, numKvHeads, headDim);
-    const tokensPerLayer: number[] = [];
-    const visionTokensPerLayer: number[] = [];
-    const referenceAttentionLayers: number[] = [];
-    const visionIndicesPerLayer: Int32Array[] = [];
+    const run: DecoderRun = { seq: prompt, tokensPerLayer: [], visionTokensPerLayer: [], referenceAttentionLayers: [], visionIndicesPerLayer: [] };
     let seq = prompt;
+    let positions: TokenPositions = tokenPositions(seq.positions, headDim, ropeTheta);
     this.decoder.layers.forEach((layer, l) => {
-      seq = schedule?.beforeLayer?.(l, seq, this) ?? seq;
-      tokensPerLayer.push(seq.hidden.shape[0]);
-      visionTokensPerLayer.push(seq.visionCount);
-      visionIndicesPerLayer.push(seq.visionIndex);
+      seq = schedule?.beforeLayer?.(l, seq, { layer, positions }) ?? seq;
+      // A schedule that dropped tokens hands over new position ids: their RoPE tables once, here.
+      if (seq.positions !== positions.ids) positions = tokenPositions(seq.positions, headDim, ropeTheta);
+      run.tokensPerLayer.push(seq.hidden.shape[0]);
+      run.visionTokensPerLayer.push(seq.visionCount);
+      run.visionIndicesPerLayer.push(seq.visionIndex);
       const withProbs = schedule?.needsProbs?.(l) ?? false;
-      if (withProbs) referenceAttentionLayers.push(l);
-      const { out, probs } = layer.forward(seq.hidden, seq.positions, cache.layers[l], withProbs);
+      if (withProbs) run.referenceAttentionLayers.push(l);
+      const at = positions;
+      if (opts.checkpoint && !cache && !withProbs) {
+        seq = { ...seq, hidden: checkpoint((x) => layer.forward(x, at).out, [seq.hidden]) };
+        return;
+      }
+      const { out, probs } = layer.forward(seq.hidden, at, cache?.layers[l], withProbs);
       seq = { ...seq, hidden: out };
       if (probs) seq = schedule?.afterLayer?.(l, seq, probs) ?? seq;
     });
+    run.seq = seq;
+    return run;
+  }
+
+  /** Runs every decoder layer over the prompt sequence, filling a fresh cache. */
+  prefill(prompt: Sequence, schedule?: Schedule): PrefillResult {
+    const { numLayers, numKvHeads, headDim } = this.config.text;
+    const cache = new KVCache(numLayers, numKvHeads, headDim);
+    const { seq, ...stats } = this.runDecoder(prompt, { schedule, cache });
     const last = seq.hidden.narrow(0, seq.hidden.shape[0] - 1, 1); // [1, d]
-    return {
-      logits: this.decoder.logits(last).toFloat32Array(),
-      cache,
-      tokensPerLayer,
-      visionTokensPerLayer,
-      referenceAttentionLayers,
-      visionIndicesPerLayer,
-    };
+    return { logits: this.decoder.logits(last).toFloat32Array(), cache, ...stats };
   }
 
   /** One decode step: the logits [V] after `token`, appended to every layer's cache. */
   decodeStep(token: number, cache: KVCache): Float32Array {
     let x = embedding(this.decoder.embedTokens, [token]); // [1, d]
+    const { headDim, ropeTheta } = this.config.text;
     this.decoder.layers.forEach((layer, l) => {
-      const position = Int32Array.of(cache.layers[l].nextPosition);
+      // Layers may disagree on the next position (renumbered ids after PyramidDrop's drops).
+      const position = tokenPositions(Int32Array.of(cache.layers[l].nextPosition), headDim, ropeTheta);
       x = layer.forward(x, position, cache.layers[l]).out;
     });
     return this.decoder.logits(x).toFloat32Array();
+  }
+}
+
+/** The bytes a checkpoint's tensors take, from its headers (no tensor is read). */
+export function checkpointBytes(checkpoint: Checkpoint): number {
+  let bytes = 0;
+  for (const name of checkpoint.names()) {
+    const [begin, end] = checkpoint.info(name).dataOffsets;
+    bytes += end - begin;
+  }
+  return bytes;
+}
+
+/**
+ * Refuses a checkpoint with more layers under `prefix` (e.g. "model.layers.") than the config's
+ * `count`: loading only the first `count` would silently run a different, truncated model.
+ */
+function checkLayerCount(source: TensorSource, prefix: string, count: number, field: string): void {
+  let layers = 0;
+  for (const name of source.names()) {
+    if (!name.startsWith(prefix)) continue;
+    const index = Number.parseInt(name.slice(prefix.length), 10);
+    if (index + 1 > layers) layers = index + 1;
+  }
+  if (layers > count) {
+    throw new ConfigError(`${field} is ${count}, but the checkpoint has ${layers} layers (${prefix}0 to ${prefix}${layers - 1})`, 'LayerCountMismatch');
   }
 }
 

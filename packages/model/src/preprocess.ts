@@ -18,10 +18,12 @@
  * the image centred on a square canvas filled with int(mean * 255) = (122, 116, 104), then steps
  * 1-5; the square is resized to 336x336 and the crop keeps everything.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tensor, allocate } from '@adsc/core';
+import { ConfigError, readJsonFile } from './config.js';
 import { checkRgbImage, createRgbImage, type RgbImage } from './image.js';
+import { checkImageDimensions, checkPreprocessorSizes } from './limits.js';
 
 // -- configuration ----------------------------------------------------------------------------------
 
@@ -67,12 +69,12 @@ const BICUBIC = 3;
  */
 export function parsePreprocessorConfig(raw: unknown, source = 'preprocessor config'): PreprocessorConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new Error(`${source}: expected a JSON object`);
+    throw new ConfigError(`${source}: expected a JSON object`);
   }
   const r = raw as Record<string, unknown>;
   const d = LLAVA_PREPROCESSOR_CONFIG;
   const fail = (field: string, why: string): never => {
-    throw new Error(`${source}: ${field} ${why}, got ${JSON.stringify(r[field])}`);
+    throw new ConfigError(`${source}: ${field} ${why}, got ${JSON.stringify(r[field])}`);
   };
   const bool = (field: string, dflt: boolean): boolean => {
     if (r[field] === undefined) return dflt;
@@ -141,13 +143,9 @@ export function parsePreprocessorConfig(raw: unknown, source = 'preprocessor con
 export function readPreprocessorConfig(dir: string, imageSize = 336): PreprocessorConfig {
   const file = join(dir, 'preprocessor_config.json');
   if (!existsSync(file)) return preprocessorFor(imageSize);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: not valid JSON: ${(e as Error).message}`);
-  }
-  return parsePreprocessorConfig(raw, file);
+  const config = parsePreprocessorConfig(readJsonFile(file), file);
+  checkPreprocessorSizes(config, imageSize, file);
+  return config;
 }
 
 /** llava-hf's processing at a tower's own resolution (what a directory without the file gets). */
@@ -362,6 +360,8 @@ export interface PreprocessOptions {
    * first, so the whole image is seen.
    */
   aspect?: 'crop' | 'pad';
+  /** The image's file (or record) named in errors. */
+  name?: string;
 }
 
 /**
@@ -371,17 +371,24 @@ export interface PreprocessOptions {
 export function preprocessImage(
   img: RgbImage,
   config: PreprocessorConfig = LLAVA_PREPROCESSOR_CONFIG,
-  { aspect = 'crop' }: PreprocessOptions = {},
+  { aspect = 'crop', name = 'image' }: PreprocessOptions = {},
 ): Tensor {
   checkRgbImage(img, 'preprocessImage');
   if (aspect !== 'crop' && aspect !== 'pad') {
     throw new Error(`preprocessImage: aspect must be 'crop' or 'pad', got ${JSON.stringify(aspect)}`);
+  }
+  // Every intermediate image is held to the pixel limit before it is allocated: padding a 20000 x 1
+  // image to a square, or resizing its short edge to 336, would otherwise ask for gigabytes.
+  if (aspect === 'pad') {
+    const side = Math.max(img.width, img.height);
+    checkImageDimensions(side, side, `${name}, padded to a square`);
   }
   let image = aspect === 'pad' ? expandToSquare(img, padColor(config.image_mean)) : img;
   if (config.do_resize) {
     const target = 'shortest_edge' in config.size
       ? shortestEdgeSize(image.width, image.height, config.size.shortest_edge)
       : config.size;
+    checkImageDimensions(target.width, target.height, `${name}, resized`);
     image = resizeBicubic(image, target.width, target.height);
   }
   if (config.do_center_crop) image = centerCrop(image, config.crop_size.width, config.crop_size.height);

@@ -9,13 +9,23 @@
  * Angles are formed in f32 exactly as Hugging Face does (f32 inverse frequencies times an f32
  * position), so long sequences rotate by the same rounded angles as the reference.
  */
-import type { Tensor } from '@adsc/core';
+import { f32Output, f32Values, record, type Tensor } from '@adsc/core';
 
 export interface RopeTables {
   /** [T, hd/2] cos and sin of each position's angles. */
   cos: Float32Array;
   sin: Float32Array;
   half: number;
+}
+
+/** Position ids of a sequence's tokens and their RoPE tables, computed once per sequence state. */
+export interface TokenPositions {
+  ids: Int32Array;
+  tables: RopeTables;
+}
+
+export function tokenPositions(ids: Int32Array, headDim: number, theta: number): TokenPositions {
+  return { ids, tables: ropeTables(ids, headDim, theta) };
 }
 
 export function ropeTables(positions: ArrayLike<number>, headDim: number, theta: number): RopeTables {
@@ -35,28 +45,41 @@ export function ropeTables(positions: ArrayLike<number>, headDim: number, theta:
 }
 
 /**
- * Rotates, in place, every head of x [T, heads * hd] (contiguous f32, freshly computed by a
- * projection, so writing into it is safe).
+ * x [T, heads * hd] rotated per head at each token's position: a new tensor.
+ *
+ * The rotation of each pair is orthogonal, so its gradient is the rotation by the opposite angle:
+ *   dx1 = g1 cos + g2 sin,   dx2 = g2 cos - g1 sin.
  */
-export function applyRope(x: Tensor, heads: number, { cos, sin, half }: RopeTables): void {
-  const data = x.data as Float32Array;
+export function rope(x: Tensor, heads: number, tables: RopeTables): Tensor {
   const [tokens, width] = x.shape;
-  const hd = 2 * half;
-  if (width !== heads * hd || cos.length !== tokens * half || !x.isContiguous()) {
-    throw new Error(`applyRope: input [${x.shape.join(', ')}] does not match ${heads} heads of ${hd} and ${cos.length / half} positions`);
+  const hd = 2 * tables.half;
+  if (x.rank !== 2 || width !== heads * hd || tables.cos.length !== tokens * tables.half) {
+    throw new Error(`rope: input [${x.shape.join(', ')}] does not match ${heads} heads of ${hd} and ${tables.cos.length / tables.half} positions`);
   }
+  const [out, o] = f32Output(x.shape);
+  rotate(f32Values(x), o, tokens, heads, tables, 1);
+  return record('rope', [x], out, (g) => {
+    const [dx, d] = f32Output(x.shape);
+    rotate(g.toFloat32Array(), d, tokens, heads, tables, -1);
+    return [dx];
+  });
+}
+
+/** dst = src rotated by +angle (sign 1) or -angle (sign -1); both [T, heads * hd], contiguous. */
+function rotate(src: Float32Array, dst: Float32Array, tokens: number, heads: number, { cos, sin, half }: RopeTables, sign: 1 | -1): void {
+  const hd = 2 * half;
+  const width = heads * hd;
   for (let t = 0; t < tokens; t++) {
-    const row = x.offset + t * width;
     const table = t * half;
     for (let h = 0; h < heads; h++) {
-      const base = row + h * hd;
+      const base = t * width + h * hd;
       for (let i = 0; i < half; i++) {
         const c = cos[table + i];
-        const s = sin[table + i];
-        const x1 = data[base + i];
-        const x2 = data[base + i + half];
-        data[base + i] = x1 * c - x2 * s;
-        data[base + i + half] = x2 * c + x1 * s;
+        const s = sign * sin[table + i];
+        const x1 = src[base + i];
+        const x2 = src[base + i + half];
+        dst[base + i] = x1 * c - x2 * s;
+        dst[base + i + half] = x2 * c + x1 * s;
       }
     }
   }

@@ -9,8 +9,9 @@
  * (-200 in the original code), as its `tokenizer_image_token` does.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { readJsonFile } from './config.js';
 
 export type TemplateName = 'llava-hf' | 'vicuna_v1';
 
@@ -40,8 +41,8 @@ export class LlavaTokenizer {
     if (!existsSync(path)) throw new TokenizerError(`${path}: not found (needed to encode --prompt; --input-ids skips it)`);
     const configPath = join(dir, 'tokenizer_config.json');
     try {
-      const json = JSON.parse(readFileSync(path, 'utf8')) as object;
-      const config = existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as object) : {};
+      const json = readJsonFile(path) as object;
+      const config = existsSync(configPath) ? (readJsonFile(configPath) as object) : {};
       return new LlavaTokenizer(new Tokenizer(json, config), bosTokenId, imageTokenIndex);
     } catch (e) {
       throw new TokenizerError(`${path}: cannot load the tokenizer (${(e as Error).message})`);

@@ -72,3 +72,21 @@ export function tensorMap(tensors: Record<string, Tensor>): TensorSource {
     names: () => Object.keys(tensors),
   };
 }
+
+/**
+ * `source` with each tensor read once: later calls return the same Tensor object. Models are built
+ * from such a source, so the checkpoint name of any tensor a module holds can be found again by
+ * identity (LoRA adapters name modules that way) and no weight is ever read twice.
+ */
+export function memoized(source: TensorSource): TensorSource {
+  const cache = new Map<string, Tensor>();
+  return {
+    has: (name) => source.has(name),
+    names: () => source.names(),
+    tensor: (name) => {
+      let t = cache.get(name);
+      if (t === undefined) cache.set(name, (t = source.tensor(name)));
+      return t;
+    },
+  };
+}

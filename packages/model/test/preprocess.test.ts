@@ -192,7 +192,7 @@ describe('readPreprocessorConfig', () => {
   });
 
   it('accepts the older integer forms of size and crop_size and fills missing fields', () => {
-    const config = readPreprocessorConfig(dirWith('{"size": 224, "crop_size": 224}'));
+    const config = readPreprocessorConfig(dirWith('{"size": 224, "crop_size": 224}'), 224);
     expect(config.size).toEqual({ shortest_edge: 224 });
     expect(config.crop_size).toEqual({ height: 224, width: 224 });
     expect(config.image_std).toEqual(LLAVA_PREPROCESSOR_CONFIG.image_std);

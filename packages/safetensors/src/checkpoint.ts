@@ -9,12 +9,14 @@
  * only when one of their tensors is first asked for; opening the checkpoint only reads the index
  * and checks that every shard it names exists.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import type { Tensor } from '@adsc/core';
 import { SafetensorsError } from './errors.js';
 import { SafetensorsFile } from './file.js';
 import type { TensorInfo } from './header.js';
+import { FileError, fileError, readRegularFile } from './regular-file.js';
+import { JsonObject, JsonSyntaxError, parseStrictJson, type JsonValue } from './strict-json.js';
 
 export const INDEX_FILE = 'model.safetensors.index.json';
 export const SINGLE_FILE = 'model.safetensors';
@@ -50,16 +52,24 @@ export interface Checkpoint {
 
 /** Opens the checkpoint at `path` (a directory, an index .json or a .safetensors file). */
 export function openCheckpoint(path: string): Checkpoint {
-  const stat = statSync(path, { throwIfNoEntry: false });
+  const stat = statOf(path);
   if (stat === undefined) throw new SafetensorsError('CheckpointNotFound', { file: path }, 'no such file or directory');
   if (stat.isFile()) return path.endsWith('.json') ? openIndex(path) : openSingle(path);
-  if (isFile(join(path, INDEX_FILE))) return openIndex(join(path, INDEX_FILE));
-  if (isFile(join(path, SINGLE_FILE))) return openSingle(join(path, SINGLE_FILE));
+  if (!stat.isDirectory()) throw new SafetensorsError('NotRegularFile', { file: path }, 'is neither a regular file nor a directory');
+  if (statOf(join(path, INDEX_FILE)) !== undefined) return openIndex(join(path, INDEX_FILE));
+  if (statOf(join(path, SINGLE_FILE)) !== undefined) return openSingle(join(path, SINGLE_FILE));
   throw new SafetensorsError('CheckpointNotFound', { file: path }, `the directory holds neither ${INDEX_FILE} nor ${SINGLE_FILE}`);
 }
 
-function isFile(path: string): boolean {
-  return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
+/** `stat` of `path` (links followed), undefined when nothing is there; other failures named. */
+function statOf(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch (error) {
+    const e = fileError(path, error);
+    if (e.code === 'FileNotFound') return undefined;
+    throw new SafetensorsError('IoError', { file: path }, e.message.slice(e.path.length + 2));
+  }
 }
 
 function openSingle(path: string): Checkpoint {
@@ -67,58 +77,101 @@ function openSingle(path: string): Checkpoint {
   return new ShardedCheckpoint(path, new Map(file.names().map((name) => [name, path])), file.metadata, [file]);
 }
 
+/** An index lists tensor names and file names: 64 MiB is hundreds of times a 70B model's. */
+export const MAX_INDEX_BYTES = 64 * 2 ** 20;
+
 function openIndex(indexPath: string): Checkpoint {
-  const invalid = (detail: string): never => {
-    throw new SafetensorsError('InvalidIndex', { file: indexPath }, detail);
+  const invalid = (detail: string, tensor?: string): never => {
+    throw new SafetensorsError('InvalidIndex', tensor === undefined ? { file: indexPath } : { file: indexPath, tensor }, detail);
   };
-  let index: unknown;
+  let root: JsonValue;
   try {
-    index = JSON.parse(readText(indexPath));
+    root = parseStrictJson(readText(indexPath));
   } catch (error) {
-    if (error instanceof SafetensorsError) throw error;
-    return invalid(`not JSON: ${(error as Error).message}`);
+    if (!(error instanceof JsonSyntaxError)) throw error;
+    return invalid(`not JSON: ${error.message}`);
   }
-  if (!isPlainObject(index)) return invalid('the index must be a JSON object');
-  const { metadata = {}, weight_map: weightMap } = index;
-  if (!isPlainObject(metadata)) return invalid('"metadata" must be an object');
-  if (!isPlainObject(weightMap)) return invalid('"weight_map" must be an object of tensor name -> shard file');
+  if (!(root instanceof JsonObject)) return invalid('the index must be a JSON object');
+  const top = uniqueFields(root, 'the index', invalid);
+  const metadata = top.get('metadata') ?? new JsonObject([]);
+  const weightMap = top.get('weight_map');
+  if (!(metadata instanceof JsonObject)) return invalid('"metadata" must be an object');
+  if (!(weightMap instanceof JsonObject)) return invalid('"weight_map" must be an object of tensor name -> shard file');
 
   const dir = dirname(indexPath);
+  const realDir = realpathSync(dir);
   const shardOf = new Map<string, string>();
   const checked = new Set<string>();
-  for (const [name, shard] of Object.entries(weightMap)) {
-    if (typeof shard !== 'string') return invalid(`the weight_map entry of ${JSON.stringify(name)} must be a file name`);
-    const shardPath = join(dir, shard);
+  for (const [name, shard] of weightMap.entries) {
+    if (shardOf.has(name)) invalid('the weight_map lists this tensor twice', name);
+    if (typeof shard !== 'string' || shard === '' || shard.includes('\0')) invalid('the weight_map entry must be a file name', name);
+    const shardPath = join(dir, shard as string);
     const inside = relative(dir, shardPath);
-    if (isAbsolute(shard) || inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
-      return invalid(`shard ${JSON.stringify(shard)} of ${JSON.stringify(name)} is not a file inside ${dir}`);
+    if (isAbsolute(shard as string) || inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
+      invalid(`shard ${JSON.stringify(shard)} is not a file inside ${dir}`, name);
     }
     if (!checked.has(shardPath)) {
-      if (!isFile(shardPath)) {
-        throw new SafetensorsError('MissingShard', { file: indexPath, tensor: name }, `the index puts this tensor in ${shard}, which does not exist`);
-      }
+      checkShard(indexPath, name, shard as string, shardPath, realDir);
       checked.add(shardPath);
     }
     shardOf.set(name, shardPath);
   }
   const textMetadata = Object.fromEntries(
-    Object.entries(metadata).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]),
+    [...uniqueFields(metadata, '"metadata"', invalid)].map(([key, value]) => [key, typeof value === 'string' ? value : jsonText(value)]),
   );
   return new ShardedCheckpoint(indexPath, shardOf, textMetadata, []);
 }
 
-/** An index is small (tens of kilobytes for a 7B model), so it is read whole. */
-function readText(path: string): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(path));
-  } catch (error) {
-    if (error instanceof TypeError) throw new SafetensorsError('InvalidIndex', { file: path }, 'the index is not valid UTF-8');
-    throw error;
+/**
+ * A shard must exist, be a regular file, and be inside the index's directory once symbolic links
+ * are resolved: an index from elsewhere must not make the reader open files outside the model.
+ */
+function checkShard(indexPath: string, tensor: string, shard: string, shardPath: string, realDir: string): void {
+  const stat = statOf(shardPath);
+  if (stat === undefined) {
+    throw new SafetensorsError('MissingShard', { file: indexPath, tensor }, `the index puts this tensor in ${shard}, which does not exist`);
+  }
+  if (!stat.isFile()) throw new SafetensorsError('NotRegularFile', { file: shardPath }, `is not a regular file (the index puts ${JSON.stringify(tensor)} in it)`);
+  const real = realpathSync(shardPath);
+  const inside = relative(realDir, real);
+  if (inside.startsWith('..') || isAbsolute(inside)) {
+    throw new SafetensorsError('InvalidIndex', { file: indexPath, tensor }, `shard ${shard} resolves to ${real}, outside the model directory ${realDir}`);
   }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** An object's fields by name; a field written twice is refused (JSON.parse would keep the last). */
+function uniqueFields(object: JsonObject, what: string, invalid: (detail: string) => never): Map<string, JsonValue> {
+  const fields = new Map<string, JsonValue>();
+  for (const [key, value] of object.entries) {
+    if (fields.has(key)) invalid(`${what} has the field ${JSON.stringify(key)} twice`);
+    fields.set(key, value);
+  }
+  return fields;
+}
+
+/** A parsed value written back as JSON text (bigints as their digits). */
+function jsonText(value: JsonValue): string {
+  if (value instanceof JsonObject) return `{${value.entries.map(([k, v]) => `${JSON.stringify(k)}:${jsonText(v)}`).join(',')}}`;
+  if (Array.isArray(value)) return `[${value.map(jsonText).join(',')}]`;
+  if (typeof value === 'bigint') return value.toString();
+  return JSON.stringify(value);
+}
+
+/** An index is small (tens of kilobytes for a 7B model), so it is read whole. */
+function readText(path: string): string {
+  let bytes: Buffer;
+  try {
+    bytes = readRegularFile(path, MAX_INDEX_BYTES);
+  } catch (error) {
+    if (!(error instanceof FileError)) throw error;
+    const code = error.code === 'NotRegularFile' ? 'NotRegularFile' : error.code === 'FileTooLarge' ? 'InvalidIndex' : 'IoError';
+    throw new SafetensorsError(code, { file: path }, error.message.slice(error.path.length + 2));
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new SafetensorsError('InvalidIndex', { file: path }, 'the index is not valid UTF-8');
+  }
 }
 
 /** One implementation for both kinds: a single file is a checkpoint with one shard, opened at once. */

@@ -4,7 +4,8 @@
  * `code` is the name of the reference Rust reader's error variant (SafeTensorError::HeaderTooSmall
  * and so on), so a failure here can be looked up in the format's own documentation. A few codes are
  * this project's own: DuplicateTensorName (the reference silently keeps one of two entries with the
- * same name), UnsupportedDType (a dtype that parses but that @adsc/core cannot hold), and the
+ * same name), NotRegularFile (a FIFO, device or directory where a file belongs: refused before it
+ * is read), UnsupportedDType (a dtype that parses but that @adsc/core cannot hold), and the
  * checkpoint-level codes for index files and shards.
  */
 
@@ -24,6 +25,7 @@ export type SafetensorsErrorCode =
   | 'IoError'
   // This project's own.
   | 'DuplicateTensorName'
+  | 'NotRegularFile'
   | 'UnsupportedDType'
   | 'CheckpointNotFound'
   | 'InvalidIndex'

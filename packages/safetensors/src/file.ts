@@ -7,11 +7,12 @@
  * can use weights without a copy). File positions are plain numbers, exact up to 2^53; one
  * readSync moves at most 1 GiB, well under Node's ~2 GiB limit per call.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { Tensor, allocate, bytesPerElement } from '@adsc/core';
 import { assertLittleEndian, toCoreDType } from './dtypes.js';
 import { SafetensorsError } from './errors.js';
 import { HEADER_LENGTH_BYTES, decodeHeader, readHeaderLength, type TensorInfo } from './header.js';
+import { FileError, openRegularFile } from './regular-file.js';
 
 /** The most bytes one readSync call is asked for. */
 const READ_CHUNK_BYTES = 1 << 30;
@@ -38,11 +39,13 @@ export class SafetensorsFile {
     this.byName = new Map(tensors.map((info) => [info.name, info]));
   }
 
-  /** Opens `path`, reads and validates its header; throws SafetensorsError for a malformed file. */
+  /**
+   * Opens `path`, reads and validates its header; throws SafetensorsError for a malformed file or
+   * one that is not a regular file (refused before any read: a FIFO would block forever).
+   */
   static open(path: string): SafetensorsFile {
-    const fd = openSync(path, 'r');
+    const { fd, size: fileLength } = openOrFail(path);
     try {
-      const fileLength = fstatSync(fd).size;
       const prefix = new Uint8Array(Math.min(HEADER_LENGTH_BYTES, fileLength));
       readFully(fd, prefix, 0, path);
       const n = readHeaderLength(prefix, fileLength, path);
@@ -100,6 +103,15 @@ export class SafetensorsFile {
   private openFd(name: string): number {
     if (this.fd === undefined) throw new SafetensorsError('IoError', { file: this.path, tensor: name }, 'the file has been closed');
     return this.fd;
+  }
+}
+
+function openOrFail(path: string): { fd: number; size: number } {
+  try {
+    return openRegularFile(path);
+  } catch (error) {
+    if (!(error instanceof FileError)) throw error;
+    throw new SafetensorsError(error.code === 'NotRegularFile' ? 'NotRegularFile' : 'IoError', { file: path }, error.message.slice(error.path.length + 2));
   }
 }
 

@@ -91,14 +91,21 @@ export function decodeHeader(json: Uint8Array, fileLength: number, file: string)
   } catch {
     return fail('InvalidHeader', file, undefined, 'the header is not valid UTF-8');
   }
+  // Entries are interpreted as the parser reaches them, so the parsed JSON of a huge header is
+  // never held all at once (only the compact entries are).
+  const header = new HeaderEntries(file);
   let root: JsonValue;
   try {
-    root = parseStrictJson(text);
+    root = parseStrictJson(text, (key, value) => header.add(key, value));
   } catch (error) {
     if (!(error instanceof JsonSyntaxError)) throw error;
     return fail('InvalidHeaderDeserialization', file, undefined, `the header is not JSON: ${error.message}`);
   }
-  const { metadata, entries } = interpretHeader(root, file);
+  if (!(root instanceof JsonObject)) {
+    fail('InvalidHeaderDeserialization', file, undefined, `the header must be a JSON object, not ${describe(root)}`);
+  }
+  const { entries } = header;
+  const metadata = header.metadata ?? {};
   refuseDuplicateNames(entries, file);
   const bufferLength = validateOffsets(entries, file);
   const headerLength = json.length;
@@ -109,7 +116,10 @@ export function decodeHeader(json: Uint8Array, fileLength: number, file: string)
         `but the file holds ${fileLength - HEADER_LENGTH_BYTES - headerLength}`,
     );
   }
-  return { headerLength, metadata, tensors: entries.map((entry) => toTensorInfo(entry, file)) };
+  // In place, so that each raw entry can be collected as soon as its TensorInfo exists.
+  const tensors = entries as unknown as TensorInfo[];
+  for (let i = 0; i < entries.length; i++) tensors[i] = toTensorInfo(entries[i], file);
+  return { headerLength, metadata, tensors };
 }
 
 /** Checks 1-7 on the bytes of a whole file held in memory. */
@@ -129,23 +139,21 @@ interface RawEntry {
   end: bigint;
 }
 
-function interpretHeader(root: JsonValue, file: string): { metadata: Record<string, string>; entries: RawEntry[] } {
-  if (!(root instanceof JsonObject)) {
-    fail('InvalidHeaderDeserialization', file, undefined, `the header must be a JSON object, not ${describe(root)}`);
-  }
-  let metadata: Record<string, string> | undefined;
-  const entries: RawEntry[] = [];
-  for (const [key, value] of root.entries) {
-    if (key === METADATA_KEY) {
-      if (metadata !== undefined) {
-        fail('InvalidHeaderDeserialization', file, undefined, `"${METADATA_KEY}" appears twice`);
-      }
-      metadata = interpretMetadata(value, file);
-    } else {
-      entries.push(interpretEntry(key, value, file));
+/** The header's members, interpreted one at a time as the parser hands them over. */
+class HeaderEntries {
+  readonly entries: RawEntry[] = [];
+  metadata: Record<string, string> | undefined;
+
+  constructor(private readonly file: string) {}
+
+  add(key: string, value: JsonValue): void {
+    if (key !== METADATA_KEY) {
+      this.entries.push(interpretEntry(key, value, this.file));
+      return;
     }
+    if (this.metadata !== undefined) fail('InvalidHeaderDeserialization', this.file, undefined, `"${METADATA_KEY}" appears twice`);
+    this.metadata = interpretMetadata(value, this.file);
   }
-  return { metadata: metadata ?? {}, entries };
 }
 
 /** A string -> string map, or null for none. Of two equal keys the last wins, as in the reference. */

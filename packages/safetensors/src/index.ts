@@ -9,7 +9,8 @@ export {
   type SafetensorsHeader, type TensorInfo,
 } from './header.js';
 export { SafetensorsFile } from './file.js';
+export { FileError, openRegularFile, readRegularFile, type FileErrorCode, type RegularFile } from './regular-file.js';
 export {
-  INDEX_FILE, SINGLE_FILE, openCheckpoint, type Checkpoint, type CheckpointTensorInfo, type ShardIndex,
+  INDEX_FILE, MAX_INDEX_BYTES, SINGLE_FILE, openCheckpoint, type Checkpoint, type CheckpointTensorInfo, type ShardIndex,
 } from './checkpoint.js';
 export { save, saveSharded } from './write.js';

@@ -29,14 +29,24 @@ export class JsonSyntaxError extends Error {
 /** Deeper nesting than this is refused rather than risking the call stack (serde_json: 128). */
 const MAX_DEPTH = 128;
 
-export function parseStrictJson(text: string): JsonValue {
+/** "-" and the 20 digits of 2^64 - 1: longer integer literals cannot be a u64 or an i64. */
+const MAX_INTEGER_CHARS = 21;
+
+/**
+ * Parses `text`. With `visitRootMember`, a root object's members are handed to it one at a time
+ * and not kept (the object returned is empty): a 100 MB safetensors header of a million entries
+ * is then interpreted entry by entry instead of being held twice, once as parsed JSON.
+ */
+export function parseStrictJson(text: string, visitRootMember?: (key: string, value: JsonValue) => void): JsonValue {
   const parser = new Parser(text);
   parser.skipWhitespace();
-  const value = parser.value(0);
+  const value = visitRootMember !== undefined && text.charCodeAt(parser.at) === 0x7b ? parser.object(1, visitRootMember) : parser.value(0);
   parser.skipWhitespace();
   if (parser.at < text.length) parser.fail('trailing characters after the JSON value');
   return value;
 }
+
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
 class Parser {
   at = 0;
@@ -74,10 +84,12 @@ class Parser {
     return value;
   }
 
-  private object(depth: number): JsonObject {
+  /** An object; its members go to `visit` when given (and are not kept), else into the result. */
+  object(depth: number, visit?: (key: string, value: JsonValue) => void): JsonObject {
     if (depth > MAX_DEPTH) this.fail('nesting too deep');
     this.at++; // {
     const entries: Array<[string, JsonValue]> = [];
+    const member = visit ?? ((key: string, value: JsonValue) => entries.push([key, value]));
     this.skipWhitespace();
     if (this.text.charCodeAt(this.at) === 0x7d /* } */) {
       this.at++;
@@ -90,7 +102,7 @@ class Parser {
       if (this.text.charCodeAt(this.at) !== 0x3a /* : */) this.fail("expected ':'");
       this.at++;
       this.skipWhitespace();
-      entries.push([key, this.value(depth)]);
+      member(key, this.value(depth));
       this.skipWhitespace();
       const next = this.text.charCodeAt(this.at);
       this.at++;
@@ -187,16 +199,48 @@ class Parser {
     return parseInt(digits, 16);
   }
 
+  /**
+   * A number as the grammar -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? reads it, scanned by hand
+   * (headers hold millions of them). Short integers are accumulated as they are scanned.
+   */
   private number(): bigint | number {
-    const match = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
-    match.lastIndex = this.at;
-    const found = match.exec(this.text);
-    if (!found) this.fail('invalid number');
-    const source = found[0];
-    this.at += source.length;
-    const isInteger = found[1] === undefined && found[2] === undefined;
-    if (isInteger && source !== '-0') return BigInt(source);
-    const value = Number(source);
+    const text = this.text;
+    const start = this.at;
+    let at = start;
+    if (text.charCodeAt(at) === 0x2d /* - */) at++;
+    const digitsStart = at;
+    if (text.charCodeAt(at) === 0x30 /* 0 */) at++;
+    else if (isDigit(text.charCodeAt(at))) while (isDigit(text.charCodeAt(at))) at++;
+    else this.fail('invalid number');
+    const digitsEnd = at;
+    let isInteger = true;
+    if (text.charCodeAt(at) === 0x2e /* . */ && isDigit(text.charCodeAt(at + 1))) {
+      at += 2;
+      while (isDigit(text.charCodeAt(at))) at++;
+      isInteger = false;
+    }
+    const e = text.charCodeAt(at);
+    if (e === 0x65 || e === 0x45) {
+      const sign = text.charCodeAt(at + 1) === 0x2b || text.charCodeAt(at + 1) === 0x2d ? 1 : 0;
+      if (isDigit(text.charCodeAt(at + 1 + sign))) {
+        at += 1 + sign;
+        while (isDigit(text.charCodeAt(at))) at++;
+        isInteger = false;
+      }
+    }
+    this.at = at;
+    const negative = digitsStart > start;
+    if (isInteger && digitsEnd - digitsStart <= 15) {
+      let v = 0;
+      for (let i = digitsStart; i < digitsEnd; i++) v = v * 10 + (text.charCodeAt(i) - 0x30);
+      if (negative && v === 0) return -0; // "-0" counts as a float, as in serde_json
+      return BigInt(negative ? -v : v);
+    }
+    // Integers that fit in 64 bits are exact; longer ones are doubles, as serde_json reads them,
+    // and a double that overflows is refused (a 99-million-digit integer would otherwise cost a
+    // quadratic BigInt conversion).
+    if (isInteger && at - start <= MAX_INTEGER_CHARS) return BigInt(text.slice(start, at));
+    const value = Number(text.slice(start, at));
     if (!Number.isFinite(value)) this.fail('number out of range');
     return value;
   }

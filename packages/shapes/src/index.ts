@@ -20,4 +20,4 @@ export {
   BOS_TOKEN_ID, EOS_TOKEN_ID, IMAGE_TOKEN_ID, PAD_TOKEN_ID, SPECIAL_TOKENS, UNK_TOKEN_ID,
   shapesTokenizerConfig, shapesTokenizerJson, shapesVocabulary, words,
 } from './vocabulary.js';
-export { TEXT, VISION, initShapesLlava, shapesLlavaConfig, shapesLlavaFiles, shapesPreprocessorConfig, writeShapesLlava } from './shapes-llava.js';
+export { SHAPES_LLAVA_SIZES, TEXT, VISION, initShapesLlava, type LlavaSizes, shapesLlavaConfig, shapesLlavaFiles, shapesPreprocessorConfig, writeShapesLlava } from './shapes-llava.js';

@@ -23,10 +23,18 @@ export const TEXT = { hidden: 128, layers: 8, heads: 4, intermediate: 344, maxPo
 export const VISION = { hidden: 128, layers: 4, heads: 4, intermediate: 512, image: 168, patch: 14 } as const;
 const INIT_STD = 0.02;
 
+/** The widths and depths of a toy LLaVA: shapes-llava's by default, smaller ones in tests. */
+export interface LlavaSizes {
+  text: { hidden: number; layers: number; heads: number; intermediate: number; maxPositions: number };
+  vision: { hidden: number; layers: number; heads: number; intermediate: number; image: number; patch: number };
+}
+
+export const SHAPES_LLAVA_SIZES: LlavaSizes = { text: TEXT, vision: VISION };
+
 const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073];
 const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
 
-export function shapesLlavaConfig(vocabSize = shapesVocabulary().length): object {
+export function shapesLlavaConfig(vocabSize = shapesVocabulary().length, { text: TEXT, vision: VISION }: LlavaSizes = SHAPES_LLAVA_SIZES): object {
   return {
     architectures: ['LlavaForConditionalGeneration'],
     model_type: 'llava',
@@ -70,7 +78,7 @@ export function shapesLlavaConfig(vocabSize = shapesVocabulary().length): object
   };
 }
 
-export function shapesPreprocessorConfig(): object {
+export function shapesPreprocessorConfig({ vision: VISION }: Pick<LlavaSizes, 'vision'> = SHAPES_LLAVA_SIZES): object {
   return {
     crop_size: { height: VISION.image, width: VISION.image },
     do_center_crop: true,
@@ -89,7 +97,7 @@ export function shapesPreprocessorConfig(): object {
 }
 
 /** Every tensor of the model, llava-hf names, freshly initialised from `seed`. */
-export function initShapesLlava(seed: number, vocabSize = shapesVocabulary().length): Record<string, Tensor> {
+export function initShapesLlava(seed: number, vocabSize = shapesVocabulary().length, { text: TEXT, vision: VISION }: LlavaSizes = SHAPES_LLAVA_SIZES): Record<string, Tensor> {
   const seeds = mulberry32(seed);
   const normal = (shape: number[]) => scale(randn(shape, Math.floor(seeds() * 2 ** 32)), INIT_STD);
   const w: Record<string, Tensor> = {};
@@ -139,11 +147,11 @@ export function initShapesLlava(seed: number, vocabSize = shapesVocabulary().len
 }
 
 /** The JSON files of the model directory (everything but the weights), by file name. */
-export function shapesLlavaFiles(): Record<string, object> {
+export function shapesLlavaFiles(sizes: LlavaSizes = SHAPES_LLAVA_SIZES): Record<string, object> {
   return {
-    'config.json': shapesLlavaConfig(),
+    'config.json': shapesLlavaConfig(shapesVocabulary().length, sizes),
     'generation_config.json': { bos_token_id: BOS_TOKEN_ID, eos_token_id: EOS_TOKEN_ID, pad_token_id: PAD_TOKEN_ID },
-    'preprocessor_config.json': shapesPreprocessorConfig(),
+    'preprocessor_config.json': shapesPreprocessorConfig(sizes),
     'tokenizer.json': shapesTokenizerJson(),
     'tokenizer_config.json': shapesTokenizerConfig(),
   };
@@ -153,10 +161,10 @@ export function shapesLlavaFiles(): Record<string, object> {
  * Writes the untrained model directory: the JSON files and model.safetensors (f32, seeded).
  * Returns the parameter count.
  */
-export function writeShapesLlava(dir: string, seed = 0): number {
+export function writeShapesLlava(dir: string, seed = 0, sizes: LlavaSizes = SHAPES_LLAVA_SIZES): number {
   mkdirSync(dir, { recursive: true });
-  for (const [name, value] of Object.entries(shapesLlavaFiles())) writeFileSync(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
-  const tensors = initShapesLlava(seed);
+  for (const [name, value] of Object.entries(shapesLlavaFiles(sizes))) writeFileSync(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
+  const tensors = initShapesLlava(seed, shapesVocabulary().length, sizes);
   const note = `untrained: weights initialised from seed ${seed} by packages/shapes/scripts/init-shapes-llava.ts; the answers are noise until it is trained`;
   save(join(dir, 'model.safetensors'), tensors, { format: 'pt', note });
   return Object.values(tensors).reduce((s, t) => s + t.size, 0);

@@ -21,6 +21,8 @@
  * (threads/pool.ts splits C into column or row ranges, one per thread).
  */
 import { halfTable } from '../dtype.js';
+import { gemmWasm } from './gemm-wasm.js';
+import type { KernelName } from './select.js';
 
 export type GemmDType = 'f32' | 'f16' | 'bf16';
 
@@ -49,13 +51,15 @@ export interface GemmTask {
   m1: number;
   n0: number;
   n1: number;
+  /** Which kernel computes it (chosen on the calling thread: workers do not share its setting). */
+  kernel: KernelName;
 }
 
 export const MR = 4; // rows of the register tile
 export const NR = 8; // columns of the register tile
-const KC = 256; // depth of a packed block
-const MC = 64; // rows of A packed at once
-const NC = 1024; // columns of B packed at once (KC * NC * 4 bytes = 1 MiB)
+export const KC = 256; // depth of a packed block
+export const MC = 64; // rows of A packed at once
+export const NC = 1024; // columns of B packed at once (KC * NC * 4 bytes = 1 MiB)
 
 /**
  * Products with at most this many rows take the dot-product path when B is k-contiguous. Measured
@@ -73,7 +77,10 @@ export function gemm(t: GemmTask): void {
     for (let i = t.m0; i < t.m1; i++) t.c.fill(0, t.cOffset + i * t.ldc + t.n0, t.cOffset + i * t.ldc + t.n1);
     return;
   }
-  if (usesDotPath(t.a, t.b, t.m1 - t.m0)) dotRows(t);
+  const dot = usesDotPath(t.a, t.b, t.m1 - t.m0);
+  // The wasm kernels sum in f32: a caller that asked for f64 sums gets the JS kernel's doubles.
+  if (t.kernel === 'wasm' && t.c instanceof Float32Array) gemmWasm(t, dot);
+  else if (dot) dotRows(t);
   else blocked(t);
 }
 
@@ -87,10 +94,10 @@ function blocked(t: GemmTask): void {
     const nc = Math.min(NC, t.n1 - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = Math.min(KC, k - pc);
-      packB(b, pc, kc, jc, nc, packedB);
+      packB(b, pc, kc, kc, jc, nc, packedB, 0);
       for (let ic = t.m0; ic < t.m1; ic += MC) {
         const mc = Math.min(MC, t.m1 - ic);
-        packA(a, ic, mc, pc, kc, packedA);
+        packA(a, ic, mc, pc, kc, kc, packedA, 0);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = Math.min(NR, nc - jr);
           for (let ir = 0; ir < mc; ir += MR) {
@@ -104,13 +111,14 @@ function blocked(t: GemmTask): void {
 }
 
 /**
- * Packs B[pc:pc+kc, jc:jc+nc] as consecutive NR-column panels; within a panel, row p holds the NR
- * values B[pc+p, j..j+NR). Columns past the edge are zero.
+ * Packs B[pc:pc+kc, jc:jc+nc] into out[at...] as consecutive NR-column panels of kcp >= kc rows;
+ * within a panel, row p holds the NR values B[pc+p, j..j+NR). Columns past the edge and rows
+ * kc..kcp are zero (the wasm kernels round kc up to a multiple of 4).
  */
-function packB(b: MatrixRef, pc: number, kc: number, jc: number, nc: number, out: Float32Array): void {
+export function packB(b: MatrixRef, pc: number, kc: number, kcp: number, jc: number, nc: number, out: Float32Array, at: number): void {
   const { data, rowStride: rs, colStride: cs } = b;
   const table = b.dtype === 'f32' ? undefined : halfTable(b.dtype);
-  let o = 0;
+  let o = at;
   for (let jr = 0; jr < nc; jr += NR) {
     const nr = Math.min(NR, nc - jr);
     const base = b.offset + pc * rs + (jc + jr) * cs;
@@ -121,14 +129,19 @@ function packB(b: MatrixRef, pc: number, kc: number, jc: number, nc: number, out
       for (let j = nr; j < NR; j++) out[o + j] = 0;
       o += NR;
     }
+    out.fill(0, o, o + (kcp - kc) * NR);
+    o += (kcp - kc) * NR;
   }
 }
 
-/** Packs A[ic:ic+mc, pc:pc+kc] as consecutive MR-row panels, column by column; missing rows are zero. */
-function packA(a: MatrixRef, ic: number, mc: number, pc: number, kc: number, out: Float32Array): void {
+/**
+ * Packs A[ic:ic+mc, pc:pc+kc] into out[at...] as consecutive MR-row panels of kcp >= kc columns,
+ * column by column; missing rows and columns kc..kcp are zero.
+ */
+export function packA(a: MatrixRef, ic: number, mc: number, pc: number, kc: number, kcp: number, out: Float32Array, at: number): void {
   const { data, rowStride: rs, colStride: cs } = a;
   const table = a.dtype === 'f32' ? undefined : halfTable(a.dtype);
-  let o = 0;
+  let o = at;
   for (let ir = 0; ir < mc; ir += MR) {
     const mr = Math.min(MR, mc - ir);
     const base = a.offset + (ic + ir) * rs + pc * cs;
@@ -139,6 +152,8 @@ function packA(a: MatrixRef, ic: number, mc: number, pc: number, kc: number, out
       for (let i = mr; i < MR; i++) out[o + i] = 0;
       o += MR;
     }
+    out.fill(0, o, o + (kcp - kc) * MR);
+    o += (kcp - kc) * MR;
   }
 }
 

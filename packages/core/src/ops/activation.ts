@@ -6,7 +6,7 @@
  * - quickGelu (CLIP): x * sigmoid(1.702 x)
  */
 import type { Tensor } from '../tensor.js';
-import { map } from './elementwise.js';
+import { unary } from './elementwise.js';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
@@ -22,8 +22,40 @@ export function erf(x: number): number {
   return sign * (1 - poly * Math.exp(-a * a));
 }
 
-export const silu = (t: Tensor): Tensor => map(t, (x) => x * sigmoid(x));
-export const gelu = (t: Tensor): Tensor => map(t, (x) => 0.5 * x * (1 + erf(x * Math.SQRT1_2)));
+/** x * sigmoid(a x) and its derivative s + a x s (1 - s), with s = sigmoid(a x). */
+const sigmoidGate = (a: number) => ({
+  f: (x: number) => x * sigmoid(a * x),
+  df: (x: number) => {
+    const s = sigmoid(a * x);
+    return s + a * x * s * (1 - s);
+  },
+});
+const siluRule = sigmoidGate(1);
+const quickGeluRule = sigmoidGate(1.702);
+
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+const TANH_C = Math.sqrt(2 / Math.PI);
+
+export const silu = (t: Tensor): Tensor => unary('silu', t, siluRule.f, siluRule.df);
+export const quickGelu = (t: Tensor): Tensor => unary('quickGelu', t, quickGeluRule.f, quickGeluRule.df);
+
+/** d/dx [x Phi(x)] = Phi(x) + x phi(x), with Phi the normal CDF and phi its density. */
+export const gelu = (t: Tensor): Tensor =>
+  unary(
+    'gelu',
+    t,
+    (x) => 0.5 * x * (1 + erf(x * Math.SQRT1_2)),
+    (x) => 0.5 * (1 + erf(x * Math.SQRT1_2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x),
+  );
+
+/** With u = c (x + 0.044715 x^3): d/dx = 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) c (1 + 3 * 0.044715 x^2). */
 export const geluTanh = (t: Tensor): Tensor =>
-  map(t, (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x))));
-export const quickGelu = (t: Tensor): Tensor => map(t, (x) => x * sigmoid(1.702 * x));
+  unary(
+    'geluTanh',
+    t,
+    (x) => 0.5 * x * (1 + Math.tanh(TANH_C * (x + 0.044715 * x * x * x))),
+    (x) => {
+      const th = Math.tanh(TANH_C * (x + 0.044715 * x * x * x));
+      return 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * TANH_C * (1 + 3 * 0.044715 * x * x);
+    },
+  );

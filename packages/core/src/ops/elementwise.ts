@@ -1,7 +1,12 @@
 /**
  * Elementwise arithmetic with NumPy broadcasting. Inputs of any dtype are read as f32; the result
  * is a new f32 tensor. A plain number stands for a scalar tensor.
+ *
+ * Gradients: an input that was broadcast receives the gradient summed over the broadcast axes
+ * (`sumToShape`); a plain number receives none.
  */
+import { AutogradError, needsGrad, record } from '../autograd/tape.js';
+import { sumToShape } from '../autograd/broadcast.js';
 import { broadcastShapes, broadcastStrides, sameShape } from '../shape.js';
 import { Tensor, f32Output, f32Values, tensor } from '../tensor.js';
 
@@ -68,20 +73,64 @@ function broadcastLoop(
   }
 }
 
-/** Applies `f` to every element. */
-export function map(t: Tensor, f: (x: number) => number): Tensor {
+function mapValues(t: Tensor, f: (x: number) => number): Tensor {
   const x = f32Values(t);
   const [out, o] = f32Output(t.shape);
   for (let i = 0; i < o.length; i++) o[i] = f(x[i]);
   return out;
 }
 
-export const add = (a: Operand, b: Operand): Tensor => binary('add', a, b, (x, y) => x + y);
-export const sub = (a: Operand, b: Operand): Tensor => binary('sub', a, b, (x, y) => x - y);
-export const mul = (a: Operand, b: Operand): Tensor => binary('mul', a, b, (x, y) => x * y);
-export const div = (a: Operand, b: Operand): Tensor => binary('div', a, b, (x, y) => x / y);
-export const neg = (t: Tensor): Tensor => map(t, (x) => -x);
-export const exp = (t: Tensor): Tensor => map(t, Math.exp);
-export const sqrt = (t: Tensor): Tensor => map(t, Math.sqrt);
+/** Applies `f` to every element. It has no gradient rule: a differentiable op uses `unary`. */
+export function map(t: Tensor, f: (x: number) => number): Tensor {
+  if (needsGrad([t])) throw new AutogradError('map: an arbitrary function has no gradient rule; use a differentiable op (unary with its derivative)');
+  return mapValues(t, f);
+}
+
+/**
+ * y = f(x) elementwise, with the derivative `df(x, y)` so that dx = g * df(x, y). Both the input
+ * and the output are kept for the backward only when the op records.
+ */
+export function unary(op: string, t: Tensor, f: (x: number) => number, df: (x: number, y: number) => number): Tensor {
+  const out = mapValues(t, f);
+  return record(op, [t], out, (g) => {
+    const x = f32Values(t);
+    const y = out.data as Float32Array;
+    const gv = f32Values(g.contiguous());
+    const [dx, d] = f32Output(t.shape);
+    for (let i = 0; i < d.length; i++) d[i] = gv[i] * df(x[i], y[i]);
+    return [dx];
+  });
+}
+
+const operand = (x: Operand): Tensor | undefined => (typeof x === 'number' ? undefined : x);
+
+/** The gradient of operand `x`, computed only when `x` is a tensor that wants one. */
+const gradOf = (x: Operand, dx: (t: Tensor) => Tensor): Tensor | undefined =>
+  typeof x === 'number' || !x.requiresGrad ? undefined : sumToShape(dx(x), x.shape);
+
+export function add(a: Operand, b: Operand): Tensor {
+  const out = binary('add', a, b, (x, y) => x + y);
+  return record('add', [operand(a), operand(b)], out, (g) => [gradOf(a, () => g), gradOf(b, () => g)]);
+}
+
+export function sub(a: Operand, b: Operand): Tensor {
+  const out = binary('sub', a, b, (x, y) => x - y);
+  return record('sub', [operand(a), operand(b)], out, (g) => [gradOf(a, () => g), gradOf(b, () => neg(g))]);
+}
+
+export function mul(a: Operand, b: Operand): Tensor {
+  const out = binary('mul', a, b, (x, y) => x * y);
+  return record('mul', [operand(a), operand(b)], out, (g) => [gradOf(a, () => mul(g, b)), gradOf(b, () => mul(g, a))]);
+}
+
+export function div(a: Operand, b: Operand): Tensor {
+  const out = binary('div', a, b, (x, y) => x / y);
+  // d(a/b)/db = -a / b^2 = -out / b
+  return record('div', [operand(a), operand(b)], out, (g) => [gradOf(a, () => div(g, b)), gradOf(b, () => neg(div(mul(g, out), b)))]);
+}
+
+export const neg = (t: Tensor): Tensor => unary('neg', t, (x) => -x, () => -1);
+export const exp = (t: Tensor): Tensor => unary('exp', t, Math.exp, (_, y) => y);
+export const sqrt = (t: Tensor): Tensor => unary('sqrt', t, Math.sqrt, (_, y) => 0.5 / y);
 /** Multiplies every element by the number `s`. */
-export const scale = (t: Tensor, s: number): Tensor => map(t, (x) => x * s);
+export const scale = (t: Tensor, s: number): Tensor => unary('scale', t, (x) => x * s, () => s);

@@ -5,8 +5,11 @@
  * weight: f16 / bf16 stay in storage and are decoded block by block inside the kernel. Large
  * products are split over threads by columns (or rows when C is tall and narrow).
  */
+import { record } from '../autograd/tape.js';
+import { sumToShape } from '../autograd/broadcast.js';
 import { getNumThreads, runOnThreads } from '../threads/pool.js';
 import { GEMM_TASK, MR, NR, gemm, usesDotPath, type GemmDType, type GemmTask, type MatrixRef } from '../kernels/gemm.js';
+import { getKernel } from '../kernels/select.js';
 import { ShapeError, broadcastShapes, formatShape } from '../shape.js';
 import { allocate } from '../dtype.js';
 import { Tensor, f32Output, f32Values, gather } from '../tensor.js';
@@ -45,7 +48,7 @@ function matrixRef(t: Tensor, offset: number, rowAxis: number, colAxis: number):
  * SharedArrayBuffer (workers get copies of anything else, so it stays on the calling thread).
  */
 export function matmulInto(a: MatrixRef, b: MatrixRef, c: Float32Array | Float64Array, cOffset: number, m: number, n: number, k: number): void {
-  const whole: GemmTask = { a, b, c, cOffset, ldc: n, k, m0: 0, m1: m, n0: 0, n1: n };
+  const whole: GemmTask = { a, b, c, cOffset, ldc: n, k, m0: 0, m1: m, n0: 0, n1: n, kernel: getKernel() };
   const shared = [a.data, b.data, c].every((x) => x.buffer instanceof SharedArrayBuffer);
   const threads = !shared || m * n * k < PARALLEL_MIN_MACS ? 1 : getNumThreads();
   const byColumns = n >= m || usesDotPath(a, b, m);
@@ -97,7 +100,16 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   let result = out;
   if (b.rank === 1) result = result.squeeze(-1);
   if (a.rank === 1) result = result.squeeze(-2);
-  return result;
+  // dA = dC B^T and dB = A^T dC on the matrix forms, summed over broadcast batch axes.
+  return record('matmul', [a, b], result, (g) => {
+    const a2 = a.rank === 1 ? a.unsqueeze(0) : a;
+    const b2 = b.rank === 1 ? b.unsqueeze(1) : b;
+    const g2 = g.reshape([...batch, m, n]);
+    return [
+      a.requiresGrad ? sumToShape(matmul(g2, b2.transpose()), a2.shape).reshape(a.shape) : undefined,
+      b.requiresGrad ? sumToShape(matmul(a2.transpose(), g2), b2.shape).reshape(b.shape) : undefined,
+    ];
+  });
 }
 
 /**
@@ -124,5 +136,31 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
     const bv = f32Values(bias);
     for (let i = 0; i < c.length; i += outF) for (let j = 0; j < outF; j++) c[i + j] += bv[j];
   }
-  return out;
+  return record('linear', [x, weight, bias], out, (g) => {
+    const gm = kernelReady(g.reshape([rows, outF]).contiguous()); // dY [rows, out]
+    let dx: Tensor | undefined;
+    let dw: Tensor | undefined;
+    let db: Tensor | undefined;
+    if (x.requiresGrad) {
+      // dX = dY W: W read in its stored dtype as the [out, in] matrix it is (never converted whole).
+      const [t, d] = f32Output([rows, inF]);
+      matmulInto(matrixRef(gm, gm.offset, 0, 1), matrixRef(w, w.offset, 0, 1), d, 0, rows, inF, outF);
+      dx = t.reshape(x.shape);
+    }
+    if (weight.requiresGrad) {
+      // dW = dY^T X: A is dY read transposed (row axis = its columns).
+      const [t, d] = f32Output([outF, inF]);
+      matmulInto(matrixRef(gm, gm.offset, 1, 0), matrixRef(x2, x2.offset, 0, 1), d, 0, outF, inF, rows);
+      dw = t;
+    }
+    if (bias?.requiresGrad) {
+      const gv = gm.data as Float32Array;
+      const sums = new Float64Array(outF);
+      for (let i = 0; i < rows; i++) for (let j = 0; j < outF; j++) sums[j] += gv[gm.offset + i * outF + j];
+      const [t, d] = f32Output([outF]);
+      d.set(sums);
+      db = t;
+    }
+    return [dx, dw, db];
+  });
 }

@@ -2,6 +2,7 @@
  * Ops that move elements without arithmetic: concat, indexSelect, and the embedding row gather.
  * concat and indexSelect keep the stored dtype; embedding decodes rows to f32.
  */
+import { record } from '../autograd/tape.js';
 import { halfTable } from '../dtype.js';
 import { ShapeError, formatShape, normalizeAxis } from '../shape.js';
 import { Tensor, f32Output, zeros } from '../tensor.js';
@@ -47,7 +48,15 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
     for (let i = 0; i < outer; i++) dst.set(src.subarray(i * block, (i + 1) * block), i * total * inner + done * inner);
     done += t.shape[a];
   }
-  return out;
+  // Each input gets its own slice of the gradient.
+  return record('concat', tensors, out, (g) => {
+    let start = 0;
+    return tensors.map((t) => {
+      const part = t.requiresGrad ? g.narrow(a, start, t.shape[a]) : undefined;
+      start += t.shape[a];
+      return part;
+    });
+  });
 }
 
 /** The entries `indices` of `axis`, in that order (repeats allowed), as a new tensor. */
@@ -67,7 +76,20 @@ export function indexSelect(t: Tensor, axis: number, indices: Indices): Tensor {
       dst.set(src.subarray(from, from + inner), (i * list.length + j) * inner);
     });
   }
-  return out;
+  // Scatter-add: each selected entry's gradient goes back to where it came from (repeats add up);
+  // entries never selected (tokens a schedule dropped) get zero.
+  return record('indexSelect', [t], out, (g) => {
+    const gv = g.toFloat32Array();
+    const [dt, d] = f32Output(t.shape);
+    for (let i = 0; i < outer; i++) {
+      list.forEach((index, j) => {
+        const to = (i * n + index) * inner;
+        const from = (i * list.length + j) * inner;
+        for (let e = 0; e < inner; e++) d[to + e] += gv[from + e];
+      });
+    }
+    return [dt];
+  });
 }
 
 /** Rows `ids` of a [vocab, dim] table as f32 [...ids.shape, dim]; f16 / bf16 rows are decoded. */
@@ -86,5 +108,13 @@ export function embedding(weight: Tensor, ids: Indices): Tensor {
       o[r * dim + k] = table ? table[raw] : raw;
     }
   });
-  return out;
+  // Scatter-add of each position's gradient into its id's row; rows not used get zero.
+  return record('embedding', [weight], out, (g) => {
+    const gv = g.toFloat32Array();
+    const [dw, d] = f32Output(weight.shape);
+    list.forEach((id, r) => {
+      for (let k = 0; k < dim; k++) d[id * dim + k] += gv[r * dim + k];
+    });
+    return [dw];
+  });
 }

@@ -8,29 +8,32 @@
  * softmax(q_last K^T / sqrt(hd)) over all T keys per head, averaged over heads, in f32. Position
  * ids are renumbered contiguously after a drop (PyramidDrop's convention; `positions` can keep them).
  */
-import { linear, rmsNorm } from '@adsc/core';
-import { applyRope, ropeTables } from '../rope.js';
-import { ropeFor } from '../llama.js';
-import type { Llava } from '../llava.js';
+import { noGrad, rmsNorm } from '@adsc/core';
+import { applyLinear } from '../linear.js';
+import { rope, ropeTables } from '../rope.js';
 import type { Sequence } from '../sequence.js';
-import { keepVision, stagedPlan, topKInOrder, type PositionMode, type Schedule } from './schedule.js';
+import { keepVision, stagedPlan, topKInOrder, type LayerContext, type PositionMode, type Schedule } from './schedule.js';
 
 /** Tokens kept of n at each stage: max(1, floor(n * ratio)). */
 export function pdropKeep(n: number, ratio: number): number {
   return Math.max(1, Math.floor(n * ratio + 1e-6));
 }
 
-/** Head-averaged attention of the last token over the vision span, under `layer`'s q/k. */
-export function lastTokenScores(model: Llava, layer: number, seq: Sequence): Float64Array {
-  const { numHeads: h, numKvHeads: hkv, headDim: hd, rmsNormEps, ropeTheta } = model.config.text;
-  const l = model.decoder.layers[layer];
+/**
+ * Head-averaged attention of the last token over the vision span, under the next layer's q/k.
+ * A ranking, not part of the model's function: no gradient flows through it.
+ */
+export function lastTokenScores({ layer, positions }: LayerContext, seq: Sequence): Float64Array {
+  return noGrad(() => scores(layer, positions, seq));
+}
+
+function scores(l: LayerContext['layer'], positions: LayerContext['positions'], seq: Sequence): Float64Array {
+  const { numHeads: h, numKvHeads: hkv, headDim: hd, rmsNormEps, ropeTheta } = l.cfg;
   const tokens = seq.hidden.shape[0];
-  const hn = rmsNorm(seq.hidden, l.inputNorm, rmsNormEps); // [T, d]
-  const q = linear(hn.narrow(0, tokens - 1, 1), l.wq); // [1, H*hd]
-  const k = linear(hn, l.wk); // [T, Hkv*hd]
+  const hn = rmsNorm(seq.hidden, l.w.inputNorm, rmsNormEps); // [T, d]
   // The last token's tables are a one-off; the full sequence's are the ones the layers share.
-  applyRope(q, h, ropeTables(seq.positions.subarray(tokens - 1), hd, ropeTheta));
-  applyRope(k, hkv, ropeFor(seq.positions, hd, ropeTheta));
+  const q = rope(applyLinear(l.w.q, hn.narrow(0, tokens - 1, 1)), h, ropeTables(seq.positions.subarray(tokens - 1), hd, ropeTheta)); // [1, H*hd]
+  const k = rope(applyLinear(l.w.k, hn), hkv, positions.tables); // [T, Hkv*hd]
   const qd = q.data as Float32Array;
   const kd = k.data as Float32Array;
   const group = h / hkv;
@@ -60,9 +63,9 @@ export function pdropSchedule(spec: string, stages: readonly number[], ratio: nu
     plan: (vision, numLayers) => stagedPlan(vision, numLayers, (l, n) => (stages.includes(l) ? pdropKeep(n, ratio) : n)),
     referenceLayers: () => [],
     rankingLayers: (numLayers) => stages.filter((l) => l < numLayers),
-    beforeLayer(layer: number, seq: Sequence, model: Llava): Sequence | undefined {
+    beforeLayer(layer: number, seq: Sequence, ctx: LayerContext): Sequence | undefined {
       if (!stages.includes(layer) || seq.visionCount === 0) return undefined;
-      const scores = lastTokenScores(model, layer, seq);
+      const scores = lastTokenScores(ctx, seq);
       return keepVision(seq, topKInOrder(scores, pdropKeep(seq.visionCount, ratio)), positions);
     },
   };

@@ -12,8 +12,16 @@
  */
 import type { Tensor } from '@adsc/core';
 import { indexSelect } from '@adsc/core';
-import type { Llava } from '../llava.js';
+import type { DecoderLayer } from '../llama.js';
+import type { TokenPositions } from '../rope.js';
 import { range, type Sequence } from '../sequence.js';
+
+/** What a schedule may read before layer l: that layer, and where the current tokens sit. */
+export interface LayerContext {
+  layer: DecoderLayer;
+  /** Position ids and RoPE tables of the sequence as it is now (before any drop). */
+  positions: TokenPositions;
+}
 
 /** How kept tokens are numbered for RoPE after a reduction. */
 export type PositionMode = 'original' | 'renumber';
@@ -28,7 +36,7 @@ export interface Schedule {
   referenceLayers(numLayers: number): number[];
   /** Layers before which the schedule ranks tokens with extra projections (PyramidDrop). */
   rankingLayers?(numLayers: number): number[];
-  beforeLayer?(layer: number, seq: Sequence, model: Llava): Sequence | undefined;
+  beforeLayer?(layer: number, seq: Sequence, ctx: LayerContext): Sequence | undefined;
   needsProbs?(layer: number): boolean;
   afterLayer?(layer: number, seq: Sequence, probs: Tensor): Sequence | undefined;
 }

@@ -1,0 +1,195 @@
+/**
+ * The matmul on WebAssembly SIMD: the same blocking as gemm.ts (its JS kernel stays the readable
+ * reference and the fallback), with the arithmetic in the kernels of wasm/kernels.ts.
+ *
+ * A wasm instance can only address its own linear memory, while tensors live on SharedArrayBuffers
+ * of their own. So packing, which copies anyway, is where operands cross over: a block of B is
+ * packed into the instance's memory (k-contiguous weights by a SIMD kernel that also converts
+ * f16 / bf16, other layouts by the JS packer), A likewise, and C is accumulated in an f32 strip of
+ * the instance's memory that is copied out once per column block. The decode path copies a chunk
+ * of weight rows (memcpy-speed `TypedArray.set`) and runs the dot kernel on it while it sits in L2.
+ *
+ * Every thread has its own instance (a module-level singleton: each worker imports this module
+ * anew), so no memory is shared between kernels. Nothing here uses Node APIs: the kernels load the
+ * same way in a browser worker.
+ */
+import { DOT_STEP, PACK_STEP, kernelModule, relaxedSimdSupported } from '../wasm/kernels.js';
+import { webAssembly, type WasmMemory, type WasmModule } from '../wasm/webassembly.js';
+import { KC, MC, MR, NC, NR, packA, packB, type GemmTask, type MatrixRef } from './gemm.js';
+
+/** Rows of C accumulated in the instance at once (a strip of MS x NC f32 = 4 MiB). */
+const MS = 1024;
+/** Bytes of weight rows copied per call of a dot kernel: fits L2 with room for x. */
+const DOT_CHUNK_BYTES = 128 * 1024;
+
+type KernelFn = (...args: number[]) => void;
+
+interface Instance {
+  memory: WasmMemory;
+  fns: Record<string, KernelFn>;
+}
+
+let compiled: WasmModule | null | undefined;
+let instance: Instance | undefined;
+
+/**
+ * The compiled kernel module, or null where the engine rejects 128-bit SIMD. Relaxed SIMD's FMA is
+ * used where the engine validates it (Node 20 does not by default).
+ */
+function compiledModule(): WasmModule | null {
+  if (compiled === undefined) {
+    const bytes = webAssembly && kernelModule(relaxedSimdSupported());
+    compiled = webAssembly && bytes && webAssembly.validate(bytes) ? new webAssembly.Module(bytes) : null;
+  }
+  return compiled;
+}
+
+/** Whether the wasm kernels can run here (WebAssembly with fixed-width SIMD). */
+export function wasmSupported(): boolean {
+  return compiledModule() !== null;
+}
+
+/** This thread's instance with at least `bytes` of linear memory. */
+function reserve(bytes: number): Instance {
+  if (!instance) {
+    const module = compiledModule();
+    if (!module || !webAssembly) throw new Error('wasm kernels: this engine does not support WebAssembly SIMD');
+    const exports = new webAssembly.Instance(module).exports;
+    instance = { memory: exports.memory as WasmMemory, fns: exports as Record<string, KernelFn> };
+  }
+  const have = instance.memory.buffer.byteLength;
+  if (bytes > have) instance.memory.grow(Math.ceil((bytes - have) / 65536));
+  return instance;
+}
+
+const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
+const KERNEL_SUFFIX = { f32: 'F32', f16: 'F16', bf16: 'Bf16' } as const;
+
+/** One thread's share of C = A B, computed by the wasm kernels into f32 `t.c`. */
+export function gemmWasm(t: GemmTask, dot: boolean): void {
+  if (dot) dotRowsWasm(t);
+  else blockedWasm(t);
+}
+
+function blockedWasm(t: GemmTask): void {
+  const { a, b, k } = t;
+  const c = t.c as Float32Array;
+  const strip = Math.min(MS, roundUp(t.m1 - t.m0, MR));
+  const packInWasm = b.rowStride === 1; // k-contiguous B: a weight W [N, K] read as W^T
+  const kp = roundUp(k, PACK_STEP);
+  const size = b.dtype === 'f32' ? 4 : 2;
+  // Byte layout of the instance memory: packed A, packed B, C strip, then (k-contiguous B) the
+  // column block's source rows, all k of them: staged once per column block, packed KC at a time.
+  const aAt = 0;
+  const bAt = aAt + MC * KC * 4;
+  const cAt = bAt + KC * NC * 4;
+  const stageAt = cAt + strip * NC * 4;
+  const { memory, fns } = reserve(stageAt + (packInWasm ? NC * kp * size : 0));
+  const f32 = new Float32Array(memory.buffer);
+  const pack = fns[`pack${KERNEL_SUFFIX[b.dtype]}`];
+  for (let ms = t.m0; ms < t.m1; ms += MS) {
+    const msEnd = Math.min(t.m1, ms + MS);
+    for (let jc = t.n0; jc < t.n1; jc += NC) {
+      const nc = Math.min(NC, t.n1 - jc);
+      const ncp = roundUp(nc, NR);
+      if (packInWasm) stageRows(b, jc, nc, ncp, k, kp, memory.buffer, stageAt);
+      f32.fill(0, cAt / 4, cAt / 4 + roundUp(msEnd - ms, MR) * ncp);
+      for (let pc = 0; pc < k; pc += KC) {
+        const kc = Math.min(KC, k - pc);
+        const kcp = roundUp(kc, PACK_STEP);
+        if (packInWasm) pack(stageAt + pc * size, kp * size, bAt, kcp, ncp);
+        else packB(b, pc, kc, kcp, jc, nc, f32, bAt / 4);
+        for (let ic = ms; ic < msEnd; ic += MC) {
+          const mc = Math.min(MC, msEnd - ic);
+          const mcp = roundUp(mc, MR);
+          packA(a, ic, mc, pc, kc, kcp, f32, aAt / 4);
+          fns.gemmBlock(aAt, bAt, cAt + (ic - ms) * ncp * 4, ncp * 4, mcp, ncp, kcp);
+        }
+      }
+      for (let i = ms; i < msEnd; i++) {
+        const from = cAt / 4 + (i - ms) * ncp;
+        c.set(f32.subarray(from, from + nc), t.cOffset + i * t.ldc + jc);
+      }
+    }
+  }
+}
+
+/**
+ * Copies columns jc..jc+nc of a k-contiguous B (rows of a weight W) into the instance as ncp rows
+ * of kp elements (B's columns are the rows here), zero-padded to the panel sizes. Rows that lie
+ * back to back in W go over in one copy.
+ */
+function stageRows(b: MatrixRef, jc: number, nc: number, ncp: number, k: number, kp: number, buffer: ArrayBuffer, at: number): void {
+  const stage = b.dtype === 'f32' ? new Float32Array(buffer, at, ncp * kp) : new Uint16Array(buffer, at, ncp * kp);
+  const data = b.data;
+  const first = b.offset + jc * b.colStride;
+  if (kp === k && b.colStride === k) {
+    stage.set(data.subarray(first, first + nc * k));
+  } else {
+    for (let j = 0; j < nc; j++) {
+      stage.set(data.subarray(first + j * b.colStride, first + j * b.colStride + k), j * kp);
+      stage.fill(0, j * kp + k, (j + 1) * kp);
+    }
+  }
+  stage.fill(0, nc * kp);
+}
+
+/**
+ * Few rows of A (a decode step) against a k-contiguous B: C[i, n] = dot(A[i, :], W[n, :]). x is
+ * copied in once; the weight rows stream through in chunks of DOT_CHUNK_BYTES.
+ */
+function dotRowsWasm(t: GemmTask): void {
+  const { a, b, k } = t;
+  const c = t.c as Float32Array;
+  const rows = t.m1 - t.m0;
+  const kp = roundUp(k, DOT_STEP);
+  const size = b.dtype === 'f32' ? 4 : 2;
+  const chunk = Math.max(1, Math.floor(DOT_CHUNK_BYTES / (kp * size)));
+  const xAt = 0;
+  const wAt = roundUp(rows * kp * 4, 16);
+  const outAt = wAt + roundUp(chunk * kp * size, 16);
+  const { memory, fns } = reserve(outAt + rows * chunk * 4);
+  const f32 = new Float32Array(memory.buffer);
+  for (let i = 0; i < rows; i++) {
+    const from = a.offset + (t.m0 + i) * a.rowStride;
+    f32.set((a.data as Float32Array).subarray(from, from + k), xAt / 4 + i * kp);
+    f32.fill(0, xAt / 4 + i * kp + k, xAt / 4 + (i + 1) * kp);
+  }
+  const kernel = fns[`dot${KERNEL_SUFFIX[b.dtype]}x${rows}`];
+  const w = b.dtype === 'f32' ? f32 : new Uint16Array(memory.buffer);
+  const wStart = wAt / size;
+  for (let n = t.n0; n < t.n1; n += chunk) {
+    const count = Math.min(chunk, t.n1 - n);
+    const first = b.offset + n * b.colStride;
+    if (kp === k && b.colStride === k) {
+      w.set(b.data.subarray(first, first + count * k), wStart); // rows back to back: one copy
+    } else {
+      for (let j = 0; j < count; j++) {
+        w.set(b.data.subarray(first + j * b.colStride, first + j * b.colStride + k), wStart + j * kp);
+        w.fill(0, wStart + j * kp + k, wStart + (j + 1) * kp);
+      }
+    }
+    kernel(xAt, wAt, outAt, kp, count);
+    for (let i = 0; i < rows; i++) {
+      const from = outAt / 4 + i * count;
+      c.set(f32.subarray(from, from + count), t.cOffset + (t.m0 + i) * t.ldc + n);
+    }
+  }
+}
+
+/** Exposed for tests: f16 / bf16 bit patterns converted by the SIMD kernel (through packing). */
+export function halfToF32Wasm(dtype: 'f16' | 'bf16', bits: Uint16Array): Float32Array {
+  // Pack one panel column at a time: bits become B[p, 0] of an 8-row, len-deep block.
+  const kcp = roundUp(bits.length, PACK_STEP);
+  const stageAt = 0;
+  const outAt = roundUp(NR * kcp * 2, 16);
+  const { memory, fns } = reserve(outAt + NR * kcp * 4);
+  const stage = new Uint16Array(memory.buffer, stageAt, NR * kcp);
+  stage.fill(0);
+  stage.set(bits);
+  fns[`pack${KERNEL_SUFFIX[dtype]}`](stageAt, kcp * 2, outAt, kcp, NR);
+  const panel = new Float32Array(memory.buffer, outAt, NR * kcp);
+  const out = new Float32Array(bits.length);
+  for (let p = 0; p < bits.length; p++) out[p] = panel[p * NR];
+  return out;
+}

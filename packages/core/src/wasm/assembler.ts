@@ -1,0 +1,212 @@
+/**
+ * A small WebAssembly assembler: just enough of the binary format to write SIMD kernels as
+ * TypeScript functions that emit them, so the project needs no C, no compiler toolchain and no
+ * committed `.wasm` file (the idea of bwasti's wasmblr, also used by jax-js's wasm backend).
+ *
+ * A module here is one memory (exported as `memory`) and a list of functions, each exported under
+ * its name. A function body is emitted through `Fn`, whose methods are named after the instructions
+ * they append (`f32x4Mul` appends `f32x4.mul`); operands come from the stack as in the text format,
+ * so a kernel reads like its `.wat` would. Structured control flow (`block`, `loop`, `if`) takes a
+ * callback for its body, which keeps the nesting visible in the TypeScript source.
+ *
+ * Binary format reference: the WebAssembly core specification 2.0 (sections 5.x) and the
+ * fixed-width SIMD proposal (opcodes after the 0xfd prefix); relaxed SIMD for `f32x4.relaxed_madd`.
+ */
+
+export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128';
+
+const VALTYPE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b };
+
+/** Unsigned LEB128: 7 bits per byte, low bits first, high bit set on every byte but the last. */
+export function uleb(value: number): number[] {
+  if (!Number.isInteger(value) || value < 0) throw new RangeError(`uleb: expected a non-negative integer, got ${value}`);
+  const out: number[] = [];
+  do {
+    let byte = value % 128;
+    value = Math.floor(value / 128);
+    if (value > 0) byte |= 0x80;
+    out.push(byte);
+  } while (value > 0);
+  return out;
+}
+
+/** Signed LEB128 (two's complement), as `i32.const` takes its immediate. */
+export function sleb(value: number): number[] {
+  if (!Number.isInteger(value)) throw new RangeError(`sleb: expected an integer, got ${value}`);
+  const out: number[] = [];
+  for (;;) {
+    const byte = value & 0x7f;
+    value = Math.floor(value / 128); // arithmetic shift that also works past 32 bits
+    const done = (value === 0 && (byte & 0x40) === 0) || (value === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
+}
+
+function utf8(name: string): number[] {
+  const bytes = Array.from(new TextEncoder().encode(name));
+  return [...uleb(bytes.length), ...bytes];
+}
+
+/** A vector in the binary format: its length, then its items. */
+function vec(items: number[][]): number[] {
+  return [...uleb(items.length), ...items.flat()];
+}
+
+/** A function body under construction. Parameters are locals 0..n-1; `local()` adds more. */
+export class Fn {
+  readonly code: number[] = [];
+  private readonly extra: ValType[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly params: ValType[],
+    readonly results: ValType[] = [],
+  ) {}
+
+  /** Declares a new local of `type` and returns its index. */
+  local(type: ValType): number {
+    this.extra.push(type);
+    return this.params.length + this.extra.length - 1;
+  }
+
+  /** The body as the code section stores it: local declarations, instructions, `end`. */
+  body(): number[] {
+    const groups: number[][] = [];
+    for (const t of this.extra) {
+      const last = groups[groups.length - 1];
+      if (last && last[1] === VALTYPE[t]) last[0]++;
+      else groups.push([1, VALTYPE[t]]);
+    }
+    const locals = vec(groups.map(([count, type]) => [...uleb(count), type]));
+    const bytes = [...locals, ...this.code, 0x0b];
+    return [...uleb(bytes.length), ...bytes];
+  }
+
+  private op(...bytes: number[]): this {
+    this.code.push(...bytes);
+    return this;
+  }
+
+  private simd(opcode: number, ...immediates: number[]): this {
+    return this.op(0xfd, ...uleb(opcode), ...immediates);
+  }
+
+  /** Memory immediate: alignment as log2 of bytes, then a constant byte offset. */
+  private memarg(alignLog2: number, offset: number): number[] {
+    return [...uleb(alignLog2), ...uleb(offset)];
+  }
+
+  // Control. Block types are empty: kernels keep values in locals across blocks.
+  /** `block ... end`; `br 0` inside jumps past the end. */
+  block(body: () => void): this {
+    this.op(0x02, 0x40);
+    body();
+    return this.op(0x0b);
+  }
+  /** `loop ... end`; `br 0` inside jumps back to the start. */
+  loop(body: () => void): this {
+    this.op(0x03, 0x40);
+    body();
+    return this.op(0x0b);
+  }
+  /** `if ... else ... end` on the i32 on the stack. */
+  if(then: () => void, otherwise?: () => void): this {
+    this.op(0x04, 0x40);
+    then();
+    if (otherwise) {
+      this.op(0x05);
+      otherwise();
+    }
+    return this.op(0x0b);
+  }
+  br(depth: number): this { return this.op(0x0c, ...uleb(depth)); }
+  brIf(depth: number): this { return this.op(0x0d, ...uleb(depth)); }
+  return(): this { return this.op(0x0f); }
+
+  // Locals.
+  localGet(i: number): this { return this.op(0x20, ...uleb(i)); }
+  localSet(i: number): this { return this.op(0x21, ...uleb(i)); }
+  localTee(i: number): this { return this.op(0x22, ...uleb(i)); }
+
+  // Scalar memory (offset in bytes is added to the address on the stack).
+  f32Load(offset = 0): this { return this.op(0x2a, ...this.memarg(2, offset)); }
+  f32Store(offset = 0): this { return this.op(0x38, ...this.memarg(2, offset)); }
+  i32Store(offset = 0): this { return this.op(0x36, ...this.memarg(2, offset)); }
+
+  // Scalar arithmetic.
+  i32Const(v: number): this { return this.op(0x41, ...sleb(v | 0)); }
+  f32Const(v: number): this {
+    const bytes = new Uint8Array(new Float32Array([v]).buffer);
+    return this.op(0x43, ...bytes);
+  }
+  i32Eqz(): this { return this.op(0x45); }
+  i32LtS(): this { return this.op(0x48); }
+  i32LtU(): this { return this.op(0x49); }
+  i32GeU(): this { return this.op(0x4f); }
+  i32Add(): this { return this.op(0x6a); }
+  i32Sub(): this { return this.op(0x6b); }
+  i32Mul(): this { return this.op(0x6c); }
+  i32Shl(): this { return this.op(0x74); }
+  f32Add(): this { return this.op(0x92); }
+
+  // SIMD memory.
+  v128Load(offset = 0): this { return this.simd(0x00, ...this.memarg(4, offset)); }
+  /** Four u16 from memory, each zero-extended to an i32 lane. */
+  v128Load16x4U(offset = 0): this { return this.simd(0x04, ...this.memarg(3, offset)); }
+  /** One f32 from memory, copied into all four lanes (the broadcast of A in the GEMM). */
+  v128Load32Splat(offset = 0): this { return this.simd(0x09, ...this.memarg(2, offset)); }
+  v128Store(offset = 0): this { return this.simd(0x0b, ...this.memarg(4, offset)); }
+
+  // SIMD constants, lanes and shuffles.
+  i32x4Const(lane: number): this {
+    const bytes = new Uint8Array(new Int32Array([lane, lane, lane, lane]).buffer);
+    return this.simd(0x0c, ...bytes);
+  }
+  f32x4Const(lane: number): this {
+    const bytes = new Uint8Array(new Float32Array([lane, lane, lane, lane]).buffer);
+    return this.simd(0x0c, ...bytes);
+  }
+  /** Picks 4 f32 lanes from two vectors: lanes 0-3 are the first's, 4-7 the second's. */
+  f32x4Shuffle(lanes: [number, number, number, number]): this {
+    return this.simd(0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
+  }
+  /** Picks 16 bytes from two vectors: bytes 0-15 are the first's, 16-31 the second's. */
+  i8x16Shuffle(bytes: number[]): this {
+    if (bytes.length !== 16 || bytes.some((b) => b < 0 || b > 31)) throw new RangeError(`i8x16Shuffle: 16 lane indices in 0..31, got [${bytes}]`);
+    return this.simd(0x0d, ...bytes);
+  }
+  f32x4ExtractLane(lane: number): this { return this.simd(0x1f, lane); }
+
+  // SIMD bitwise and integer ops.
+  v128And(): this { return this.simd(0x4e); }
+  v128Or(): this { return this.simd(0x50); }
+  v128Bitselect(): this { return this.simd(0x52); }
+  i32x4GtS(): this { return this.simd(0x3b); }
+  i32x4Shl(): this { return this.simd(0xab); }
+  i32x4ShrU(): this { return this.simd(0xad); }
+
+  // SIMD float ops.
+  f32x4Add(): this { return this.simd(0xe4); }
+  f32x4Mul(): this { return this.simd(0xe6); }
+  /** Relaxed SIMD: a * b + c, fused or not as the hardware does it. Stack: a, b, c. */
+  f32x4RelaxedMadd(): this { return this.simd(0x105); }
+}
+
+/** A module with one exported memory of `pages` 64-KiB pages and each function exported by name. */
+export function assemble(functions: Fn[], pages = 1): Uint8Array {
+  const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
+  const types = functions.map((f) => [0x60, ...vec(f.params.map((t) => [VALTYPE[t]])), ...vec(f.results.map((t) => [VALTYPE[t]]))]);
+  const exportsList = [
+    [...utf8('memory'), 0x02, 0x00],
+    ...functions.map((f, i) => [...utf8(f.name), 0x00, ...uleb(i)]),
+  ];
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
+    ...section(1, vec(types)), // one type per function, index = function index
+    ...section(3, vec(functions.map((_, i) => uleb(i)))),
+    ...section(5, vec([[0x00, ...uleb(pages)]])), // memory 0: min pages, no max
+    ...section(7, vec(exportsList)),
+    ...section(10, vec(functions.map((f) => f.body()))),
+  ]);
+}

@@ -1,0 +1,279 @@
+/**
+ * The matmul's WebAssembly SIMD kernels, each a TypeScript function that emits it (see
+ * assembler.ts). They work only on the instance's own linear memory: the TypeScript driver
+ * (kernels/gemm-wasm.ts) copies and packs operands in, calls a kernel, and copies results out.
+ *
+ * - `gemmBlock`: C[mc, nc] += Ap Bp on packed panels, the GotoBLAS macro-kernel around an
+ *   MR x NR = 4 x 8 register tile. Baseline SIMD has no fused multiply-add, so a step of k is
+ *   2 loads of B, 4 broadcasts of A, 8 `f32x4.mul` and 8 `f32x4.add` for 32 multiply-adds; with
+ *   relaxed SIMD present, 8 `f32x4.relaxed_madd` instead.
+ * - `packF16` / `packBf16` / `packF32`: B panels from k-contiguous rows (a weight W [N, K] read as
+ *   B = W^T), converting half precision to f32 with integer shifts and masks and transposing
+ *   4 x 4 blocks with shuffles, so a weight is converted one block at a time, never whole.
+ * - `dot{F16,Bf16,F32}x{1..4}`: 1-4 rows of x times every row of a weight block, straight from
+ *   its 16-bit storage: the decode step, bound by how fast the weights stream from memory.
+ */
+import { MR, NR } from '../kernels/gemm.js';
+import { Fn, assemble } from './assembler.js';
+import { webAssembly } from './webassembly.js';
+
+/** f32 lanes of a v128. The register tile (MR x NR) is the JS kernel's, so both read one packing. */
+const LANES = 4;
+/** Weight rows in `dot*` kernels are read 8 elements (one v128 of halves) per step. */
+export const DOT_STEP = 8;
+/** k of a packed panel is a multiple of this (the 4 x 4 transposes of `pack*`). */
+export const PACK_STEP = 4;
+
+export type HalfOrF32 = 'f16' | 'bf16' | 'f32';
+
+/**
+ * The register tile (MR x NR of C in v128 registers):
+ *
+ *        b0 = B[p, 0:4]   b1 = B[p, 4:8]
+ *   a0   c00              c01
+ *   a1   c10              c11
+ *   a2   c20              c21
+ *   a3   c30              c31
+ *
+ * Per step p: load b0, b1; for each row i, broadcast A[i, p] and add a_i * b0, a_i * b1. Eight
+ * accumulators + two B vectors + one broadcast are 11 of x86's 16 XMM registers, so nothing
+ * spills (a 6 x 8 tile would need all 15 and measured no faster here).
+ *
+ * Params: ap (MR-row panels of A, kc x MR each), bp (NR-column panels of B, kc x NR each),
+ * cp (C, row stride ldc bytes), mc and nc (multiples of MR and NR), kc >= 1.
+ */
+function gemmBlock(fma: boolean): Fn {
+  const f = new Fn('gemmBlock', ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32']);
+  const [ap, bp, cp, ldc, mc, nc, kc] = [0, 1, 2, 3, 4, 5, 6];
+  const jr = f.local('i32'); // byte offset of the current B panel / C column block
+  const ir = f.local('i32');
+  const a = f.local('i32');
+  const b = f.local('i32');
+  const bEnd = f.local('i32');
+  const row = Array.from({ length: MR }, () => f.local('i32')); // address of C row i of the tile
+  const acc = Array.from({ length: MR }, () => Array.from({ length: NR / LANES }, () => f.local('v128')));
+  const bv = Array.from({ length: NR / LANES }, () => f.local('v128'));
+  const av = f.local('v128');
+
+  f.i32Const(0).localSet(jr);
+  f.loop(() => {
+    f.i32Const(0).localSet(ir);
+    f.loop(() => {
+      // Row addresses of this tile: cp + ir * ldc + jr * 4 + i * ldc.
+      f.localGet(cp).localGet(ir).localGet(ldc).i32Mul().i32Add().localGet(jr).i32Const(4).i32Mul().i32Add().localSet(row[0]);
+      for (let i = 1; i < MR; i++) f.localGet(row[i - 1]).localGet(ldc).i32Add().localSet(row[i]);
+      for (let i = 0; i < MR; i++) for (let v = 0; v < NR / LANES; v++) f.localGet(row[i]).v128Load(16 * v).localSet(acc[i][v]);
+      // a = ap + ir * kc * 4, b = bp + jr * kc * 4 (panels are kc deep), bEnd = b + kc * NR * 4.
+      f.localGet(ap).localGet(ir).localGet(kc).i32Mul().i32Const(4).i32Mul().i32Add().localSet(a);
+      f.localGet(bp).localGet(jr).localGet(kc).i32Mul().i32Const(4).i32Mul().i32Add().localTee(b);
+      f.localGet(kc).i32Const(NR * 4).i32Mul().i32Add().localSet(bEnd);
+      f.loop(() => {
+        for (let v = 0; v < NR / LANES; v++) f.localGet(b).v128Load(16 * v).localSet(bv[v]);
+        for (let i = 0; i < MR; i++) {
+          f.localGet(a).v128Load32Splat(4 * i).localSet(av);
+          for (let v = 0; v < NR / LANES; v++) {
+            if (fma) f.localGet(av).localGet(bv[v]).localGet(acc[i][v]).f32x4RelaxedMadd();
+            else f.localGet(acc[i][v]).localGet(av).localGet(bv[v]).f32x4Mul().f32x4Add();
+            f.localSet(acc[i][v]);
+          }
+        }
+        f.localGet(a).i32Const(MR * 4).i32Add().localSet(a);
+        f.localGet(b).i32Const(NR * 4).i32Add().localTee(b);
+        f.localGet(bEnd).i32LtU().brIf(0);
+      });
+      for (let i = 0; i < MR; i++) for (let v = 0; v < NR / LANES; v++) f.localGet(row[i]).localGet(acc[i][v]).v128Store(16 * v);
+      f.localGet(ir).i32Const(MR).i32Add().localTee(ir);
+      f.localGet(mc).i32LtU().brIf(0);
+    });
+    f.localGet(jr).i32Const(NR).i32Add().localTee(jr);
+    f.localGet(nc).i32LtU().brIf(0);
+  });
+  return f;
+}
+
+/**
+ * Emits the conversion of the i32x4 on the stack to f32x4. Each lane holds a 16-bit pattern in its
+ * top half (bits << 16), which for bf16 already is the f32: nothing to do.
+ *
+ * f16 -> f32, exact for every pattern, in 9 operations for 4 values: with e = exponent, m =
+ * mantissa, `(x & 0x7fff0000) >>> 3` is e and m moved into the f32 exponent and mantissa fields,
+ * i.e. the f32 with exponent e - 127 instead of e - 15; multiplying by 2^112 re-biases it. That
+ * also holds for f16 subnormals (e = 0: an f32 subnormal m * 2^-136, times 2^112 = m * 2^-24) and
+ * zero. For e = 31 (inf, NaN) the product is 2^16 (1 + m/1024), exponent field 0x8f: OR-ing 0x70
+ * into it in those lanes (found by one signed compare) makes it 0xff with m kept. The sign goes
+ * back last. `x` and `em` are two v128 locals it overwrites.
+ */
+function emitHalfToF32(f: Fn, dtype: 'f16' | 'bf16', [x, em]: readonly [number, number]): void {
+  if (dtype === 'bf16') return;
+  f.localSet(x);
+  f.localGet(x).i32x4Const(0x7fff0000).v128And().i32Const(3).i32x4ShrU().localTee(em);
+  f.f32x4Const(2 ** 112).f32x4Mul(); // finite values
+  f.localGet(em).i32x4Const(0x7bff << 13).i32x4GtS().i32x4Const(0x38000000).v128And().v128Or(); // inf / NaN
+  f.localGet(x).i32x4Const(0x80000000 | 0).v128And().v128Or(); // sign
+}
+
+/**
+ * Bytes of the i8x16 shuffle that puts halves `first..first+3` of the second operand into the top
+ * of four i32 lanes, with the same lanes of a zero first operand below: exactly the 16-bit
+ * interleave (x86 punpcklwd / punpckhwd) that V8 recognises. Any other zero bytes below would do
+ * arithmetically, but V8 then emits a generic two-operand shuffle, measured 3x slower here.
+ */
+function halvesToHighLanes(first: number): number[] {
+  return [0, 1, 2, 3].flatMap((i) => [2 * (first + i), 2 * (first + i) + 1, 16 + 2 * (first + i), 17 + 2 * (first + i)]);
+}
+
+/**
+ * B panels from rows: `src` holds nc rows of at least kc elements, `rowBytes` apart (element size 2
+ * for f16 / bf16, 4 for f32; nc a multiple of NR, kc of PACK_STEP), row j being column j of B.
+ * Writes NR-column panels to `dst` (f32, panel after panel, kc rows of NR), as `gemmBlock` reads
+ * them. Each step takes 4 values from each of the panel's 8 rows, converts them, and transposes
+ * two 4 x 4 blocks with shuffles into 4 rows of the panel.
+ */
+function packPanels(dtype: HalfOrF32): Fn {
+  const name = { f16: 'packF16', bf16: 'packBf16', f32: 'packF32' }[dtype];
+  const f = new Fn(name, ['i32', 'i32', 'i32', 'i32', 'i32']);
+  const [src, rowBytes, dst, kc, nc] = [0, 1, 2, 3, 4];
+  const size = dtype === 'f32' ? 4 : 2;
+  const panel = f.local('i32'); // address of the panel's first source row
+  const panelEnd = f.local('i32');
+  const s = f.local('i32'); // current source address in the first row of the panel
+  const sEnd = f.local('i32');
+  const d = f.local('i32');
+  const v = Array.from({ length: NR }, () => f.local('v128'));
+  const t = Array.from({ length: 4 }, () => f.local('v128'));
+  const scratch = [f.local('v128'), f.local('v128')] as const;
+
+  f.localGet(src).localSet(panel);
+  f.localGet(src).localGet(rowBytes).localGet(nc).i32Mul().i32Add().localSet(panelEnd);
+  f.localGet(dst).localSet(d);
+  f.loop(() => {
+    f.localGet(panel).localTee(s).localGet(kc).i32Const(size).i32Mul().i32Add().localSet(sEnd);
+    f.loop(() => {
+      // v[j] = B[p:p+4, j] (4 consecutive k of source row j), as f32.
+      for (let j = 0; j < NR; j++) {
+        f.localGet(s).localGet(rowBytes).i32Const(j).i32Mul().i32Add();
+        if (dtype === 'f32') f.v128Load();
+        else {
+          f.v128Load16x4U().i32Const(16).i32x4Shl();
+          emitHalfToF32(f, dtype, scratch);
+        }
+        f.localSet(v[j]);
+      }
+      // Transpose rows 0-3 and 4-7: out row q holds B[p+q, 0:4] and B[p+q, 4:8].
+      for (const half of [0, 1]) {
+        const [r0, r1, r2, r3] = v.slice(4 * half, 4 * half + 4);
+        f.localGet(r0).localGet(r1).f32x4Shuffle([0, 4, 1, 5]).localSet(t[0]); // r0[0] r1[0] r0[1] r1[1]
+        f.localGet(r0).localGet(r1).f32x4Shuffle([2, 6, 3, 7]).localSet(t[1]); // r0[2] r1[2] r0[3] r1[3]
+        f.localGet(r2).localGet(r3).f32x4Shuffle([0, 4, 1, 5]).localSet(t[2]);
+        f.localGet(r2).localGet(r3).f32x4Shuffle([2, 6, 3, 7]).localSet(t[3]);
+        const out = [
+          [t[0], t[2], [0, 1, 4, 5]], // k = p:   r0[0] r1[0] r2[0] r3[0]
+          [t[0], t[2], [2, 3, 6, 7]], // k = p+1
+          [t[1], t[3], [0, 1, 4, 5]], // k = p+2
+          [t[1], t[3], [2, 3, 6, 7]], // k = p+3
+        ] as const;
+        out.forEach(([x, y, lanes], q) => {
+          f.localGet(d).localGet(x).localGet(y).f32x4Shuffle([...lanes]).v128Store(q * NR * 4 + 16 * half);
+        });
+      }
+      f.localGet(d).i32Const(PACK_STEP * NR * 4).i32Add().localSet(d);
+      f.localGet(s).i32Const(PACK_STEP * size).i32Add().localTee(s);
+      f.localGet(sEnd).i32LtU().brIf(0);
+    });
+    f.localGet(panel).localGet(rowBytes).i32Const(NR).i32Mul().i32Add().localTee(panel);
+    f.localGet(panelEnd).i32LtU().brIf(0);
+  });
+  return f;
+}
+
+/**
+ * out[r, j] = dot(x[r, :], w[j, :]) for r < rows (1-4) and j < n: `x` is rows x k f32, `w` n rows of
+ * k elements (k a multiple of DOT_STEP), `out` rows x n f32. Each weight row is read once, 8
+ * elements per step, converted in registers and multiplied into every row of x: two accumulators
+ * per row (low and high four lanes), summed across lanes at the end of the row.
+ */
+function dotRows(dtype: HalfOrF32, rows: number): Fn {
+  const prefix = { f16: 'dotF16', bf16: 'dotBf16', f32: 'dotF32' }[dtype];
+  const f = new Fn(`${prefix}x${rows}`, ['i32', 'i32', 'i32', 'i32', 'i32']);
+  const [x, w, out, k, n] = [0, 1, 2, 3, 4];
+  const size = dtype === 'f32' ? 4 : 2;
+  const p = f.local('i32'); // byte offset into the x rows (4 per element)
+  const q = f.local('i32'); // current weight address
+  const kBytes = f.local('i32');
+  const o = f.local('i32');
+  const oEnd = f.local('i32');
+  const lo = f.local('v128');
+  const hi = f.local('v128');
+  const acc = Array.from({ length: rows }, () => [f.local('v128'), f.local('v128')] as const);
+  const raw = f.local('v128');
+  const zero = f.local('v128');
+  const scratch = [f.local('v128'), f.local('v128')] as const;
+
+  f.localGet(k).i32Const(4).i32Mul().localSet(kBytes);
+  f.i32x4Const(0).localSet(zero);
+  f.localGet(w).localSet(q);
+  f.localGet(out).localTee(o).localGet(n).i32Const(4).i32Mul().i32Add().localSet(oEnd);
+  f.loop(() => {
+    for (const [a0, a1] of acc) {
+      f.f32x4Const(0).localSet(a0);
+      f.f32x4Const(0).localSet(a1);
+    }
+    f.i32Const(0).localSet(p);
+    f.loop(() => {
+      if (dtype === 'f32') {
+        f.localGet(q).v128Load().localSet(lo);
+        f.localGet(q).v128Load(16).localSet(hi);
+      } else {
+        // 8 halves in one load, spread into the top halves of two i32x4 by shuffles.
+        f.localGet(q).v128Load().localSet(raw);
+        f.localGet(zero).localGet(raw).i8x16Shuffle(halvesToHighLanes(0));
+        emitHalfToF32(f, dtype, scratch);
+        f.localSet(lo);
+        f.localGet(zero).localGet(raw).i8x16Shuffle(halvesToHighLanes(4));
+        emitHalfToF32(f, dtype, scratch);
+        f.localSet(hi);
+      }
+      acc.forEach(([a0, a1], r) => {
+        // x row r at x + r * kBytes + p.
+        f.localGet(a0).localGet(x).localGet(p).i32Add();
+        if (r > 0) f.localGet(kBytes).i32Const(r).i32Mul().i32Add();
+        f.v128Load().localGet(lo).f32x4Mul().f32x4Add().localSet(a0);
+        f.localGet(a1).localGet(x).localGet(p).i32Add();
+        if (r > 0) f.localGet(kBytes).i32Const(r).i32Mul().i32Add();
+        f.v128Load(16).localGet(hi).f32x4Mul().f32x4Add().localSet(a1);
+      });
+      f.localGet(q).i32Const(DOT_STEP * size).i32Add().localSet(q);
+      f.localGet(p).i32Const(DOT_STEP * 4).i32Add().localTee(p);
+      f.localGet(kBytes).i32LtU().brIf(0);
+    });
+    acc.forEach(([a0, a1], r) => {
+      // out[r, j] at o + r * n * 4; the sum of the 8 partial sums.
+      f.localGet(o);
+      if (r > 0) f.localGet(n).i32Const(4 * r).i32Mul().i32Add();
+      f.localGet(a0).localGet(a1).f32x4Add().localSet(a0);
+      f.localGet(a0).f32x4ExtractLane(0).localGet(a0).f32x4ExtractLane(1).f32Add();
+      f.localGet(a0).f32x4ExtractLane(2).localGet(a0).f32x4ExtractLane(3).f32Add().f32Add();
+      f.f32Store();
+    });
+    f.localGet(o).i32Const(4).i32Add().localTee(o);
+    f.localGet(oEnd).i32LtU().brIf(0);
+  });
+  return f;
+}
+
+/** Every kernel in one module; `fma` uses relaxed SIMD's fused multiply-add in the GEMM. */
+export function kernelModule(fma: boolean): Uint8Array {
+  const dtypes: HalfOrF32[] = ['f16', 'bf16', 'f32'];
+  return assemble([
+    gemmBlock(fma),
+    ...dtypes.map(packPanels),
+    ...dtypes.flatMap((d) => [1, 2, 3, 4].map((rows) => dotRows(d, rows))),
+  ]);
+}
+
+/** Whether this engine runs relaxed SIMD (Node 20 only behind a V8 flag): a one-instruction probe. */
+export function relaxedSimdSupported(): boolean {
+  const f = new Fn('probe', ['v128', 'v128', 'v128'], ['v128']);
+  f.localGet(0).localGet(1).localGet(2).f32x4RelaxedMadd();
+  return webAssembly?.validate(assemble([f])) ?? false;
+}

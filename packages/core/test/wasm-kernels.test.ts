@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { bf16BitsToNumber, f16BitsToNumber, getKernel, setKernel } from '../src/index.js';
+import { halfToF32Wasm, wasmSupported } from '../src/kernels/gemm-wasm.js';
+
+const every16Bits = Uint16Array.from({ length: 65536 }, (_, i) => i);
+
+/** Bit patterns whose SIMD conversion differs from the scalar decoder (NaN matches any NaN). */
+function mismatches(dtype: 'f16' | 'bf16', decode: (bits: number) => number): string[] {
+  const out = halfToF32Wasm(dtype, every16Bits);
+  const bad: string[] = [];
+  for (let bits = 0; bits < 65536; bits++) {
+    const want = Math.fround(decode(bits));
+    const ok = Number.isNaN(want) ? Number.isNaN(out[bits]) : Object.is(out[bits], want);
+    if (!ok) bad.push(`0x${bits.toString(16)}: ${out[bits]} != ${want}`);
+  }
+  return bad;
+}
+
+describe.skipIf(!wasmSupported())('wasm half-precision conversion (skipped where the engine has no WebAssembly SIMD)', () => {
+  it('converts all 65,536 f16 patterns exactly: subnormals, signed zeros, infinities and NaN', () => {
+    expect(mismatches('f16', f16BitsToNumber)).toEqual([]);
+  });
+
+  it('converts all 65,536 bf16 patterns exactly', () => {
+    expect(mismatches('bf16', bf16BitsToNumber)).toEqual([]);
+  });
+
+  it('maps the f16 edge patterns to their values: 2^-24, 65504, -inf', () => {
+    const out = halfToF32Wasm('f16', Uint16Array.of(0x0001, 0x7bff, 0xfc00, 0x8000));
+    expect(Array.from(out)).toEqual([2 ** -24, 65504, -Infinity, -0]);
+  });
+});
+
+describe('kernel selection', () => {
+  it('defaults to wasm where the engine validates the SIMD module', () => {
+    if (process.env.ADSC_KERNEL) expect(getKernel()).toBe(process.env.ADSC_KERNEL);
+    else expect(getKernel()).toBe(wasmSupported() ? 'wasm' : 'js');
+  });
+
+  it('refuses a kernel name it does not know, naming it', () => {
+    expect(() => setKernel('gpu' as 'js')).toThrow("setKernel: expected 'wasm' or 'js', got 'gpu'");
+  });
+});

@@ -1,0 +1,320 @@
+/**
+ * The training loop behind `adsc train`: LLaVA-format data in, a model directory or a PEFT adapter
+ * out.
+ *
+ *   for each optimizer step:
+ *     examples = the next batchSize x gradAccum of a seeded order (order.ts)
+ *     N        = labelled tokens in all of them
+ *     for each example:  loss_e = sum of its token losses (lmLoss, the inference forward)
+ *                        backward(loss_e / N)       gradients sum into the trainable leaves
+ *     clip the global gradient norm; optimizer step at the schedule's learning rate; clear grads
+ *
+ * So the loss of a step is Hugging Face's: the mean over every labelled token of the step's
+ * examples, however they are split into micro-batches, and only one example's activations are alive
+ * at a time. What trains: whole parts (`vision`, `projector`, `llm`) as f32 master copies, or LoRA
+ * adapters on the decoder's projections with every base weight frozen in its stored dtype.
+ *
+ * Checkpoints are written whole into a temporary directory and renamed into place, so an
+ * interrupted run leaves the previous checkpoint intact; `resume` continues from one with its
+ * optimizer state and the same data order.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { backward, noGrad, scale, seedRandom, type Tensor } from '@adsc/core';
+import {
+  Llava, LlavaTokenizer, labelCount, lmLoss, parseSchedule, readConfig, readImage, readPreprocessorConfig, tensorMap,
+  type Schedule, type TemplateName,
+} from '@adsc/model';
+import { openCheckpoint, save } from '@adsc/safetensors';
+import { readTrainingData, type TrainingExample } from './data.js';
+import { attachNewLora, applyAdapter } from './lora.js';
+import { learningRate, type LrScheduleName } from './lr.js';
+import { AdamW, Sgd, clipGradNorm, defaultDecay, type Parameter } from './optim.js';
+import { readOptimizerState, saveOptimizerState } from './optimizer-file.js';
+import { batchAt } from './order.js';
+import { loadAdapter, saveAdapter, type LoraAdapterFile } from './peft.js';
+
+export type Part = 'vision' | 'projector' | 'llm';
+export const PARTS: readonly Part[] = ['vision', 'projector', 'llm'];
+
+export interface LoraOptions {
+  r: number;
+  alpha: number;
+  targets: string[];
+  dropout: number;
+}
+
+export interface TrainOptions {
+  model: string;
+  data: string;
+  out: string;
+  imageFolder?: string;
+  /** Parts trained in full (ignored with `lora`, which trains adapters only). */
+  train: Part[];
+  lora?: LoraOptions;
+  /** Token-reduction schedule applied in every forward (as at inference). */
+  schedule: string;
+  optimizer: 'adamw' | 'sgd';
+  lr: number;
+  weightDecay: number;
+  /** 0 turns clipping off. */
+  maxGradNorm: number;
+  lrSchedule: LrScheduleName;
+  warmupSteps: number;
+  /** Optimizer steps; or derive them from `epochs`. */
+  steps?: number;
+  epochs?: number;
+  batchSize: number;
+  gradAccum: number;
+  seed: number;
+  /** Write a checkpoint every N steps (0: only at the end). */
+  saveEvery: number;
+  resume?: string;
+  /** Recompute each decoder layer in the backward pass (gradient checkpointing). */
+  checkpointing: boolean;
+  template?: TemplateName;
+  /** Longest example, vision tokens counted (default: the model's max_position_embeddings). */
+  maxLength?: number;
+}
+
+export interface StepInfo {
+  step: number;
+  steps: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokensPerSecond: number;
+  etaSeconds: number;
+}
+
+export interface TrainReport {
+  losses: number[];
+  steps: number;
+  tokens_per_second: number;
+  seconds: number;
+  out: string;
+  examples: number;
+  trainable_parameters: number;
+  schedule: string;
+}
+
+/** What a checkpoint directory records besides the weights, so that a run can resume. */
+interface TrainerState {
+  step: number;
+  losses: number[];
+  options: Omit<TrainOptions, 'resume'>;
+}
+
+export const TRAINER_STATE_FILE = 'trainer_state.json';
+export const OPTIMIZER_FILE = 'optimizer.safetensors';
+const MODEL_FILES = ['config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+
+export class TrainError extends Error {
+  override name = 'TrainError';
+}
+
+/** The part a checkpoint tensor belongs to, from its name (both LLaVA layouts). */
+export function partOf(name: string): Part {
+  if (name.includes('vision_tower')) return 'vision';
+  if (name.includes('multi_modal_projector') || name.includes('mm_projector')) return 'projector';
+  return 'llm';
+}
+
+export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): TrainReport {
+  const started = performance.now();
+  const config = readConfig(opts.model);
+  const schedule = parseSchedule(opts.schedule, { numLayers: config.text.numLayers });
+  const tokenizer = LlavaTokenizer.load(opts.model, config.imageTokenIndex, config.bosTokenId);
+  const visionTokens = (config.vision.imageSize / config.vision.patchSize) ** 2;
+  const examples = readTrainingData(opts.data, {
+    tokenizer,
+    template: opts.template ?? (config.layout === 'llava-hf' ? 'llava-hf' : 'vicuna_v1'),
+    eosTokenId: config.eosTokenIds[0],
+    vocabSize: config.text.vocabSize,
+    imageFolder: opts.imageFolder,
+    maxLength: opts.maxLength ?? config.text.maxPositions,
+    visionTokens,
+  });
+  if (examples.length === 0) throw new TrainError(`${opts.data}: no training records`);
+  checkPredecessors(opts.data, examples, schedule, config.imageTokenIndex, visionTokens, config.text.numLayers);
+
+  const resumed = opts.resume === undefined ? undefined : readTrainerState(opts.resume);
+  const { model, params, adapter } = buildTrainable(opts, resumed !== undefined);
+  if (params.length === 0) throw new TrainError('nothing to train: give --train parts or --lora');
+  const optimizer = opts.optimizer === 'adamw' ? new AdamW({ weightDecay: opts.weightDecay }) : new Sgd({ weightDecay: opts.weightDecay });
+  if (opts.resume !== undefined) optimizer.loadState(readOptimizerState(join(opts.resume, OPTIMIZER_FILE)));
+
+  const perStep = opts.batchSize * opts.gradAccum;
+  const steps = opts.steps ?? Math.ceil(((opts.epochs ?? 1) * examples.length) / perStep);
+  const order = { count: examples.length, seed: opts.seed, batchSize: opts.batchSize };
+  const losses = resumed?.losses.slice(0, resumed.step) ?? [];
+  const firstStep = resumed?.step ?? 0;
+  if (firstStep >= steps) throw new TrainError(`${opts.resume}: already at step ${firstStep} of ${steps}; nothing left to train`);
+  seedRandom(opts.seed + firstStep); // dropout draws; a resumed run continues with a fresh stream
+  let tokens = 0;
+  const loopStart = performance.now();
+
+  for (let step = firstStep; step < steps; step++) {
+    const batch = Array.from({ length: opts.gradAccum }, (_, micro) => [...batchAt(step * opts.gradAccum + micro, order).indices]).flat();
+    const labelled = batch.reduce((n, i) => n + labelCount(examples[i].labels), 0);
+    let lossSum = 0;
+    for (const i of batch) {
+      const example = examples[i];
+      const pixels = example.image === undefined ? undefined : noGrad(() => model.pixels(readImage(example.image!)));
+      const { loss, run } = lmLoss(model, { ...example, pixels }, { schedule, checkpoint: opts.checkpointing, reduction: 'sum' });
+      lossSum += loss.toFloat32Array()[0];
+      backward(scale(loss, 1 / labelled));
+      tokens += run.tokensPerLayer[0];
+    }
+    const withGrads = params.map((p) => ({ ...p, grad: p.value.grad }));
+    const gradNorm = opts.maxGradNorm > 0 ? clipGradNorm(withGrads, opts.maxGradNorm) : globalNorm(withGrads);
+    const lr = learningRate(opts.lrSchedule, step, { base: opts.lr, warmupSteps: opts.warmupSteps, totalSteps: steps });
+    optimizer.step(withGrads, lr);
+    for (const p of params) p.value.grad = undefined;
+    losses.push(lossSum / labelled);
+
+    const elapsed = (performance.now() - loopStart) / 1000;
+    const done = step + 1 - firstStep;
+    onStep?.({
+      step: step + 1, steps, loss: losses[losses.length - 1], lr, gradNorm,
+      tokensPerSecond: tokens / elapsed, etaSeconds: (elapsed / done) * (steps - step - 1),
+    });
+    const last = step + 1 === steps;
+    if (last || (opts.saveEvery > 0 && (step + 1) % opts.saveEvery === 0)) {
+      writeCheckpoint(opts, { step: step + 1, losses, options: withoutResume(opts) }, model, optimizer.state(), adapter);
+    }
+  }
+  return {
+    losses,
+    steps,
+    tokens_per_second: tokens / ((performance.now() - loopStart) / 1000),
+    seconds: (performance.now() - started) / 1000,
+    out: opts.out,
+    examples: examples.length,
+    trainable_parameters: params.reduce((n, p) => n + p.value.size, 0),
+    schedule: schedule.spec,
+  };
+}
+
+/**
+ * The model with its trainable leaves: whole parts as f32 copies that require gradients (read
+ * from the resume directory when continuing a full fine-tune), or fresh / resumed LoRA adapters.
+ */
+function buildTrainable(opts: TrainOptions, resuming: boolean): { model: Llava; params: Parameter[]; adapter?: LoraAdapterFile } {
+  const weightsDir = resuming && opts.lora === undefined ? opts.resume! : opts.model;
+  const checkpoint = openCheckpoint(weightsDir);
+  const config = readConfig(opts.model);
+  const named: Record<string, Tensor> = {};
+  const params: Parameter[] = [];
+  for (const name of checkpoint.names()) {
+    const t = checkpoint.tensor(name);
+    if (opts.lora === undefined && opts.train.includes(partOf(name))) {
+      const master = t.to('f32').requireGrad();
+      named[name] = master;
+      params.push({ name, value: master, decay: defaultDecay(name, master.shape) });
+    } else {
+      named[name] = t;
+    }
+  }
+  const model = Llava.fromWeights(tensorMap(named), config, opts.model, { ...checkpoint.metadata }, readPreprocessorConfig(opts.model, config.vision.imageSize));
+  if (opts.lora === undefined) return { model, params };
+
+  const loraConfig = {
+    r: opts.lora.r, loraAlpha: opts.lora.alpha, loraDropout: opts.lora.dropout, targetModules: opts.lora.targets,
+    baseModelNameOrPath: opts.model, ...(opts.schedule === 'none' ? {} : { adscSchedule: opts.schedule }),
+  };
+  let adapter: LoraAdapterFile;
+  if (resuming) {
+    adapter = loadAdapter(opts.resume!);
+    for (const m of adapter.modules.values()) [m.a, m.b].forEach((t) => t.requireGrad());
+    applyAdapter(model, adapter, opts.resume);
+  } else {
+    adapter = attachNewLora(model, loraConfig, opts.seed);
+  }
+  for (const [path, m] of adapter.modules) {
+    params.push({ name: `${path}.lora_A.weight`, value: m.a, decay: true });
+    params.push({ name: `${path}.lora_B.weight`, value: m.b, decay: true });
+  }
+  return { model, params, adapter: { config: loraConfig, modules: adapter.modules } };
+}
+
+/**
+ * Refuses, before any work, a schedule that reduces vision tokens when a record labels the token
+ * right after its image: that token's predecessor is the image's last vision token, which a
+ * uniform ADSC drop always removes (and a score-based one may).
+ */
+function checkPredecessors(file: string, examples: TrainingExample[], schedule: Schedule, imageToken: number, vision: number, numLayers: number): void {
+  if (!schedule.plan(vision, numLayers).some((n) => n !== vision)) return;
+  examples.forEach((e, i) => {
+    const at = e.inputIds.indexOf(imageToken);
+    if (at >= 0 && at + 1 < e.labels.length && e.labels[at + 1] !== -100) {
+      throw new TrainError(`${file}: record ${i + 1} (id ${e.id}), field "labels": position ${at + 1} right after the image is labelled, but schedule ${schedule.spec} drops vision tokens and with them its predecessor`);
+    }
+  });
+}
+
+function globalNorm(params: readonly Parameter[]): number {
+  let s = 0;
+  for (const p of params) {
+    if (!p.grad) continue;
+    const g = p.grad.toFloat32Array();
+    for (let i = 0; i < g.length; i++) s += g[i] * g[i];
+  }
+  return Math.sqrt(s);
+}
+
+function withoutResume(opts: TrainOptions): Omit<TrainOptions, 'resume'> {
+  const { resume, ...rest } = opts;
+  void resume;
+  return rest;
+}
+
+export function readTrainerState(dir: string): TrainerState {
+  const path = join(dir, TRAINER_STATE_FILE);
+  if (!existsSync(path)) throw new TrainError(`${path}: not found (is ${dir} a checkpoint written by adsc train?)`);
+  let state: TrainerState;
+  try {
+    state = JSON.parse(readFileSync(path, 'utf8')) as TrainerState;
+  } catch (e) {
+    throw new TrainError(`${path}: not JSON (${(e as Error).message})`);
+  }
+  if (!Number.isInteger(state.step) || state.step < 0 || !Array.isArray(state.losses)) throw new TrainError(`${path}: needs an integer "step" and a "losses" list`);
+  return state;
+}
+
+/**
+ * Writes the whole checkpoint into `out`.tmp-PID, then swaps it into place: the old `out` is
+ * renamed aside first and removed last, so a crash at any point leaves one complete checkpoint.
+ */
+function writeCheckpoint(
+  opts: TrainOptions,
+  state: TrainerState,
+  model: Llava,
+  optimizerState: ReturnType<AdamW['state']>,
+  adapter: LoraAdapterFile | undefined,
+): void {
+  const tmp = `${opts.out}.tmp-${process.pid}`;
+  const old = `${opts.out}.old-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    if (adapter) {
+      saveAdapter(tmp, adapter);
+    } else {
+      for (const file of MODEL_FILES) if (existsSync(join(opts.model, file))) copyFileSync(join(opts.model, file), join(tmp, file));
+      const source = model.source!;
+      const tensors: Record<string, Tensor> = {};
+      for (const name of source.names()) tensors[name] = source.tensor(name);
+      save(join(tmp, 'model.safetensors'), tensors, { format: 'pt', adsc_trained_from: basename(opts.model) });
+    }
+    saveOptimizerState(join(tmp, OPTIMIZER_FILE), optimizerState);
+    writeFileSync(join(tmp, TRAINER_STATE_FILE), `${JSON.stringify(state, null, 1)}\n`);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  const hadOld = existsSync(opts.out);
+  if (hadOld) renameSync(opts.out, old);
+  renameSync(tmp, opts.out);
+  if (hadOld) rmSync(old, { recursive: true, force: true });
+}
