@@ -2,7 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { writeShapes, writeShapesLlava } from '@adsc/shapes';
+import { zeros } from '@adsc/core';
+import { TEXT, writeShapes, writeShapesLlava } from '@adsc/shapes';
+import { initLoraA, saveAdapter } from '@adsc/train';
 import { main } from '../src/main.js';
 import { writeAlwaysYesModel } from '../../eval/test/always-yes.js';
 
@@ -98,6 +100,25 @@ describe('adsc eval', { timeout: 120_000 }, () => {
     expect({ ...merged, seconds: 0 }).toEqual({ ...whole, seconds: 0 });
   });
 
+  it('applies an adapter and takes its adsc_schedule as the default schedule', async () => {
+    // A LoRA on every q_proj with B = 0 changes nothing, so the answers stay those of the base model.
+    const adapter = join(temp('adapter'), 'lora');
+    const modules = new Map(Array.from({ length: TEXT.layers }, (_, l) => [
+      `language_model.model.layers.${l}.self_attn.q_proj`, { a: initLoraA(TEXT.hidden, 2, l), b: zeros([TEXT.hidden, 2]) },
+    ]));
+    saveAdapter(adapter, { config: { r: 2, loraAlpha: 4, loraDropout: 0, targetModules: ['q_proj'], baseModelNameOrPath: null, adscSchedule: 'adsc:2=1/4' }, modules });
+    const tuned = JSON.parse((await run('eval', '--model', yes, '--adapter', adapter, '--data', yesSet, '--json')).out[0]);
+    expect([tuned.schedule, tuned.adapter, tuned.accuracy]).toEqual(['adsc:2=1/4', adapter, 0.5]);
+    expect(tuned.decoder_flops_reduction).toBeGreaterThan(0.5);
+    const explicit = JSON.parse((await run('eval', '--model', yes, '--adapter', adapter, '--data', yesSet, '--limit', '1', '--schedule', 'none', '--json')).out[0]);
+    expect(explicit.schedule).toBe('none');
+  });
+
+  it('names an adapter directory that holds no adapter', async () => {
+    const r = await run('eval', '--model', yes, '--adapter', '/no/such/adapter', '--data', yesSet);
+    expect(r.err).toEqual(['error: AdapterError: /no/such/adapter/adapter_config.json: not found (is /no/such/adapter a PEFT adapter directory?)']);
+  });
+
   it('refuses to merge a shard with itself, in one line', async () => {
     const file = join(temp('dup'), 's.json');
     writeFileSync(file, (await run('eval', '--model', yes, '--data', yesSet, '--limit', '1', '--shard', '0/2', '--json')).out[0]);
@@ -111,9 +132,10 @@ describe('adsc eval', { timeout: 120_000 }, () => {
     [['--model', '.', '--data', 'q.json', '--limit', '0'], 'error: Usage: --limit must be an integer >= 1, got "0"'],
     [['--model', '.', '--data', 'q.json', '--shard', '2/2'], 'error: Usage: --shard must be I/N with 0 <= I < N (shard I of N, 0-based), got "2/2"'],
     [['--model', '.', '--data', 'q.json', '--shard', 'half'], 'error: Usage: --shard must be I/N with 0 <= I < N (shard I of N, 0-based), got "half"'],
-    [['--model', '.', '--data', 'q.json', '--threads', '0'], 'error: Usage: --threads must be an integer >= 1, got "0"'],
+    [['--model', '.', '--data', 'q.json', '--threads', '0'], 'error: Usage: --threads must be an integer from 1 to 1024, got "0"'],
     [['--merge'], 'error: Usage: adsc eval --merge needs the report files of the shards (A.json B.json ...)'],
     [['--merge', 'a.json', '--model', '.'], 'error: Usage: adsc eval --merge only reads reports; --model does not apply'],
+    [['--merge', 'a.json', '--schedule', 'none'], 'error: Usage: adsc eval --merge only reads reports; --schedule does not apply'],
     [['--model', '.', '--data', 'q.json', 'extra'], 'error: Usage: adsc eval takes no positional arguments (report files go with --merge), got "extra"'],
     [['--merge', '/no/such/report.json'], 'error: ReportError: /no/such/report.json: no such file'],
   ])('rejects %j with one line and exit code 2', async (flags, line) => {

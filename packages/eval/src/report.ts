@@ -18,6 +18,8 @@ export interface Shards {
 /** What was evaluated; two reports merge only when these agree (shards aside). */
 export interface RunInfo {
   model: string;
+  /** The LoRA adapter applied to the model, or null. */
+  adapter: string | null;
   data: string;
   schedule: string;
   blind: boolean;
@@ -56,6 +58,7 @@ export interface EvalReport {
   limit: number | null;
   records: number;
   shards: Shards | null;
+  adapter: string | null;
 }
 
 export class ReportError extends Error {
@@ -128,7 +131,7 @@ export function readReport(json: unknown, source: string): { tally: Tally; info:
   }
   return {
     tally: { count: num('count'), correct: num('correct'), perType, flops: cost('flops_total'), decoderFlops: cost('decoder_flops_total'), kv: cost('kv_total'), seconds: num('seconds') },
-    info: { model: str('model'), data: str('data'), schedule: str('schedule'), blind: r.blind as boolean, limit, records: num('records'), shards },
+    info: { model: str('model'), adapter: r.adapter === null ? null : str('adapter'), data: str('data'), schedule: str('schedule'), blind: r.blind as boolean, limit, records: num('records'), shards },
   };
 }
 

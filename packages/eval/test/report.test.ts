@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addScored, emptyTally, mergeReports, readReport, toReport, type RunInfo, type Scored, type Tally } from '../src/index.js';
 
-const info: RunInfo = { model: 'm', data: 'd.json', schedule: 'adsc:2=1/4', blind: false, limit: null, records: 3, shards: null };
+const info: RunInfo = { model: 'm', adapter: null, data: 'd.json', schedule: 'adsc:2=1/4', blind: false, limit: null, records: 3, shards: null };
 const s = (type: string, answer: string, prediction: string, flops: number): Scored => ({
   type, answer, prediction, flops: { scheduled: flops, baseline: 40 }, decoderFlops: { scheduled: flops - 10, baseline: 30 }, kv: { scheduled: flops / 10, baseline: 8 },
 });
