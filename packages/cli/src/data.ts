@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { answerCounts, majorityShare } from '@adsc/eval';
 import { BASE_IMAGE_SIZE, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, QUESTION_TYPES, writeShapes } from '@adsc/shapes';
 import { UsageError } from './errors.js';
-import { integerFlag, requiredFlag } from './flags.js';
+import { integerFlag } from './args.js';
 
 export function data(argv: string[], out: (line: string) => void): void {
   const [generator, ...rest] = argv;
@@ -20,11 +20,14 @@ export function data(argv: string[], out: (line: string) => void): void {
     allowPositionals: true,
   });
   if (positionals.length > 0) throw new UsageError(`adsc data shapes takes no positional arguments, got ${JSON.stringify(positionals[0])}`);
-  const need = (flag: 'seed' | 'count' | 'out', what: string) => requiredFlag('adsc data shapes', `--${flag}`, values[flag], what);
-  const seed = integerFlag('--seed', need('seed', 'S'), 0, 0xffffffff);
-  const count = integerFlag('--count', need('count', 'N'), 1);
+  const need = (flag: 'seed' | 'count' | 'out', what: string): string => {
+    if (values[flag] === undefined) throw new UsageError(`adsc data shapes needs --${flag} ${what}`);
+    return values[flag];
+  };
+  const seed = integerFlag('--seed', need('seed', 'S'), { max: 2 ** 32 - 1 });
+  const count = integerFlag('--count', need('count', 'N'), { min: 1, max: 1e7 });
   const dir = need('out', 'DIR');
-  const imageSize = values['image-size'] === undefined ? BASE_IMAGE_SIZE : integerFlag('--image-size', values['image-size'], MIN_IMAGE_SIZE, MAX_IMAGE_SIZE);
+  const imageSize = values['image-size'] === undefined ? BASE_IMAGE_SIZE : integerFlag('--image-size', values['image-size'], { min: MIN_IMAGE_SIZE, max: MAX_IMAGE_SIZE });
 
   const records = writeShapes(dir, { seed, count, imageSize });
   const counts = answerCounts(records);

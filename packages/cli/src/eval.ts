@@ -1,31 +1,34 @@
 /**
- * `adsc eval --model DIR --data FILE [--image-folder DIR] [--schedule SPEC] [--blind] [--limit N]
- *            [--threads N] [--shard I/N] [--json]`
+ * `adsc eval --model DIR [--adapter DIR] --data FILE [--image-folder DIR] [--schedule SPEC] [--blind]
+ *            [--limit N] [--threads N] [--shard I/N] [--json]`
  * `adsc eval --merge A.json B.json ... [--json]`
  *
  * Evaluates a LLaVA checkpoint on a VQA set in LLaVA's conversation format (@adsc/eval): greedy
  * answers, exact match, accuracy overall and per question type next to each type's chance level,
  * the counted prefill FLOPs and KV per question and their reduction against no schedule, wall
- * time; a progress bar on stderr when stderr is a terminal. `--json` prints the report that
- * `--merge` reads: shards evaluated anywhere merge into exactly the unsharded result.
+ * time; a progress bar on stderr when stderr is a terminal. `--adapter` applies a PEFT LoRA adapter
+ * to the loaded model, and its `adsc_schedule` is the default schedule. `--json` prints the report
+ * that `--merge` reads: shards evaluated anywhere merge into exactly the unsharded result.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setNumThreads } from '@adsc/core';
 import { ReportError, evaluate, mergeReports, readDataset, readReport, shard, toReport, type EvalReport } from '@adsc/eval';
-import { Llava, LlavaTokenizer, parseSchedule } from '@adsc/model';
+import { Llava, LlavaTokenizer, cappedThreads, parseSchedule } from '@adsc/model';
+import { applyAdapter, loadAdapter } from '@adsc/train';
+import { integerFlag } from './args.js';
 import { UsageError } from './errors.js';
-import { integerFlag, requiredFlag } from './flags.js';
 
-export function evalCommand(argv: string[], out: (line: string) => void, progress = terminalProgress()): void {
+export function evalCommand(argv: string[], out: (line: string) => void, err: (line: string) => void = () => {}, progress = terminalProgress()): void {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
       model: { type: 'string' },
+      adapter: { type: 'string' },
       data: { type: 'string' },
       'image-folder': { type: 'string' },
-      schedule: { type: 'string', default: 'none' },
+      schedule: { type: 'string' },
       blind: { type: 'boolean', default: false },
       limit: { type: 'string' },
       threads: { type: 'string' },
@@ -39,25 +42,32 @@ export function evalCommand(argv: string[], out: (line: string) => void, progres
 
   if (values.merge) {
     if (positionals.length === 0) throw new UsageError('adsc eval --merge needs the report files of the shards (A.json B.json ...)');
-    const given = ['model', 'data', 'image-folder', 'limit', 'shard', 'threads'].filter((k) => values[k as keyof typeof values] !== undefined);
+    const given = ['model', 'adapter', 'data', 'image-folder', 'schedule', 'limit', 'shard', 'threads'].filter((k) => values[k as keyof typeof values] !== undefined);
     if (given.length > 0 || values.blind) throw new UsageError(`adsc eval --merge only reads reports; --${given[0] ?? 'blind'} does not apply`);
     print(mergeReports(positionals.map((file) => ({ source: file, ...readReport(readJson(file), file) }))));
     return;
   }
   if (positionals.length > 0) throw new UsageError(`adsc eval takes no positional arguments (report files go with --merge), got ${JSON.stringify(positionals[0])}`);
-  const modelDir = requiredFlag('adsc eval', '--model', values.model, 'DIR');
-  const dataFile = requiredFlag('adsc eval', '--data', values.data, 'FILE');
+  if (values.model === undefined) throw new UsageError('adsc eval needs --model DIR');
+  if (values.data === undefined) throw new UsageError('adsc eval needs --data FILE');
+  const [modelDir, dataFile] = [values.model, values.data];
   if (!existsSync(modelDir)) throw new UsageError(`--model ${modelDir}: no such directory`);
-  const limit = values.limit === undefined ? null : integerFlag('--limit', values.limit, 1);
+  const limit = values.limit === undefined ? null : integerFlag('--limit', values.limit, { min: 1 });
   const [index, count] = values.shard === undefined ? [0, 1] : parseShard(values.shard);
-  if (values.threads !== undefined) setNumThreads(integerFlag('--threads', values.threads, 1));
+  if (values.threads !== undefined) {
+    const { threads, note } = cappedThreads(integerFlag('--threads', values.threads, { min: 1, max: 1024 }));
+    if (note) err(`note: ${note}`);
+    setNumThreads(threads);
+  }
 
   const all = readDataset(dataFile);
   const selected = limit === null ? all : all.slice(0, limit);
   const records = shard(selected, index, count);
+  const adapter = values.adapter === undefined ? undefined : loadAdapter(values.adapter);
   const model = Llava.load(modelDir);
+  if (adapter !== undefined) applyAdapter(model, adapter, values.adapter);
   const tokenizer = LlavaTokenizer.load(modelDir, model.config.imageTokenIndex, model.config.bosTokenId);
-  const schedule = parseSchedule(values.schedule, { numLayers: model.config.text.numLayers });
+  const schedule = parseSchedule(values.schedule ?? adapter?.config.adscSchedule ?? 'none', { numLayers: model.config.text.numLayers });
   const tally = evaluate(model, tokenizer, records, {
     imageFolder: values['image-folder'] ?? dirname(dataFile),
     schedule,
@@ -68,6 +78,7 @@ export function evalCommand(argv: string[], out: (line: string) => void, progres
   print(
     toReport(tally, {
       model: modelDir,
+      adapter: values.adapter ?? null,
       data: dataFile,
       schedule: schedule.spec,
       blind: values.blind,
@@ -105,7 +116,7 @@ const percent = (x: number) => `${(100 * x).toFixed(1)} %`;
 /** The report as a table: accuracy per type beside the chance level, then cost and time. */
 function describe(r: EvalReport, out: (line: string) => void): void {
   const shards = r.shards === null ? '' : `, shards ${r.shards.indices.join(',')} of ${r.shards.of}`;
-  out(`model: ${r.model}   data: ${r.data} (${r.count} of ${r.records} questions${shards})`);
+  out(`model: ${r.model}${r.adapter === null ? '' : ` + adapter ${r.adapter}`}   data: ${r.data} (${r.count} of ${r.records} questions${shards})`);
   out(`schedule: ${r.schedule}${r.blind ? '   blind: every image replaced by zero pixel values (the mean colour)' : ''}`);
   out('');
   out('type       questions  correct  accuracy    chance');
@@ -115,6 +126,7 @@ function describe(r: EvalReport, out: (line: string) => void): void {
   out(`${'all'.padEnd(10)} ${String(r.count).padStart(9)} ${String(r.correct).padStart(8)} ${percent(r.accuracy).padStart(9)}`);
   out('');
   out(`prefill FLOPs per question (counted): ${(r.flops_per_question / 1e6).toFixed(2)} MFLOP, ${percent(r.flops_reduction)} fewer than without a schedule`);
+  out(`  in the decoder layers alone: ${percent(r.decoder_flops_reduction)} fewer (the vision tower is never reduced)`);
   out(`KV cache per question: ${Math.round(r.kv_per_question).toLocaleString('en-US')} elements, ${percent(r.kv_reduction)} fewer than without a schedule`);
   out(`time: ${r.seconds.toFixed(1)} s (${r.count ? ((1000 * r.seconds) / r.count).toFixed(0) : 0} ms per question)`);
 }

@@ -31,8 +31,8 @@ const USAGE = `usage:
       count a schedule's FLOPs and KV cache against the unreduced model
   adsc data shapes --seed S --count N --out DIR [--image-size PX]
       write a Shapes VQA set: DIR/questions.json (LLaVA conversations) and DIR/images/*.png
-  adsc eval --model DIR --data FILE [--image-folder DIR] [--schedule SPEC] [--blind] [--limit N]
-            [--threads N] [--shard I/N] [--json]
+  adsc eval --model DIR [--adapter DIR] --data FILE [--image-folder DIR] [--schedule SPEC] [--blind]
+            [--limit N] [--threads N] [--shard I/N] [--json]
   adsc eval --merge A.json B.json ... [--json]
       accuracy per question type, counted FLOPs and KV per question; merge shard reports
 
@@ -137,7 +137,7 @@ export async function main(argv: string[], out = (l: string) => console.log(l), 
         data(rest, out);
         return 0;
       case 'eval':
-        evalCommand(rest, out);
+        evalCommand(rest, out, err);
         return 0;
       case undefined:
       case 'help':

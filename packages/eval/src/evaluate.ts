@@ -59,6 +59,7 @@ export function evaluate(model: Llava, tokenizer: LlavaTokenizer, records: reado
       answer: record.answer,
       prediction,
       flops: { scheduled: counted.total, baseline: full.total },
+      decoderFlops: { scheduled: counted.decoder, baseline: full.decoder },
       kv: { scheduled: counted.kvCacheElements, baseline: full.kvCacheElements },
     };
     const correct = addScored(tally, scored);

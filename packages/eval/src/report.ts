@@ -18,6 +18,8 @@ export interface Shards {
 /** What was evaluated; two reports merge only when these agree (shards aside). */
 export interface RunInfo {
   model: string;
+  /** The LoRA adapter applied to the model, or null. */
+  adapter: string | null;
   data: string;
   schedule: string;
   blind: boolean;
@@ -35,6 +37,8 @@ export interface EvalReport {
   flops_reduction: number;
   kv_reduction: number;
   seconds: number;
+  /** The reduction of the decoder layers' FLOPs alone (flops_reduction also counts the vision tower, which no schedule shortens). */
+  decoder_flops_reduction: number;
   correct: number;
   per_type_count: Record<string, number>;
   per_type_correct: Record<string, number>;
@@ -45,6 +49,7 @@ export interface EvalReport {
   flops_per_question: number;
   kv_per_question: number;
   flops_total: CostTally;
+  decoder_flops_total: CostTally;
   kv_total: CostTally;
   model: string;
   data: string;
@@ -53,6 +58,7 @@ export interface EvalReport {
   limit: number | null;
   records: number;
   shards: Shards | null;
+  adapter: string | null;
 }
 
 export class ReportError extends Error {
@@ -63,13 +69,15 @@ export function toReport(t: Tally, info: RunInfo): EvalReport {
   const types = Object.keys(t.perType).sort();
   const byType = (f: (name: string) => number) => Object.fromEntries(types.map((name) => [name, f(name)]));
   const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
+  const reduction = (c: CostTally) => (c.baseline === 0 ? 0 : 1 - c.scheduled / c.baseline);
   return {
     accuracy: ratio(t.correct, t.count),
     per_type: byType((n) => ratio(t.perType[n].correct, t.perType[n].count)),
     count: t.count,
-    flops_reduction: t.flops.baseline === 0 ? 0 : 1 - t.flops.scheduled / t.flops.baseline,
-    kv_reduction: t.kv.baseline === 0 ? 0 : 1 - t.kv.scheduled / t.kv.baseline,
+    flops_reduction: reduction(t.flops),
+    kv_reduction: reduction(t.kv),
     seconds: t.seconds,
+    decoder_flops_reduction: reduction(t.decoderFlops),
     correct: t.correct,
     per_type_count: byType((n) => t.perType[n].count),
     per_type_correct: byType((n) => t.perType[n].correct),
@@ -78,6 +86,7 @@ export function toReport(t: Tally, info: RunInfo): EvalReport {
     flops_per_question: ratio(t.flops.scheduled, t.count),
     kv_per_question: ratio(t.kv.scheduled, t.count),
     flops_total: { ...t.flops },
+    decoder_flops_total: { ...t.decoderFlops },
     kv_total: { ...t.kv },
     ...info,
   };
@@ -121,8 +130,8 @@ export function readReport(json: unknown, source: string): { tally: Tally; info:
     shards = { of: num('shards.of', s.of), indices };
   }
   return {
-    tally: { count: num('count'), correct: num('correct'), perType, flops: cost('flops_total'), kv: cost('kv_total'), seconds: num('seconds') },
-    info: { model: str('model'), data: str('data'), schedule: str('schedule'), blind: r.blind as boolean, limit, records: num('records'), shards },
+    tally: { count: num('count'), correct: num('correct'), perType, flops: cost('flops_total'), decoderFlops: cost('decoder_flops_total'), kv: cost('kv_total'), seconds: num('seconds') },
+    info: { model: str('model'), adapter: r.adapter === null ? null : str('adapter'), data: str('data'), schedule: str('schedule'), blind: r.blind as boolean, limit, records: num('records'), shards },
   };
 }
 

@@ -28,8 +28,10 @@ export interface Tally {
   count: number;
   correct: number;
   perType: Record<string, TypeTally>;
-  /** Prefill FLOPs (accounting.ts, formula 'exact'). */
+  /** Prefill FLOPs (accounting.ts, formula 'exact'): vision tower, projector, decoder, ranking, lm_head. */
   flops: CostTally;
+  /** The decoder layers' share of them, the part token reduction acts on. */
+  decoderFlops: CostTally;
   /** KV-cache elements held after prefill. */
   kv: CostTally;
   /** Seconds spent evaluating (summed over shards when merged). */
@@ -42,11 +44,13 @@ export interface Scored {
   answer: string;
   prediction: string;
   flops: CostTally;
+  decoderFlops: CostTally;
   kv: CostTally;
 }
 
 export function emptyTally(): Tally {
-  return { count: 0, correct: 0, perType: {}, flops: { scheduled: 0, baseline: 0 }, kv: { scheduled: 0, baseline: 0 }, seconds: 0 };
+  const cost = () => ({ scheduled: 0, baseline: 0 });
+  return { count: 0, correct: 0, perType: {}, flops: cost(), decoderFlops: cost(), kv: cost(), seconds: 0 };
 }
 
 /** Adds one scored question to `t` (in place) and says whether it was right. */
@@ -61,11 +65,15 @@ export function addScored(t: Tally, s: Scored): boolean {
     type.correct++;
     t.correct++;
   }
-  t.flops.scheduled += s.flops.scheduled;
-  t.flops.baseline += s.flops.baseline;
-  t.kv.scheduled += s.kv.scheduled;
-  t.kv.baseline += s.kv.baseline;
+  addCost(t.flops, s.flops);
+  addCost(t.decoderFlops, s.decoderFlops);
+  addCost(t.kv, s.kv);
   return right;
+}
+
+function addCost(into: CostTally, c: CostTally): void {
+  into.scheduled += c.scheduled;
+  into.baseline += c.baseline;
 }
 
 /** The tally of the union of disjoint runs. */
@@ -80,10 +88,9 @@ export function mergeTallies(tallies: readonly Tally[]): Tally {
       o.correct += type.correct;
       for (const [a, n] of Object.entries(type.answers)) o.answers[a] = (o.answers[a] ?? 0) + n;
     }
-    out.flops.scheduled += t.flops.scheduled;
-    out.flops.baseline += t.flops.baseline;
-    out.kv.scheduled += t.kv.scheduled;
-    out.kv.baseline += t.kv.baseline;
+    addCost(out.flops, t.flops);
+    addCost(out.decoderFlops, t.decoderFlops);
+    addCost(out.kv, t.kv);
     out.seconds += t.seconds;
   }
   out.perType = Object.fromEntries(Object.entries(out.perType).sort(([a], [b]) => a.localeCompare(b)));

@@ -18,7 +18,7 @@ beforeAll(() => {
   tokenizer = LlavaTokenizer.load(dir, model.config.imageTokenIndex, model.config.bosTokenId);
   folder = join(mkdtempSync(join(tmpdir(), 'eval-set-')), 'set');
   writeShapes(folder, { seed: 1, count: 2 });
-});
+}, 120_000);
 
 const record = (id: string, type: string, question: string, answer: string, image = 'images/000000.png'): EvalRecord => ({ id, image, type, question, answer });
 // The model answers "yes" to everything (always-yes.ts): right on the two "yes" questions only.
@@ -29,7 +29,8 @@ const records = [
   record('d', 'color', 'What color is the circle?', 'red'),
 ];
 
-describe('evaluate', () => {
+// Model runs take about 0.5 s of CPU per question; a loaded shared machine can take several times that.
+describe('evaluate', { timeout: 120_000 }, () => {
   it('scores a model that always answers "yes" at exactly 2 of 4, 2 of 3 on exists and 0 of 1 on color', () => {
     const predictions: string[] = [];
     const t = evaluate(model, tokenizer, records, { imageFolder: folder, onScored: (_, r) => predictions.push(r.prediction) });
@@ -52,6 +53,7 @@ describe('evaluate', () => {
     const predicted = countSchedule(model.config, schedule, { textTokens });
     expect(t.flops.scheduled).toBe(predicted.scheduled.total);
     expect(t.flops.baseline).toBe(predicted.baseline.total);
+    expect(t.decoderFlops).toEqual({ scheduled: predicted.scheduled.decoder, baseline: predicted.baseline.decoder });
     expect(t.kv.scheduled).toBe(predicted.scheduled.kvCacheElements);
   });
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { addScored, emptyTally, mergeReports, readReport, toReport, type RunInfo, type Scored, type Tally } from '../src/index.js';
 
-const info: RunInfo = { model: 'm', data: 'd.json', schedule: 'adsc:2=1/4', blind: false, limit: null, records: 3, shards: null };
+const info: RunInfo = { model: 'm', adapter: null, data: 'd.json', schedule: 'adsc:2=1/4', blind: false, limit: null, records: 3, shards: null };
 const s = (type: string, answer: string, prediction: string, flops: number): Scored => ({
-  type, answer, prediction, flops: { scheduled: flops, baseline: 40 }, kv: { scheduled: flops / 10, baseline: 8 },
+  type, answer, prediction, flops: { scheduled: flops, baseline: 40 }, decoderFlops: { scheduled: flops - 10, baseline: 30 }, kv: { scheduled: flops / 10, baseline: 8 },
 });
 const questions = [s('color', 'red', 'red', 30), s('color', 'blue', 'green', 20), s('exists', 'yes', 'yes', 10)];
 const tallyOf = (items: Scored[], seconds = 1): Tally => {
@@ -26,6 +26,7 @@ describe('toReport', () => {
   it('gives the FLOPs and KV reduction against the same prompts without a schedule', () => {
     expect(r.flops_reduction).toBeCloseTo(1 - 60 / 120, 12); // scheduled 30 + 20 + 10, baseline 3 x 40
     expect(r.kv_reduction).toBeCloseTo(1 - 6 / 24, 12);
+    expect(r.decoder_flops_reduction).toBeCloseTo(1 - 30 / 90, 12); // the decoder's part: 20 + 10 + 0 of 3 x 30
     expect(r.flops_per_question).toBe(20);
     expect(r.seconds).toBe(6);
   });

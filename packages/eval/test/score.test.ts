@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { addScored, answerCounts, emptyTally, isCorrect, majorityShare, mergeTallies, type Scored } from '../src/index.js';
 
 const scored = (type: string, answer: string, prediction: string, flops = 10, kv = 4): Scored => ({
-  type, answer, prediction, flops: { scheduled: flops, baseline: 10 }, kv: { scheduled: kv, baseline: 4 },
+  type, answer, prediction, flops: { scheduled: flops, baseline: 10 }, decoderFlops: { scheduled: flops - 1, baseline: 9 }, kv: { scheduled: kv, baseline: 4 },
 });
 
 describe('isCorrect', () => {
@@ -29,6 +29,7 @@ describe('tallies', () => {
       exists: { count: 1, correct: 1, answers: { yes: 1 } },
     });
     expect(t.flops).toEqual({ scheduled: 6 + 8 + 10, baseline: 30 });
+    expect(t.decoderFlops).toEqual({ scheduled: 5 + 7 + 9, baseline: 27 });
     expect(t.kv).toEqual({ scheduled: 2 + 3 + 4, baseline: 12 });
   });
 

@@ -3,7 +3,7 @@ import { ANSWERS, MAX_OBJECTS, MIN_OBJECTS, OBJECT_SIZES, QUESTION_TYPES, answer
 
 const records = generateShapes({ seed: 7, count: 2000 });
 
-describe('generateShapes', () => {
+describe('generateShapes', { timeout: 60_000 }, () => {
   it('gives the same records for the same seed', () => {
     expect(generateShapes({ seed: 7, count: 50 })).toEqual(records.slice(0, 50));
   });

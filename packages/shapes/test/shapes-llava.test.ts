@@ -18,9 +18,10 @@ beforeAll(() => {
   writeShapesLlava(dir, 0);
   model = Llava.load(dir);
   tokenizer = LlavaTokenizer.load(dir, model.config.imageTokenIndex, model.config.bosTokenId);
-});
+}, 120_000);
 
-describe('the untrained shapes-llava directory', () => {
+// Model runs take about 0.5 s of CPU per question; a loaded shared machine can take several times that.
+describe('the untrained shapes-llava directory', { timeout: 120_000 }, () => {
   it('loads with Llava.load as a llava-hf model of 168 px images, 144 vision tokens and 8 decoder layers', () => {
     expect(model.config.layout).toBe('llava-hf');
     expect(model.config.vision.imageSize).toBe(168);
