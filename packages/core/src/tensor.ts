@@ -10,7 +10,7 @@
  * Ops never mutate their inputs; they allocate f32 outputs (see ops/).
  */
 import {
-  allocate, bf16BitsToNumber, bytesPerElement, f16BitsToNumber, halfTable, numberToBf16Bits,
+  allocate, bf16BitsToNumber, bytesPerElement, f16BitsToNumber, halfTable, isFloat, numberToBf16Bits,
   numberToF16Bits, storageMatches, type DType, type Storage,
 } from './dtype.js';
 import { ShapeError, checkShape, contiguousStrides, formatShape, normalizeAxis, numel } from './shape.js';
@@ -252,7 +252,7 @@ export class Tensor {
     const values = this.dtype === 'f32' ? this.toFloat32Array() : this.toArray();
     const out = fromValues(values, this.shape, dtype);
     // Only a float result carries a gradient (back to the input's shape, read as f32).
-    return dtype === 'f32' || dtype === 'f64' ? record('to', [this], out, (g) => [g]) : out;
+    return isFloat(dtype) ? record('to', [this], out, (g) => [g.to('f32')]) : out;
   }
 
   toString(): string {

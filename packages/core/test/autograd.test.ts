@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectClose } from '../src/testing.js';
 import {
-  backward, checkpoint, dropout, graphBytes, linear, map, mul, noGrad, randn, seedRandom, silu, sum, tensor, type Tensor,
+  add, backward, checkpoint, dropout, graphBytes, linear, map, mul, noGrad, randn, seedRandom, silu, sum, tensor, type Tensor,
 } from '../src/index.js';
 
 const total = (t: Tensor): Tensor => sum(t.reshape([-1]), 0);
@@ -11,6 +11,30 @@ describe('the tape', () => {
     const x = tensor([1, -2, 3], [3]).requireGrad();
     backward(total(mul(x, x)));
     expectClose(x.grad!, [2, -4, 6], { atol: 0 });
+  });
+
+  it('keeps a gradient that one rule hands to two inputs apart from later sums (PyTorch: [22, 34])', () => {
+    // a = 2x, b = 3x, loss = sum(a b) + sum(a + b) + sum((a + b) * 1): add's rule returns [g, g] with
+    // g summed from two uses of a + b; adding into one must not change the other.
+    const x = tensor([1, 2], [2]).requireGrad();
+    const a = mul(x, 2);
+    const b = mul(x, 3);
+    const y = add(a, b);
+    backward(add(add(total(mul(a, b)), total(y)), total(mul(y, 1))));
+    expectClose(x.grad!, [22, 34], { atol: 1e-5 });
+  });
+
+  it('refuses to run the same graph backward twice', () => {
+    const w = tensor([1, 2], [2]).requireGrad();
+    const loss = total(mul(w, w));
+    backward(loss);
+    expect(() => backward(loss)).toThrow('has already been run');
+  });
+
+  it('gives a half-precision copy a gradient back to its f32 source', () => {
+    const w = tensor([1, 2], [2]).requireGrad();
+    backward(total(mul(w.to('f16'), 3)));
+    expectClose(w.grad!, [3, 3], { atol: 0 });
   });
 
   it('records nothing when no input requires a gradient (inference)', () => {

@@ -97,6 +97,7 @@ export class AutogradError extends Error {
  */
 export function backward(root: Tensor, grad?: Tensor): void {
   if (!root.requiresGrad) throw new AutogradError(`backward: the ${root.toString()} does not require a gradient (nothing recorded it)`);
+  if (consumed.has(root)) throw new AutogradError(`backward: the graph behind ${root.toString()} has already been run (its saved activations are freed); run the forward again`);
   if (grad === undefined) {
     if (root.size !== 1) throw new AutogradError(`backward: ${root.toString()} is not a scalar; pass the gradient of its elements`);
     grad = fill(root.shape, 1);
@@ -131,12 +132,17 @@ export function backward(root: Tensor, grad?: Tensor): void {
     grads.delete(t);
     const node = t.gradNode;
     if (node === undefined) {
+      if (consumed.has(t)) throw new AutogradError(`backward: part of the graph behind ${root.toString()} has already been run by an earlier backward; run the forward again`);
       // A leaf: keep its gradient.
       if (g !== undefined) t.grad = t.grad === undefined ? contiguousCopy(g) : accumulate(t.grad, g);
       continue;
     }
     t.gradNode = undefined; // frees what the rule captured once it has run
+    consumed.add(t);
     if (g === undefined) continue; // nothing flowed into this branch
+    // A rule may hand g itself to several inputs (add returns [g, g]): from here on g is shared,
+    // so the first accumulation into it must copy it instead of adding in place.
+    ownedTensors.delete(g);
     const inputGrads = noGrad(() => node.backward(g)); // rules compute plain tensors
     node.inputs.forEach((input, j) => {
       const gi = inputGrads[j];
@@ -184,6 +190,8 @@ export function setTensorFactory(factory: (shape: readonly number[]) => Tensor):
 }
 
 const ownedTensors = new WeakSet<Tensor>();
+/** Tensors whose node a backward pass has run and dropped: not leaves, and not runnable again. */
+const consumed = new WeakSet<Tensor>();
 
 /** True for gradient buffers this file allocated (safe to add into in place). */
 function owned(t: Tensor): boolean {
