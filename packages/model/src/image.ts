@@ -100,7 +100,7 @@ export function readImage(path: string, name = path): RgbImage {
   try {
     bytes = readRegularFile(path, MAX_IMAGE_FILE_BYTES);
   } catch (e) {
-    if (e instanceof FileError) throw new ImageError(name === path ? e.message : `${name}: ${e.message}`, e.code);
+    if (e instanceof FileError) throw new ImageError(`${name}: ${e.detail}`, e.code);
     throw e;
   }
   return decodeImage(bytes, name);

@@ -90,11 +90,12 @@ describe('image dimensions', () => {
   });
 
   it('names the record when given a name, for a missing file and for an image over the limit', () => {
-    const missing = join(scratch, 'missing.png');
-    expect(failure(() => readImage(missing, 'train.jsonl, record 17'))).toEqual(['FileNotFound', `train.jsonl, record 17: ${missing}: no such file or directory`]);
+    expect(failure(() => readImage(join(scratch, 'missing.png'), 'train.jsonl, record 17: missing.png'))).toEqual([
+      'FileNotFound', 'train.jsonl, record 17: missing.png: no such file or directory',
+    ]);
     const big = join(scratch, 'big.png');
     writeFileSync(big, pngClaiming(20000, 20000));
-    expect(failure(() => readImage(big, 'train.jsonl, record 18'))[1]).toMatch(/^train\.jsonl, record 18: 20000 x 20000 = 400000000 pixels/);
+    expect(failure(() => readImage(big, 'train.jsonl, record 18: big.png'))[1]).toMatch(/^train\.jsonl, record 18: big\.png: 20000 x 20000 = 400000000 pixels/);
   });
 
   it('still decodes a small real PNG', () => {

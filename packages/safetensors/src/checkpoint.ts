@@ -68,7 +68,7 @@ function statOf(path: string): Stats | undefined {
   } catch (error) {
     const e = fileError(path, error);
     if (e.code === 'FileNotFound') return undefined;
-    throw new SafetensorsError('IoError', { file: path }, e.message.slice(e.path.length + 2));
+    throw new SafetensorsError('IoError', { file: path }, e.detail);
   }
 }
 
@@ -103,15 +103,15 @@ function openIndex(indexPath: string): Checkpoint {
   const shardOf = new Map<string, string>();
   const checked = new Set<string>();
   for (const [name, shard] of weightMap.entries) {
-    if (shardOf.has(name)) invalid('the weight_map lists this tensor twice', name);
-    if (typeof shard !== 'string' || shard === '' || shard.includes('\0')) invalid('the weight_map entry must be a file name', name);
-    const shardPath = join(dir, shard as string);
+    if (shardOf.has(name)) return invalid('the weight_map lists this tensor twice', name);
+    if (typeof shard !== 'string' || shard === '' || shard.includes('\0')) return invalid('the weight_map entry must be a file name', name);
+    const shardPath = join(dir, shard);
     const inside = relative(dir, shardPath);
-    if (isAbsolute(shard as string) || inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
-      invalid(`shard ${JSON.stringify(shard)} is not a file inside ${dir}`, name);
+    if (isAbsolute(shard) || inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
+      return invalid(`shard ${JSON.stringify(shard)} is not a file inside ${dir}`, name);
     }
     if (!checked.has(shardPath)) {
-      checkShard(indexPath, name, shard as string, shardPath, realDir);
+      checkShard(indexPath, name, shard, shardPath, realDir);
       checked.add(shardPath);
     }
     shardOf.set(name, shardPath);
@@ -165,7 +165,7 @@ function readText(path: string): string {
   } catch (error) {
     if (!(error instanceof FileError)) throw error;
     const code = error.code === 'NotRegularFile' ? 'NotRegularFile' : error.code === 'FileTooLarge' ? 'InvalidIndex' : 'IoError';
-    throw new SafetensorsError(code, { file: path }, error.message.slice(error.path.length + 2));
+    throw new SafetensorsError(code, { file: path }, error.detail);
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);

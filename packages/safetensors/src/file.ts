@@ -111,7 +111,7 @@ function openOrFail(path: string): { fd: number; size: number } {
     return openRegularFile(path);
   } catch (error) {
     if (!(error instanceof FileError)) throw error;
-    throw new SafetensorsError(error.code === 'NotRegularFile' ? 'NotRegularFile' : 'IoError', { file: path }, error.message.slice(error.path.length + 2));
+    throw new SafetensorsError(error.code === 'NotRegularFile' ? 'NotRegularFile' : 'IoError', { file: path }, error.detail);
   }
 }
 

@@ -19,12 +19,15 @@ export class FileError extends Error {
   override name = 'FileError';
   readonly code: FileErrorCode;
   readonly path: string;
+  /** What is wrong, without the path ("is a FIFO (named pipe), not a regular file"). */
+  readonly detail: string;
 
   /** The message reads `<path>: <detail>`. */
   constructor(code: FileErrorCode, path: string, detail: string) {
     super(`${path}: ${detail}`);
     this.code = code;
     this.path = path;
+    this.detail = detail;
   }
 }
 

@@ -153,6 +153,10 @@ describe(`the reader on ${MUTANTS} mutants (seed ${SEED})`, () => {
     const path = join(scratch.dir, 'mutant.safetensors');
     const outcomes = { read: 0, refused: 0 };
     let slowest = 0;
+    // Off-heap memory (ArrayBuffers: headers, tensor storage) is sampled after every mutant; the
+    // mutants are a few hundred bytes, so a buffer sized from a claimed length would show here.
+    const baseline = process.memoryUsage().arrayBuffers;
+    let peakArrayBuffers = 0;
     for (let i = 0; i < MUTANTS; i++) {
       const base = bases[i % bases.length];
       // One to three stacked mutations.
@@ -171,13 +175,17 @@ describe(`the reader on ${MUTANTS} mutants (seed ${SEED})`, () => {
         throw new Error(`seed ${SEED}, mutant ${i} (${hows.join('; ')}), base64 ${Buffer.from(mutant).toString('base64')}: ${String(error)}`);
       }
       const ms = performance.now() - t0;
+      peakArrayBuffers = Math.max(peakArrayBuffers, process.memoryUsage().arrayBuffers - baseline);
       slowest = Math.max(slowest, ms);
       if (ms > MAX_MUTANT_MS) throw new Error(`seed ${SEED}, mutant ${i} took ${ms.toFixed(0)} ms (${hows.join('; ')})`);
     }
-    if (process.env.ADSC_FUZZ_REPORT) console.log(`fuzz: ${JSON.stringify(outcomes)}, slowest ${slowest.toFixed(1)} ms`);
+    if (process.env.ADSC_FUZZ_REPORT) {
+      console.log(`fuzz: ${JSON.stringify(outcomes)}, slowest ${slowest.toFixed(1)} ms, ArrayBuffers peak +${(peakArrayBuffers / 2 ** 20).toFixed(1)} MiB`);
+    }
     // Both outcomes must occur, or the mutations are too weak (or too strong) to test anything.
     expect(outcomes.read).toBeGreaterThan(MUTANTS / 100);
     expect(outcomes.refused).toBeGreaterThan(MUTANTS / 2);
     expect(slowest).toBeLessThan(MAX_MUTANT_MS);
+    expect(peakArrayBuffers).toBeLessThan(64 * 2 ** 20);
   }, 120_000);
 });
