@@ -112,7 +112,7 @@ export function trainCommand(args: string[], out: (line: string) => void, err: (
 export function parseCurriculum(text: string): { schedule: string; steps: number }[] {
   return text.split(';').map((stage) => stage.trim()).filter((s) => s !== '').map((stage) => {
     const at = stage.lastIndexOf('@');
-    if (at < 0) throw new UsageError(`--curriculum: stage ${JSON.stringify(stage)} is not SPEC@STEPS`);
+    if (at <= 0) throw new UsageError(`--curriculum: stage ${JSON.stringify(stage)} is not SPEC@STEPS`);
     return { schedule: stage.slice(0, at), steps: integerFlag(`--curriculum stage ${stage.slice(0, at)}`, stage.slice(at + 1), { min: 1, max: 1e9 }) };
   });
 }
@@ -138,7 +138,7 @@ export function parseLora(text: string): LoraOptions {
   for (const item of text.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
     const eq = item.indexOf('=');
     if (eq < 0) {
-      if (last === undefined) throw new UsageError(`--lora: ${JSON.stringify(item)} has no key (expected r=R,alpha=A,targets=...)`);
+      if (last !== 'targets') throw new UsageError(`--lora: ${JSON.stringify(item)} has no key (only targets= takes a list: r=R,alpha=A,targets=q_proj,v_proj)`);
       fields[last].push(item);
       continue;
     }

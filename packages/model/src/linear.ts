@@ -7,10 +7,12 @@
  *
  * LoRA (Hu et al. 2021) freezes W and learns the low-rank update B A. PEFT initialises A like a
  * linear layer (Kaiming-uniform) and B to zero, so a fresh adapter changes nothing until trained.
- * Dropout applies to the adapter's input only, and only while the adapter is being trained (its
- * tensors require gradients and the tape records): loaded for inference, it is the identity.
+ * Dropout applies to the adapter's input only, and only while the adapter is being trained
+ * (`training`, set by the trainer): loaded for inference it is the identity. It is a flag, not
+ * inferred from the tape, so that a checkpointed layer's forward (run without recording) and its
+ * recomputation draw the same masks.
  */
-import { add, dropout, linear, needsGrad, scale, type Tensor } from '@adsc/core';
+import { add, dropout, linear, scale, type Tensor } from '@adsc/core';
 import type { Weights } from './weights.js';
 
 export interface LoraWeights {
@@ -19,6 +21,8 @@ export interface LoraWeights {
   /** alpha / r */
   scaling: number;
   dropout: number;
+  /** Dropout is applied only while true (the trainer sets it on the adapters it trains). */
+  training?: boolean;
 }
 
 export interface Linear {
@@ -39,7 +43,6 @@ export function applyLinear(l: Linear, x: Tensor): Tensor {
   const y = linear(x, l.weight, l.bias);
   const lora = l.lora;
   if (lora === undefined) return y;
-  const training = needsGrad([lora.a, lora.b]);
-  const h = linear(dropout(x, lora.dropout, training), lora.a); // [..., r]
+  const h = linear(dropout(x, lora.dropout, lora.training === true), lora.a); // [..., r]
   return add(y, scale(linear(h, lora.b), lora.scaling)); // [..., out]
 }

@@ -53,14 +53,17 @@ export function attachNewLora(model: Llava, config: LoraConfig, seed: number): L
     const [outF, inF] = linear.weight.shape;
     const a = initLoraA(inF, config.r, seed + 7919 * n++).requireGrad();
     const b = zeros([outF, config.r]).requireGrad();
-    linear.lora = { a, b, scaling: config.loraAlpha / config.r, dropout: config.loraDropout };
+    linear.lora = { a, b, scaling: config.loraAlpha / config.r, dropout: config.loraDropout, training: true };
     modules.set(path, { a, b });
   }
   return { config, modules };
 }
 
-/** Puts a saved adapter's A and B on the modules it names (inference: they require no gradient). */
-export function applyAdapter(model: Llava, adapter: LoraAdapterFile, dir = 'adapter'): void {
+/**
+ * Puts a saved adapter's A and B on the modules it names: for inference (no dropout), or with
+ * `training` to continue training it (dropout on, as `attachNewLora`).
+ */
+export function applyAdapter(model: Llava, adapter: LoraAdapterFile, dir = 'adapter', training = false): void {
   const linears = decoderLinears(model);
   for (const [path, { a, b }] of adapter.modules) {
     const found = linears.get(path);
@@ -69,6 +72,6 @@ export function applyAdapter(model: Llava, adapter: LoraAdapterFile, dir = 'adap
     if (a.shape[1] !== inF || b.shape[0] !== outF) {
       throw new AdapterError(`${dir}: module ${path} has lora_A [${a.shape}] / lora_B [${b.shape}], but the weight is [${outF}, ${inF}]`);
     }
-    found.linear.lora = { a, b, scaling: adapter.config.loraAlpha / adapter.config.r, dropout: adapter.config.loraDropout };
+    found.linear.lora = { a, b, scaling: adapter.config.loraAlpha / adapter.config.r, dropout: adapter.config.loraDropout, training };
   }
 }

@@ -18,8 +18,8 @@
  * interrupted run leaves the previous checkpoint intact; `resume` continues from one with its
  * optimizer state and the same data order.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { backward, noGrad, scale, seedRandom, type Tensor } from '@adsc/core';
 import {
   Llava, LlavaTokenizer, labelCount, lmLoss, parseSchedule, readConfig, readImage, readPreprocessorConfig, tensorMap,
@@ -31,7 +31,7 @@ import { attachNewLora, applyAdapter } from './lora.js';
 import { learningRate, type LrScheduleName } from './lr.js';
 import { AdamW, Sgd, clipGradNorm, defaultDecay, type Parameter } from './optim.js';
 import { readOptimizerState, saveOptimizerState } from './optimizer-file.js';
-import { batchAt } from './order.js';
+import { batchAt, batchesPerEpoch } from './order.js';
 import { loadAdapter, saveAdapter, type LoraAdapterFile } from './peft.js';
 
 export type Part = 'vision' | 'projector' | 'llm';
@@ -129,9 +129,17 @@ export function partOf(name: string): Part {
 
 export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): TrainReport {
   const started = performance.now();
+  checkOut(opts);
   const config = readConfig(opts.model);
   const schedule = parseSchedule(opts.schedule, { numLayers: config.text.numLayers });
   const stages = (opts.curriculum ?? []).map((c) => ({ schedule: parseSchedule(c.schedule, { numLayers: config.text.numLayers }), steps: c.steps }));
+  for (const sch of [...stages.map((st) => st.schedule), schedule]) {
+    // FastV and PyramidDrop rank vision tokens by the attention of the last prompt token; in a
+    // training sequence the last token ends the answer, so they would rank with the targets.
+    if (sch.spec !== 'none' && !sch.spec.startsWith('adsc')) {
+      throw new TrainError(`schedule ${sch.spec}: training supports ADSC (uniform) schedules and none; score-based schedules rank with the last prompt token, which a training sequence does not end with`);
+    }
+  }
   const tokenizer = LlavaTokenizer.load(opts.model, config.imageTokenIndex, config.bosTokenId);
   const visionTokens = (config.vision.imageSize / config.vision.patchSize) ** 2;
   const examples = readTrainingData(opts.data, {
@@ -147,13 +155,16 @@ export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): Tr
   for (const sch of [...stages.map((st) => st.schedule), schedule]) checkPredecessors(opts.data, examples, sch, config.imageTokenIndex, visionTokens, config.text.numLayers);
 
   const resumed = opts.resume === undefined ? undefined : readTrainerState(opts.resume);
+  if (resumed) checkResumable(opts, resumed);
   const { model, params, adapter } = buildTrainable(opts, resumed !== undefined);
   if (params.length === 0) throw new TrainError('nothing to train: give --train parts or --lora');
   const optimizer = opts.optimizer === 'adamw' ? new AdamW({ weightDecay: opts.weightDecay }) : new Sgd({ weightDecay: opts.weightDecay });
   if (opts.resume !== undefined) optimizer.loadState(readOptimizerState(join(opts.resume, OPTIMIZER_FILE)));
 
-  const perStep = opts.batchSize * opts.gradAccum;
-  const steps = opts.steps ?? Math.ceil(((opts.epochs ?? 1) * examples.length) / perStep);
+  // Micro-batches (batchAt's unit): an epoch's last one holds the remainder; a step takes gradAccum.
+  const microBatches = opts.steps !== undefined ? opts.steps * opts.gradAccum : (opts.epochs ?? 1) * batchesPerEpoch(examples.length, opts.batchSize);
+  const steps = Math.ceil(microBatches / opts.gradAccum);
+  if (opts.warmupSteps > steps) throw new TrainError(`--warmup-steps ${opts.warmupSteps} is more than the ${steps} steps of the run`);
   const order = { count: examples.length, seed: opts.seed, batchSize: opts.batchSize };
   const losses = resumed?.losses.slice(0, resumed.step) ?? [];
   const firstStep = resumed?.step ?? 0;
@@ -166,21 +177,24 @@ export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): Tr
     return schedule;
   };
   if (firstStep >= steps) throw new TrainError(`${opts.resume}: already at step ${firstStep} of ${steps}; nothing left to train`);
-  seedRandom(opts.seed + firstStep); // dropout draws; a resumed run continues with a fresh stream
   let tokens = 0;
   const loopStart = performance.now();
 
   for (let step = firstStep; step < steps; step++) {
-    const batch = Array.from({ length: opts.gradAccum }, (_, micro) => [...batchAt(step * opts.gradAccum + micro, order).indices]).flat();
+    const micro = Array.from({ length: opts.gradAccum }, (_, m) => step * opts.gradAccum + m).filter((k) => k < microBatches);
+    const batch = micro.flatMap((k) => [...batchAt(k, order).indices]);
+    // Dropout draws from a stream seeded by (seed, step): a resumed run draws what the whole run would.
+    seedRandom((Math.imul(opts.seed + 1, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca6b)) >>> 0);
     const labelled = batch.reduce((n, i) => n + labelCount(examples[i].labels), 0);
     let lossSum = 0;
     const current = scheduleAt(step);
     for (const i of batch) {
       const example = examples[i];
-      const pixels = example.image === undefined ? undefined : noGrad(() => model.pixels(readImage(example.image!)));
+      const pixels = example.image === undefined ? undefined : noGrad(() => model.pixels(readImage(example.image!, `${opts.data}, record id ${example.id}: ${example.image}`)));
       const { loss, run } = lmLoss(model, { ...example, pixels }, { schedule: current, checkpoint: opts.checkpointing, reduction: 'sum' });
       lossSum += loss.toFloat32Array()[0];
-      backward(scale(loss, 1 / labelled));
+      // A text-only example reaches no trainable tensor when only vision / projector train.
+      if (loss.requiresGrad) backward(scale(loss, 1 / labelled));
       tokens += run.tokensPerLayer[0];
     }
     const withGrads = params.map((p) => ({ ...p, grad: p.value.grad }));
@@ -248,7 +262,7 @@ function buildTrainable(opts: TrainOptions, resuming: boolean): { model: Llava; 
   if (resuming) {
     adapter = loadAdapter(opts.resume!);
     for (const m of adapter.modules.values()) [m.a, m.b].forEach((t) => t.requireGrad());
-    applyAdapter(model, adapter, opts.resume);
+    applyAdapter(model, adapter, opts.resume, true);
   } else {
     adapter = attachNewLora(model, loraConfig, opts.seed);
   }
@@ -256,7 +270,7 @@ function buildTrainable(opts: TrainOptions, resuming: boolean): { model: Llava; 
     params.push({ name: `${path}.lora_A.weight`, value: m.a, decay: true });
     params.push({ name: `${path}.lora_B.weight`, value: m.b, decay: true });
   }
-  return { model, params, adapter: { config: loraConfig, modules: adapter.modules } };
+  return { model, params, adapter };
 }
 
 /**
@@ -272,6 +286,39 @@ function checkPredecessors(file: string, examples: TrainingExample[], schedule: 
       throw new TrainError(`${file}: record ${i + 1} (id ${e.id}), field "labels": position ${at + 1} right after the image is labelled, but schedule ${schedule.spec} drops vision tokens and with them its predecessor`);
     }
   });
+}
+
+/**
+ * `--out` will be replaced whole at each checkpoint, so it must be nothing, an empty directory, or
+ * an earlier checkpoint of `adsc train`; never the model directory or a folder inside it.
+ */
+function checkOut(opts: TrainOptions): void {
+  const out = resolve(opts.out);
+  const model = resolve(opts.model);
+  const inside = relative(model, out);
+  if (out === model || (!inside.startsWith('..') && !inside.startsWith('/'))) {
+    throw new TrainError(`--out ${opts.out} is the model directory or inside it; checkpoints replace --out whole`);
+  }
+  // Fail now, not after the first steps, when the checkpoint cannot be written there.
+  mkdirSync(dirname(out), { recursive: true });
+  if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new TrainError(`--out ${opts.out} exists and is not a directory`);
+  if (readdirSync(out).length > 0 && !existsSync(join(out, TRAINER_STATE_FILE))) {
+    throw new TrainError(`--out ${opts.out} is a non-empty directory that is not an adsc train checkpoint (no ${TRAINER_STATE_FILE}); it would be replaced`);
+  }
+}
+
+/** Options that must match the checkpoint's for a resumed run to continue the same training. */
+const RESUME_KEYS = ['model', 'train', 'lora', 'schedule', 'curriculum', 'optimizer', 'lr', 'weightDecay', 'lrSchedule', 'warmupSteps', 'batchSize', 'gradAccum', 'seed', 'checkpointing'] as const;
+
+function checkResumable(opts: TrainOptions, state: TrainerState): void {
+  const saved = state.options as unknown as Record<string, unknown>;
+  const now = opts as unknown as Record<string, unknown>;
+  const differ = RESUME_KEYS.filter((k) => JSON.stringify(saved[k] ?? null) !== JSON.stringify(now[k] ?? null));
+  if (differ.length > 0) {
+    const what = differ.map((k) => `${k} ${JSON.stringify(saved[k] ?? null)} -> ${JSON.stringify(now[k] ?? null)}`).join(', ');
+    throw new TrainError(`--resume ${opts.resume}: the checkpoint was trained with other options (${what}); resume with the same ones`);
+  }
 }
 
 function globalNorm(params: readonly Parameter[]): number {

@@ -3,7 +3,7 @@
  * out in PEFT's layout and load back, an interrupted run resumes to the same weights, and bad
  * requests are refused before anything is written.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectClose } from '@adsc/core/testing';
@@ -58,6 +58,58 @@ describe('resuming', () => {
     const a = openCheckpoint(join(straight, 'model.safetensors'));
     const b = openCheckpoint(join(resumed, 'model.safetensors'));
     for (const name of a.names()) expectClose(b.tensor(name), a.tensor(name), { atol: 0 });
+  });
+});
+
+describe('LoRA with dropout', () => {
+  const lora = { r: 2, alpha: 4, targets: ['q_proj', 'v_proj'], dropout: 0.5 };
+  const adapterOf = (dir: string) => openCheckpoint(join(dir, 'adapter_model.safetensors'));
+
+  it('draws the same masks with and without checkpointing, so both train to the same adapter', () => {
+    const { root, model, data } = tinySetup();
+    train(options(model, data, join(root, 'plain'), { lora, steps: 2, lr: 1e-2 }));
+    train(options(model, data, join(root, 'recomputed'), { lora, steps: 2, lr: 1e-2, checkpointing: true }));
+    const a = adapterOf(join(root, 'plain'));
+    const b = adapterOf(join(root, 'recomputed'));
+    for (const name of a.names()) expectClose(b.tensor(name), a.tensor(name), { atol: 1e-6 });
+  });
+
+  it('resumes to the adapter of an uninterrupted run (the masks are seeded per step)', () => {
+    const { root, model, data } = tinySetup();
+    train(options(model, data, join(root, 'straight'), { lora, steps: 3, lr: 1e-2 }));
+    expect(() => train(options(model, data, join(root, 'broken'), { lora, steps: 3, lr: 1e-2, saveEvery: 1 }), (s) => {
+      if (s.step === 2) throw new Error('crash');
+    })).toThrow('crash');
+    train(options(model, data, join(root, 'resumed'), { lora, steps: 3, lr: 1e-2, resume: join(root, 'broken') }));
+    const a = adapterOf(join(root, 'straight'));
+    const b = adapterOf(join(root, 'resumed'));
+    for (const name of a.names()) expectClose(b.tensor(name), a.tensor(name), { atol: 0 });
+  });
+});
+
+describe('text-only records', () => {
+  it('train alongside image records when only the projector trains (their loss reaches no trainable tensor)', () => {
+    const { root, model, data } = tinySetup(2);
+    const records = JSON.parse(readFileSync(data, 'utf8')) as object[];
+    records.push({ id: 'text', conversations: [{ from: 'human', value: 'Is there a red square?' }, { from: 'gpt', value: 'no' }] });
+    const file = join(root, 'data', 'mixed.json');
+    writeFileSync(file, JSON.stringify(records));
+    const report = train(options(model, file, join(root, 'out'), { train: ['projector'], steps: 1, batchSize: 3 }));
+    expect(report.losses).toHaveLength(1);
+  });
+});
+
+describe('epochs', () => {
+  it('visits every example once per epoch: 5 examples in batches of 2 make 3 steps an epoch', () => {
+    const { root, model, data } = tinySetup(5);
+    const report = train(options(model, data, join(root, 'out'), { steps: undefined, epochs: 2, batchSize: 2, lr: 1e-3 }));
+    expect(report.steps).toBe(6);
+  });
+
+  it('cuts the last step short when gradient accumulation does not divide an epoch\'s batches', () => {
+    const { root, model, data } = tinySetup(5);
+    const report = train(options(model, data, join(root, 'out'), { steps: undefined, epochs: 1, batchSize: 2, gradAccum: 2, lr: 1e-3 }));
+    expect(report.steps).toBe(2); // micro-batches of 2, 2 | 1
   });
 });
 
@@ -116,6 +168,30 @@ describe('refusals', () => {
       /bad\.jsonl: record 1 .*"labels": position 2 right after the image is labelled, but schedule adsc:1=0\.5 drops vision tokens/,
     );
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('refuses an --out that holds something other than a checkpoint, and leaves it alone', () => {
+    const { root, model, data } = tinySetup();
+    const precious = join(root, 'precious');
+    mkdirSync(precious);
+    writeFileSync(join(precious, 'thesis.txt'), 'keep me');
+    expect(() => train(options(model, data, precious, { steps: 1 }))).toThrow('is a non-empty directory that is not an adsc train checkpoint');
+    expect(readFileSync(join(precious, 'thesis.txt'), 'utf8')).toBe('keep me');
+    expect(() => train(options(model, data, model, { steps: 1 }))).toThrow('is the model directory or inside it');
+  });
+
+  it('refuses score-based schedules, which would rank vision tokens with the answer\'s last token', () => {
+    const { root, model, data } = tinySetup();
+    expect(() => train(options(model, data, join(root, 'out'), { schedule: 'fastv:K=1,R=0.5' }))).toThrow('training supports ADSC (uniform) schedules and none');
+  });
+
+  it('refuses to resume with other options than the checkpoint was trained with', () => {
+    const { root, model, data } = tinySetup();
+    const first = join(root, 'first');
+    train(options(model, data, first, { steps: 1, lora: { r: 2, alpha: 4, targets: ['q_proj'], dropout: 0 } }));
+    expect(() => train(options(model, data, join(root, 'second'), { steps: 2, resume: first, lora: { r: 2, alpha: 64, targets: ['q_proj'], dropout: 0 } }))).toThrow(
+      /trained with other options \(lora .*"alpha":4.*"alpha":64/,
+    );
   });
 
   it('refuses to start with nothing to train', () => {
