@@ -5,8 +5,9 @@
  * - shapes-llava (d 128, 4 heads, SwiGLU 344; 166 tokens = 144 vision + 22 text): every weight
  *   trainable (f32 masters), as in training that model from scratch;
  * - LLaVA-1.5-7B (d 4096, 32 heads, SwiGLU 11008; 640 tokens): frozen f16 weights with LoRA
- *   (r 128, alpha 256 on all seven projections, LLaVA's finetune_lora recipe), the case that
- *   decides whether a 7B LoRA step fits in memory.
+ *   (r 128, alpha 256 on all seven projections, as LLaVA's finetune_lora recipe; dropout 0 here,
+ *   where the recipe has 0.05, whose masks would add T x in floats per adapted projection), the
+ *   case that decides whether a 7B LoRA step fits in memory.
  *
  * Each is timed with every activation kept and with per-layer recomputation (checkpointing), and
  * the memory held between forward and backward (what the backward needs) is counted by core's

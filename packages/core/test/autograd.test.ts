@@ -77,6 +77,27 @@ describe('the tape', () => {
   });
 });
 
+describe('strided and half-precision inputs', () => {
+  it('give a transposed (strided) input of linear the same gradient as its contiguous copy', () => {
+    const w = randn([3, 4], 8);
+    const base = randn([4, 2], 9); // x = base^T [2, 4], a strided view
+    const xs = base.requireGrad();
+    backward(total(linear(xs.transpose(), w)));
+    const xc = base.transpose().contiguous().detach().requireGrad();
+    backward(total(linear(xc, w)));
+    expectClose(xs.grad!, xc.grad!.transpose().contiguous(), { atol: 1e-6 });
+  });
+
+  it('reduce a broadcast f16 operand\'s gradient over the broadcast axis', () => {
+    const x = randn([3, 4], 10).requireGrad();
+    const b16 = tensor([1, 2, 3, 4], [4], 'f16');
+    const b = b16.to('f32').requireGrad();
+    backward(total(mul(x, b)));
+    const xv = x.toFloat32Array();
+    expectClose(b.grad!, [0, 1, 2, 3].map((k) => xv[k] + xv[4 + k] + xv[8 + k]), { atol: 1e-5 });
+  });
+});
+
 describe('graphBytes', () => {
   it('counts the activation buffers the graph keeps, not the leaves: silu output 1024 B + the scalar 4 B', () => {
     const x = randn([256], 1).requireGrad(); // a leaf: not counted
