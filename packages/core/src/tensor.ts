@@ -298,25 +298,20 @@ function isIntegerDType(dtype: DType): boolean {
 }
 
 /**
- * Copies the elements of `t` in row-major order into `out` (same element kind as `t.data`).
- * The innermost axis is a tight loop; the outer axes advance an index counter.
+ * Walks the elements of `t` in row-major order, one run of the innermost axis at a time:
+ * `run(o, at, length, step)` covers row-major positions o.. and storage indices at, at + step, ...
+ * The outer axes advance an index counter.
  */
-export function gather(t: Tensor, out: { [i: number]: number | bigint; length: number }): void {
+function forEachRun(t: Tensor, run: (o: number, at: number, length: number, step: number) => void): void {
   const n = t.size;
   if (n === 0) return;
-  const src = t.data as unknown as { [i: number]: number | bigint };
-  if (t.isContiguous()) {
-    for (let i = 0; i < n; i++) out[i] = src[t.offset + i];
-    return;
-  }
+  if (t.isContiguous()) return run(0, t.offset, n, 1);
   const rank = t.rank;
   const inner = t.shape[rank - 1];
-  const innerStride = t.stride[rank - 1];
   const counter = new Array<number>(rank).fill(0);
   let base = t.offset;
   for (let o = 0; o < n; o += inner) {
-    for (let j = 0, at = base; j < inner; j++, at += innerStride) out[o + j] = src[at];
-    // Advance the counter over the outer axes.
+    run(o, base, inner, t.stride[rank - 1]);
     for (let axis = rank - 2; axis >= 0; axis--) {
       counter[axis]++;
       base += t.stride[axis];
@@ -327,30 +322,20 @@ export function gather(t: Tensor, out: { [i: number]: number | bigint; length: n
   }
 }
 
+/** Copies the elements of `t` in row-major order into `out` (same element kind as `t.data`). */
+export function gather(t: Tensor, out: { [i: number]: number | bigint; length: number }): void {
+  const src = t.data as unknown as { [i: number]: number | bigint };
+  forEachRun(t, (o, at, length, step) => {
+    for (let j = 0; j < length; j++, at += step) out[o + j] = src[at];
+  });
+}
+
 /** Writes `values` (row-major over t's shape) into the elements of `t`, whatever its strides. */
 export function scatter(t: Tensor, values: ArrayLike<number>): void {
-  const n = t.size;
-  if (n === 0) return;
   const dst = t.data as unknown as { [i: number]: number };
-  const rank = t.rank;
-  if (rank === 0) {
-    dst[t.offset] = values[0];
-    return;
-  }
-  const inner = t.shape[rank - 1];
-  const innerStride = t.stride[rank - 1];
-  const counter = new Array<number>(rank).fill(0);
-  let base = t.offset;
-  for (let o = 0; o < n; o += inner) {
-    for (let j = 0, at = base; j < inner; j++, at += innerStride) dst[at] = values[o + j];
-    for (let axis = rank - 2; axis >= 0; axis--) {
-      counter[axis]++;
-      base += t.stride[axis];
-      if (counter[axis] < t.shape[axis]) break;
-      base -= counter[axis] * t.stride[axis];
-      counter[axis] = 0;
-    }
-  }
+  forEachRun(t, (o, at, length, step) => {
+    for (let j = 0; j < length; j++, at += step) dst[at] = values[o + j];
+  });
 }
 
 // -- creation -------------------------------------------------------------------------------------

@@ -40,10 +40,9 @@ export function isGradEnabled(): boolean {
   return gradMode;
 }
 
-/** Runs `fn` with recording off: no node is made, whatever requires a gradient. */
-export function noGrad<T>(fn: () => T): T {
+function inGradMode<T>(on: boolean, fn: () => T): T {
   const before = gradMode;
-  gradMode = false;
+  gradMode = on;
   try {
     return fn();
   } finally {
@@ -51,16 +50,11 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** Runs `fn` with recording off: no node is made, whatever requires a gradient. */
+export const noGrad = <T>(fn: () => T): T => inGradMode(false, fn);
+
 /** Runs `fn` with recording on (used to recompute a checkpointed segment inside a backward pass). */
-export function withGrad<T>(fn: () => T): T {
-  const before = gradMode;
-  gradMode = true;
-  try {
-    return fn();
-  } finally {
-    gradMode = before;
-  }
-}
+export const withGrad = <T>(fn: () => T): T => inGradMode(true, fn);
 
 /** True when an op with these inputs must record its backward rule. */
 export function needsGrad(inputs: readonly (Tensor | undefined)[]): boolean {
