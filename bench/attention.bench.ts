@@ -10,12 +10,19 @@
  * exponentials are not counted). "extra bytes" is the working memory beyond inputs and output:
  * reference = one Tq x Tk matrix of doubles (reused head after head), tiled = S [Br, Bc], O [Br, D],
  * m and l [Br] per thread, gpu = the tiles and intermediate textures of one query tile.
+ *
+ * Training: a second table times the same prefill forward, the forward that also returns the
+ * logsumexp (`attentionWithLse`), and the backward pass (tiled FlashAttention-2 and the reference),
+ * each on 1 and 2 threads. The backward counts 10 * H * D flops per visible pair (five products:
+ * S, dP, dV, dQ, dK; the forward has two); "x forward" is its time over the plain forward's on as
+ * many threads, in the same run. Extra bytes as above, for the backward's scratch.
  * `--quick` uses 4 heads instead of 32 (numbers are rough, for checking that the suite runs).
  */
 import { getNumThreads, randn, setNumThreads, type Tensor } from '@adsc/core';
 import {
-  DEFAULT_GPU_TILE, DEFAULT_TILE, attention, createGpuAttention, createTiledScratch, gpuScratchBytes,
-  referenceScratchBytes, scratchBytes, visibleKeyEnd, type GpuAttention,
+  DEFAULT_GPU_TILE, DEFAULT_TILE, attention, attentionBackward, attentionWithLse, backwardScratchBytes, createBackwardScratch,
+  createGpuAttention, createTiledScratch, gpuScratchBytes, referenceBackwardScratchBytes, referenceScratchBytes, scratchBytes,
+  visibleKeyEnd, type GpuAttention,
 } from '@adsc/attention';
 import type { SuiteOptions } from './run.js';
 import { measure, printTable, speedup, type Case } from './report.js';
@@ -72,4 +79,45 @@ export default async function attentionSuite({ quick }: SuiteOptions): Promise<v
     'vs reference': (r) => (r.name.endsWith('reference 2 threads') ? '-' : speedup(r, byName.get(`${labelOf(r.name)}: reference 2 threads`))),
   });
   console.log(`heads ${heads}, D ${D}; flops = 4 * H * D * (visible query-key pairs); tiles: CPU ${DEFAULT_TILE.queries} x ${DEFAULT_TILE.keys}, gpu.js ${DEFAULT_GPU_TILE.queries} x ${DEFAULT_GPU_TILE.keys}`);
+
+  console.log(`\n### training: prefill ${T} causal, forward vs backward\n`);
+  await trainingTable(q, k, v, heads, quick);
+  setNumThreads(threads);
+}
+
+/** Forward, forward with lse and the two backward passes on 1 and 2 threads, in one run. */
+async function trainingTable(q: Tensor, k: Tensor, v: Tensor, heads: number, quick: boolean): Promise<void> {
+  let pairs = 0;
+  for (let i = 0; i < T; i++) pairs += visibleKeyEnd(i, T, true, 0);
+  const forwardFlops = 4 * heads * D * pairs;
+  const backwardFlops = 10 * heads * D * pairs;
+  const opts = { causal: true } as const;
+  const dOut = randn([T, heads, D], 4).permute([1, 0, 2]); // a view, as the tape would hand it
+  const { out, lse } = attentionWithLse(q, k, v, opts);
+  const problem = { queries: T, keys: T, headDim: D };
+  const forwardBytes = scratchBytes(createTiledScratch(DEFAULT_TILE.queries, DEFAULT_TILE.keys, D));
+  const backwardBytes = backwardScratchBytes(createBackwardScratch(DEFAULT_TILE.queries, DEFAULT_TILE.keys, D));
+  const cases: Case[] = [];
+  const bytes = new Map<string, number>();
+  for (const n of [1, 2]) {
+    const threads = `${n} thread${n > 1 ? 's' : ''}`;
+    const add = (name: string, flops: number, fn: () => unknown, extra: number) => {
+      cases.push({ name: `${name}, ${threads}`, flops, fn, setup: () => setNumThreads(n) });
+      bytes.set(`${name}, ${threads}`, extra);
+    };
+    add('forward (tiled)', forwardFlops, () => attention(q, k, v, opts), n * forwardBytes);
+    add('forward with lse (tiled)', forwardFlops, () => attentionWithLse(q, k, v, opts), n * forwardBytes);
+    add('backward (tiled)', backwardFlops, () => attentionBackward(q, k, v, out, lse, dOut, opts), n * backwardBytes);
+    add('backward (reference)', backwardFlops, () => attentionBackward(q, k, v, out, lse, dOut, { ...opts, impl: 'reference' }), referenceBackwardScratchBytes(problem));
+  }
+  const results = await measure(cases, quick);
+  const byName = new Map(results.map((r) => [r.name, r]));
+  printTable(results, {
+    'extra bytes': (r) => (bytes.get(r.name) ?? 0).toLocaleString('en-US'),
+    'x forward': (r) => {
+      const forward = byName.get(`forward (tiled), ${r.name.split(', ')[1]}`);
+      return forward && r !== forward ? (r.ms / forward.ms).toFixed(2) : '-';
+    },
+  });
+  console.log(`heads ${heads}, D ${D}; flops: forward 4 * H * D * pairs, backward 10 * H * D * pairs (${pairs} visible pairs); tiles ${DEFAULT_TILE.queries} x ${DEFAULT_TILE.keys}`);
 }

@@ -1,3 +1,4 @@
 import { defineProject } from 'vitest/config';
 
-export default defineProject({ test: { name: 'train', include: ['test/**/*.test.ts'] } });
+// Training tests run real optimizer steps on a toy model: seconds each on a loaded 2-core machine.
+export default defineProject({ test: { name: 'train', include: ['test/**/*.test.ts'], testTimeout: 60_000 } });

@@ -104,23 +104,23 @@ export function attentionBackward(
 
 /**
  * Reference attention that also returns the probabilities probs [..., Hq, Tq, Tk] (0 where masked;
- * each row sums to 1, or is all 0 for a row that sees no key). This is what FastV needs and what a
- * FlashAttention-style kernel never forms. `impl` other than 'reference' is an error.
+ * each row sums to 1, or is all 0 for a row that sees no key) and the logsumexp lse [..., Hq, Tq]
+ * (as `attentionWithLse`, so the layer can be trained with `attentionBackward`). This is what FastV
+ * needs and what a FlashAttention-style kernel never forms. `impl` other than 'reference' is an error.
  */
-export function attentionWithProbs(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): { out: Tensor; probs: Tensor } {
+export function attentionWithProbs(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): { out: Tensor; probs: Tensor; lse: Tensor } {
   if (opts.impl !== undefined && opts.impl !== 'reference') {
     throw new TypeError(`attentionWithProbs: only impl 'reference' forms the probabilities, got impl '${opts.impl}'`);
   }
   const p = resolveProblem('attentionWithProbs', q, k, v, opts);
   const [outTensor, out] = f32Output([...p.lead, p.queryHeads, p.queries, p.headDim]);
   const [probsTensor, probs] = f32Output([...p.lead, p.queryHeads, p.queries, p.keys]);
-  const lse = needsGrad([q, k, v]) ? new Float32Array(p.heads * p.queries) : undefined;
+  const [lseTensor, lse] = f32Output([...p.lead, p.queryHeads, p.queries]);
   referenceAttention(p, headRows(q, p, true), headRows(k, p, true), headRows(v, p, true), out, { probs, lse });
   // The probabilities only rank tokens (FastV); the gradient flows through the output alone.
-  const lseTensor = lse && tensor(lse, [...p.lead, p.queryHeads, p.queries]);
   const recorded = record('attention', [q, k, v], outTensor, (g) => {
-    const { dq, dk, dv } = attentionBackward(q, k, v, outTensor, lseTensor!, g, { ...opts, impl: 'reference' });
+    const { dq, dk, dv } = attentionBackward(q, k, v, outTensor, lseTensor, g, { ...opts, impl: 'reference' });
     return [dq, dk, dv];
   });
-  return { out: recorded, probs: probsTensor };
+  return { out: recorded, probs: probsTensor, lse: lseTensor };
 }

@@ -132,7 +132,7 @@ export function resolveBackwardProblem(
   fn: string, q: Tensor, k: Tensor, v: Tensor, out: Tensor, lse: Tensor, dOut: Tensor, opts: AttentionOptions = {},
 ): AttentionProblem {
   const p = resolveProblem(fn, q, k, v, opts);
-  const expect = (name: string, t: unknown, shape: readonly number[]) => {
+  const checkSaved = (name: string, t: unknown, shape: readonly number[]) => {
     const tensor = t as Tensor;
     if (!tensor || typeof tensor !== 'object' || !Array.isArray(tensor.shape)) {
       throw new TypeError(`${fn}: ${name} must be a Tensor ${formatShape(shape)}`);
@@ -142,8 +142,8 @@ export function resolveBackwardProblem(
     }
     if (!isFloat(tensor.dtype)) throw new TypeError(`${fn}: ${name} must have a float dtype (f32, f16, bf16 or f64), got ${tensor.dtype}`);
   };
-  expect('out', out, q.shape);
-  expect('lse', lse, q.shape.slice(0, -1));
-  expect('dOut', dOut, q.shape);
+  checkSaved('out', out, q.shape);
+  checkSaved('lse', lse, q.shape.slice(0, -1));
+  checkSaved('dOut', dOut, q.shape);
   return p;
 }

@@ -95,7 +95,7 @@ function probabilities(p: AttentionProblem, q: HeadRows, k: HeadRows, h: number,
  *   dQ = scale dS K             [Tq, D]
  *   dK += scale dS^T Q          [Tk, D]
  *
- * dq [heads, Tq, D], dk and dv [kvHeads, Tk, D] are contiguous, zero on entry (the f32 outputs).
+ * dq [heads, Tq, D], dk and dv [kvHeads, Tk, D] are contiguous f32 outputs, each entry written once.
  * Extra memory: P and dP of one head in doubles, P and dS in f32, dK and dV of one kv head in
  * doubles (`referenceBackwardScratchBytes`).
  */

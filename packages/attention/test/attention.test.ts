@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Tensor, getNumThreads, randn, setNumThreads } from '@adsc/core';
 import { expectClose, readGolden } from '@adsc/core/testing';
 import { attention, attentionWithProbs, type AttentionOptions } from '../src/index.js';
-import { CASES, CPU_TOLERANCE, oracle } from './cases.js';
+import { CASES, CPU_TOLERANCE, TABLE_TIMEOUT_MS, oracle } from './cases.js';
 
 const IMPLS: { name: string; opts: AttentionOptions }[] = [
   { name: 'reference', opts: { impl: 'reference' } },
@@ -22,7 +22,7 @@ describe.each(IMPLS)('$name', ({ opts: implOpts }) => {
     const out = attention(c.q, c.k, c.v, { ...c.opts, ...implOpts });
     expect(out.shape).toEqual(c.q.shape);
     expectClose(out, oracle(c), CPU_TOLERANCE);
-  });
+  }, TABLE_TIMEOUT_MS);
 });
 
 describe('golden outputs from PyTorch (scripts/golden.py)', () => {

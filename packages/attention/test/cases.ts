@@ -66,6 +66,12 @@ export const CASES: Case[] = [
   { name: 'explicit scale 0.5, no mask, Tq 5, Tk 9 (D 8)', ...inputs([], 1, 1, 5, 9, 8, 130), opts: { scale: 0.5 } },
 ];
 
+/**
+ * Timeout for tests that run the whole table: the 640 x 640 case (the JS oracle, 5 x 7 tiles, gpu.js
+ * cpu mode) takes seconds, and more than vitest's default 5 s on a busy 2-core machine.
+ */
+export const TABLE_TIMEOUT_MS = 60_000;
+
 // Outputs are weighted means of N(0, 1) values; atol is the floor for outputs near 0, where the
 // f32 rounding of a sum that cancels dominates (measured: GL needs more than 1e-7, 1e-6 passes).
 export const CPU_TOLERANCE: Tolerance = { rtol: 1e-5, atol: 1e-6 };

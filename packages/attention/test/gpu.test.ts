@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randn } from '@adsc/core';
 import { expectClose } from '@adsc/core/testing';
 import { attention, createGpuAttention, type GpuAttention, type GpuMode } from '../src/index.js';
-import { CASES, GPU_TOLERANCE, oracle } from './cases.js';
+import { CASES, GPU_TOLERANCE, TABLE_TIMEOUT_MS, oracle } from './cases.js';
 
 const ci = Boolean(process.env.CI);
 
@@ -54,7 +54,7 @@ for (const session of sessions) {
       const out = gpu.attention(c.q, c.k, c.v, c.opts);
       expect(out.shape).toEqual(c.q.shape);
       expectClose(out, oracle(c), GPU_TOLERANCE);
-    });
+    }, TABLE_TIMEOUT_MS);
 
     it('gives the same result with small tiles (several query tiles, causal tiles skipped)', () => {
       const c = CASES.find((x) => x.name.startsWith('chunk in the middle'))!;

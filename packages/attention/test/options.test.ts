@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { randn, zeros } from '@adsc/core';
-import { attention, type AttentionOptions } from '../src/index.js';
+import { attention, attentionBackward, attentionWithLse, type AttentionOptions } from '../src/index.js';
 
 const q = randn([4, 3, 8], 1);
 const k = randn([2, 5, 8], 2);
@@ -47,5 +47,37 @@ describe('option checks', () => {
   ];
   it.each(bad)('rejects %s', (_, opts, message) => {
     expect(() => attention(q, k, v, opts)).toThrow(message);
+  });
+});
+
+describe('backward checks', () => {
+  const out = randn([4, 3, 8], 4);
+  const lse = randn([4, 3], 5);
+  const dOut = randn([4, 3, 8], 6);
+
+  it('checks q, k, v and the options as the forward does, naming attentionBackward', () => {
+    expect(() => attentionBackward(q, k, randn([2, 6, 8], 3), out, lse, dOut)).toThrow(/attentionBackward: k and v must have the same shape/);
+    expect(() => attentionBackward(q, k, v, out, lse, dOut, { tile: { queries: 0 } })).toThrow(/attentionBackward: option tile.queries must be a positive integer/);
+  });
+
+  it('rejects an out that is not shaped like q', () => {
+    expect(() => attentionBackward(q, k, v, randn([4, 3, 4], 4), lse, dOut)).toThrow(/attentionBackward: out must have shape \[4, 3, 8\] \(from q \[4, 3, 8\]\), got \[4, 3, 4\]/);
+  });
+
+  it('rejects an lse that is not q without its D axis', () => {
+    expect(() => attentionBackward(q, k, v, out, randn([4, 3, 1], 5), dOut)).toThrow(/attentionBackward: lse must have shape \[4, 3\] .*got \[4, 3, 1\]/);
+  });
+
+  it('rejects a dOut that is not shaped like q', () => {
+    expect(() => attentionBackward(q, k, v, out, lse, randn([4, 8], 6))).toThrow(/attentionBackward: dOut must have shape \[4, 3, 8\] .*got \[4, 8\]/);
+  });
+
+  it('rejects a missing or integer saved tensor', () => {
+    expect(() => attentionBackward(q, k, v, out, undefined as never, dOut)).toThrow(/attentionBackward: lse must be a Tensor \[4, 3\]/);
+    expect(() => attentionBackward(q, k, v, out, zeros([4, 3], 'i32'), dOut)).toThrow(/attentionBackward: lse must have a float dtype.*got i32/);
+  });
+
+  it('names attentionWithLse in its errors', () => {
+    expect(() => attentionWithLse(q, k, v, { impl: 'flash' as never })).toThrow(/attentionWithLse: option impl/);
   });
 });

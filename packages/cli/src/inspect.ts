@@ -30,18 +30,16 @@ export function inspect(path: string, opts: InspectOptions, out: (line: string) 
 /** The --json listing: metadata (null when there is none) and every tensor's header entry. */
 function listing(checkpoint: Checkpoint, path: string) {
   const root = statSync(path).isDirectory() ? path : dirname(path);
-  const sharded = new Set(checkpoint.names().map((n) => checkpoint.info(n).file)).size > 1 || statSync(path).isDirectory();
+  const infos = checkpoint.names().map((name) => checkpoint.info(name));
+  const sharded = new Set(infos.map((info) => info.file)).size > 1 || statSync(path).isDirectory();
   const metadata = Object.keys(checkpoint.metadata).length > 0 ? { ...checkpoint.metadata } : null;
-  const tensors = checkpoint.names().map((name) => {
-    const info = checkpoint.info(name);
-    return {
-      name,
-      dtype: info.dtype,
-      shape: [...info.shape],
-      data_offsets: [...info.dataOffsets],
-      ...(sharded ? { file: relative(root, info.file) } : {}),
-    };
-  });
+  const tensors = infos.map((info) => ({
+    name: info.name,
+    dtype: info.dtype,
+    shape: [...info.shape],
+    data_offsets: [...info.dataOffsets],
+    ...(sharded ? { file: relative(root, info.file) } : {}),
+  }));
   return { metadata, tensors };
 }
 

@@ -4,6 +4,7 @@
  *
  *   adsc train --model DIR --data FILE --out DIR [--image-folder DIR] [--train vision,projector,llm]
  *              [--lora r=R,alpha=A,targets=q_proj,v_proj[,dropout=P]] [--schedule SPEC]
+ *              [--curriculum SPEC@STEPS;SPEC@STEPS...]
  *              [--optimizer adamw|sgd] [--lr X] [--weight-decay X] [--max-grad-norm X (0 = off)]
  *              [--lr-schedule constant|cosine] [--warmup-steps N] [--steps N | --epochs N]
  *              [--batch-size N] [--grad-accum N] [--seed S] [--save-every N] [--resume DIR]
@@ -18,7 +19,7 @@ import { UsageError } from './errors.js';
 
 export const TRAIN_USAGE = `  adsc train --model DIR --data FILE --out DIR [--image-folder DIR] [--train vision,projector,llm]
              [--lora r=R,alpha=A,targets=q_proj,v_proj[,dropout=P]] [--schedule SPEC]
-             [--optimizer adamw|sgd] [--lr X] [--weight-decay X] [--max-grad-norm X (0 = off)]
+             [--curriculum SPEC@STEPS;SPEC@STEPS...] [--optimizer adamw|sgd] [--lr X] [--weight-decay X] [--max-grad-norm X (0 = off)]
              [--lr-schedule constant|cosine] [--warmup-steps N] [--steps N | --epochs N]
              [--batch-size N] [--grad-accum N] [--seed S] [--save-every N] [--resume DIR]
              [--checkpointing] [--template llava-hf|vicuna_v1] [--threads N] [--json]
@@ -35,6 +36,7 @@ export function trainCommand(args: string[], out: (line: string) => void, err: (
       train: { type: 'string', default: 'projector,llm' },
       lora: { type: 'string' },
       schedule: { type: 'string', default: 'none' },
+      curriculum: { type: 'string' },
       optimizer: { type: 'string', default: 'adamw' },
       lr: { type: 'string' },
       'weight-decay': { type: 'string', default: '0' },
@@ -72,7 +74,7 @@ export function trainCommand(args: string[], out: (line: string) => void, err: (
 
   const progress = (s: StepInfo): void => {
     if (values.json) return;
-    err(`step ${s.step}/${s.steps}  loss ${s.loss.toFixed(4)}  lr ${s.lr.toExponential(2)}  |g| ${s.gradNorm.toFixed(3)}  ${s.tokensPerSecond.toFixed(0)} tok/s  ETA ${duration(s.etaSeconds)}`);
+    err(`step ${s.step}/${s.steps}  ${s.schedule}  loss ${s.loss.toFixed(4)}  lr ${s.lr.toExponential(2)}  |g| ${s.gradNorm.toFixed(3)}  ${s.tokensPerSecond.toFixed(0)} tok/s  ETA ${duration(s.etaSeconds)}`);
   };
   const report = train(
     {
@@ -83,6 +85,7 @@ export function trainCommand(args: string[], out: (line: string) => void, err: (
       train: parseParts(values.train),
       lora,
       schedule: values.schedule,
+      curriculum: values.curriculum === undefined ? undefined : parseCurriculum(values.curriculum),
       optimizer,
       lr: values.lr === undefined ? (lora ? 2e-4 : 2e-5) : rateFlag('--lr', values.lr),
       weightDecay: numberFlag('--weight-decay', values['weight-decay'], { min: 0, max: 1 }),
@@ -103,6 +106,15 @@ export function trainCommand(args: string[], out: (line: string) => void, err: (
   );
   if (values.json) out(JSON.stringify(report));
   else out(`trained ${report.steps} steps on ${report.examples} examples in ${duration(report.seconds)}: loss ${report.losses[0].toFixed(4)} -> ${report.losses[report.losses.length - 1].toFixed(4)}; wrote ${report.out}`);
+}
+
+/** "adsc:2=0.25@100;adsc:2=0.5@50": stages of a schedule and a step count, run before --schedule. */
+export function parseCurriculum(text: string): { schedule: string; steps: number }[] {
+  return text.split(';').map((stage) => stage.trim()).filter((s) => s !== '').map((stage) => {
+    const at = stage.lastIndexOf('@');
+    if (at < 0) throw new UsageError(`--curriculum: stage ${JSON.stringify(stage)} is not SPEC@STEPS`);
+    return { schedule: stage.slice(0, at), steps: integerFlag(`--curriculum stage ${stage.slice(0, at)}`, stage.slice(at + 1), { min: 1, max: 1e9 }) };
+  });
 }
 
 function oneOf<T extends string>(flag: string, value: string, options: readonly T[]): T {

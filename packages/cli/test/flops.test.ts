@@ -54,6 +54,14 @@ describe('adsc flops', () => {
     expect(err).toEqual(['error: ScheduleError: schedule "adsc:32=0.5": layer 32 does not exist in a model of 32 layers']);
   });
 
+  it('refuses text tokens that with the image pass max_position_embeddings', async () => {
+    // llava-1.5-7b: 576 image features + 3521 text tokens = 4097 > 4096.
+    expect((await run('flops', '--config', 'llava-1.5-7b', '--text-tokens', '3520')).code).toBe(0);
+    expect((await run('flops', '--config', 'llava-1.5-7b', '--text-tokens', '3521')).err).toEqual([
+      "error: ContextTooLong: llava-1.5-7b: 4097 prompt positions + 0 new tokens = 4097, past the model's max_position_embeddings 4096",
+    ]);
+  });
+
   it('refuses an unknown formula and a missing config', async () => {
     expect((await run('flops', '--config', 'llava-1.5-7b', '--formula', 'magic')).err).toEqual(['error: Usage: --formula must be exact or fastv, got "magic"']);
     expect((await run('flops')).code).toBe(2);

@@ -7,10 +7,11 @@
  * which fails the exit-code check: that is the memory bound.
  *
  * Before issue 12 every case here either ran out of memory, ran for minutes, blocked forever, or
- * ended in an internal error or a stack trace.
+ * ended in an internal error or a stack trace. (A file of 150,000 tensors, whose listing overflowed
+ * the stack, is listed in inspect.test.ts.)
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, openSync, ftruncateSync, closeSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, openSync, ftruncateSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -112,10 +113,13 @@ function fifo(name: string): string {
   return path;
 }
 
-/** A safetensors file of 150,000 one-element F32 tensors t0, t1, ... (written by hand: it is quick). */
+/**
+ * A safetensors file of 5,000 one-element F32 tensors t0, t1, ... (written by hand: it is quick):
+ * its listing, ~150 KB, is more than a pipe holds.
+ */
 const manyTensors = (() => {
   let path: string | undefined;
-  return () => (path ??= writeManyTensors(150_000));
+  return () => (path ??= writeManyTensors(5000));
 })();
 
 function writeManyTensors(n: number): string {
@@ -298,19 +302,11 @@ describe.concurrent('adsc on hostile input', () => {
     expect(r.seconds).toBeLessThan(15);
   }, 60_000);
 
-  it('lists a valid file of 150,000 tensors', async () => {
-    const r = await adsc(['inspect', manyTensors()]);
-    expect(r.status).toBe(0);
-    expect(r.stderr).toEqual([]);
-    expect(r.stdout.split('\n')[0]).toBe('many.safetensors: 150000 tensors, 150,000 parameters, 585.9 KiB (F32)');
-    expect(r.seconds).toBeLessThan(15);
-  }, 60_000);
-
   it('stops quietly when the reader of its output goes away (inspect | head -1)', () => {
     const command = `set -o pipefail; "${process.execPath}" "${bin}" inspect "${manyTensors()}" | head -1`;
     const r = spawnSync('bash', ['-c', command], { encoding: 'utf8', timeout: 30_000 });
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('many.safetensors: 150000 tensors, 150,000 parameters, 585.9 KiB (F32)\n');
+    expect(r.stdout).toBe('many.safetensors: 5000 tensors, 5,000 parameters, 19.5 KiB (F32)\n');
     expect(r.status).toBe(0);
   }, 60_000);
 });

@@ -69,6 +69,29 @@ describe('adsc inspect', () => {
     expect(out).toContain('  metadata note: hello');
   });
 
+  it('prints the memory plan of a model directory', async () => {
+    const model = new URL('../../model/test/fixtures/tiny/tiny-gqa', import.meta.url).pathname;
+    const { code, out } = await run('inspect', model);
+    expect(code).toBe(0);
+    expect(out.at(-2)).toMatch(/^memory plan at 4096 positions: weights 1\.13 MiB \+ KV cache \d.* \+ activations .* = .*$/);
+    expect(out.at(-1)).toMatch(/^memory available: .* \((os\.totalmem\(\)|the cgroup limit .*|ADSC_MEMORY_LIMIT)\); fits$/);
+  });
+
+  it('lists a valid file of 150,000 tensors (a spread into Math.max once overflowed the stack)', async () => {
+    const n = 150_000;
+    const entries = Array.from({ length: n }, (_, i) => `"t${i}":{"dtype":"F32","shape":[1],"data_offsets":[${4 * i},${4 * i + 4}]}`);
+    const header = Buffer.from(`{${entries.join(',')}}`);
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(header.length));
+    const many = join(dir, 'many.safetensors');
+    writeFileSync(many, Buffer.concat([length, header, Buffer.alloc(4 * n)]));
+    const { code, out, err } = await run('inspect', many);
+    expect([code, err]).toEqual([0, []]);
+    // 150,000 * 4 bytes = 600,000 B = 585.9 KiB; the table has a blank line and a header row.
+    expect(out[0]).toBe('many.safetensors: 150000 tensors, 150,000 parameters, 585.9 KiB (F32)');
+    expect(out).toHaveLength(3 + n);
+  }, 30_000);
+
   it('fails with one line naming the code and the file for a malformed file', async () => {
     const bad = join(dir, 'bad.safetensors');
     writeFileSync(bad, new Uint8Array([1, 2, 3])); // 3 bytes: shorter than the 8-byte length prefix

@@ -118,6 +118,20 @@ describe('adsc run', () => {
     expect(renumbered.prefill_logits).not.toEqual(original.prefill_logits);
   });
 
+  it('refuses a model larger than the memory budget with one line, and loads it with --force', async () => {
+    const before = process.env.ADSC_MEMORY_LIMIT;
+    process.env.ADSC_MEMORY_LIMIT = '1048576'; // 1 MiB: the tiny model's weights alone take 1.1 MiB
+    try {
+      const refused = await run('run', '--model', gqa, '--input-ids', '1,2', '--max-new-tokens', '1');
+      expect(refused.code).toBe(2);
+      expect(refused.err).toEqual([expect.stringMatching(/^error: InsufficientMemory: .*tiny-gqa: needs about .* but ADSC_MEMORY_LIMIT allows 1\.00 MiB; --force loads it anyway$/)]);
+      expect((await run('run', '--model', gqa, '--input-ids', '1,2', '--max-new-tokens', '1', '--force')).code).toBe(0);
+    } finally {
+      if (before === undefined) delete process.env.ADSC_MEMORY_LIMIT;
+      else process.env.ADSC_MEMORY_LIMIT = before;
+    }
+  });
+
   it('refuses an unknown schedule', async () => {
     const { code, err } = await run('run', '--model', gqa, '--input-ids', '1', '--schedule', 'magic');
     expect(code).toBe(2);

@@ -23,7 +23,7 @@ export { kernelModule } from './wasm/kernels.js';
 export { webAssembly, type WasmInstance, type WasmMemory } from './wasm/webassembly.js';
 export { conv2dPatches } from './ops/conv.js';
 export { crossEntropy, type CrossEntropyOptions } from './ops/loss.js';
-export { AutogradError, backward, isGradEnabled, needsGrad, noGrad, record, withGrad, type GradNode, type Grads } from './autograd/tape.js';
+export { AutogradError, backward, graphBytes, isGradEnabled, needsGrad, noGrad, record, withGrad, type GradNode, type Grads } from './autograd/tape.js';
 export { sumToShape } from './autograd/broadcast.js';
 export { checkpoint } from './autograd/checkpoint.js';
 export { getRandomState, nextUniform, seedRandom, setRandomState } from './autograd/random.js';

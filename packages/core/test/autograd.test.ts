@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectClose } from '../src/testing.js';
 import {
-  backward, checkpoint, dropout, linear, map, mul, noGrad, randn, seedRandom, silu, sum, tensor, type Tensor,
+  backward, checkpoint, dropout, graphBytes, linear, map, mul, noGrad, randn, seedRandom, silu, sum, tensor, type Tensor,
 } from '../src/index.js';
 
 const total = (t: Tensor): Tensor => sum(t.reshape([-1]), 0);
@@ -50,6 +50,14 @@ describe('the tape', () => {
   it('refuses to differentiate an arbitrary map', () => {
     const w = tensor([1, 2], [2]).requireGrad();
     expect(() => map(w, Math.sin)).toThrow('map: an arbitrary function has no gradient rule');
+  });
+});
+
+describe('graphBytes', () => {
+  it('counts the activation buffers the graph keeps, not the leaves: silu output 1024 B + the scalar 4 B', () => {
+    const x = randn([256], 1).requireGrad(); // a leaf: not counted
+    const loss = total(silu(x)); // silu's output [256] f32 and the sum's [] f32; the reshape shares silu's buffer
+    expect(graphBytes(loss)).toBe(256 * 4 + 4);
   });
 });
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { bf16BitsToNumber, f16BitsToNumber, getKernel, setKernel } from '../src/index.js';
 import { halfToF32Wasm, wasmSupported } from '../src/kernels/gemm-wasm.js';
 
@@ -35,6 +35,19 @@ describe('kernel selection', () => {
   it('defaults to wasm where the engine validates the SIMD module', () => {
     if (process.env.ADSC_KERNEL) expect(getKernel()).toBe(process.env.ADSC_KERNEL);
     else expect(getKernel()).toBe(wasmSupported() ? 'wasm' : 'js');
+  });
+
+  it('names the environment variable when ADSC_KERNEL holds an unknown kernel', async () => {
+    const saved = process.env.ADSC_KERNEL;
+    process.env.ADSC_KERNEL = 'gpu';
+    try {
+      vi.resetModules(); // a fresh select.ts reads the variable anew
+      const fresh = await import('../src/kernels/select.js');
+      expect(() => fresh.getKernel()).toThrow("ADSC_KERNEL: expected 'wasm' or 'js', got 'gpu'");
+    } finally {
+      if (saved === undefined) delete process.env.ADSC_KERNEL;
+      else process.env.ADSC_KERNEL = saved;
+    }
   });
 
   it('refuses a kernel name it does not know, naming it', () => {

@@ -92,17 +92,18 @@ export const MAX_IMAGE_FILE_BYTES = 256 * 2 ** 20;
 
 /**
  * Reads and decodes an image file; a missing, unreadable or non-regular file (a FIFO would block
- * forever) is named in the error.
+ * forever) is named in the error. `name` is what errors call the image when the path alone does
+ * not say enough, e.g. "train.jsonl, record 17: cat.png".
  */
-export function readImage(path: string): RgbImage {
+export function readImage(path: string, name = path): RgbImage {
   let bytes: Uint8Array;
   try {
     bytes = readRegularFile(path, MAX_IMAGE_FILE_BYTES);
   } catch (e) {
-    if (e instanceof FileError) throw new ImageError(e.message, e.code);
+    if (e instanceof FileError) throw new ImageError(name === path ? e.message : `${name}: ${e.message}`, e.code);
     throw e;
   }
-  return decodeImage(bytes, path);
+  return decodeImage(bytes, name);
 }
 
 /** Width and height from a PNG's IHDR chunk (always first, at byte 8), if the file is that long. */

@@ -16,7 +16,7 @@ export { Llava, checkpointBytes, type DecoderRun, type DecoderRunOptions, type L
 export { IGNORE_INDEX, labelCount, lmLoss, type LabelledExample, type LossOptions, type LossResult } from './lm-loss.js';
 export {
   LimitError, MAX_RESIZE_FACTOR, PIL_MAX_IMAGE_PIXELS, availableMemory, cappedThreads, checkContext, checkImageDimensions, checkMemoryPlan,
-  checkPreprocessorSizes, formatBytes, maxImagePixels, planMemory, promptPositions, type MemoryBudget, type MemoryPlan, type PreprocessorSizes,
+  checkPreprocessorSizes, formatBytes, maxImagePixels, planMemory, promptPositions, type MemoryBudget, type MemoryPlan,
 } from './limits.js';
 export { argmax, generate, sampler, type GenerateOptions, type GenerateResult, type Timings } from './generate.js';
 export { LlavaTokenizer, TokenizerError, formatPrompt, type TemplateName } from './tokenizer.js';

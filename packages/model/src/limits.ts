@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import type { LlavaConfig } from './config.js';
 import { imageFeatureCount, numPatches } from './config.js';
+import type { PreprocessorConfig } from './preprocess.js';
 
 /** A limit was exceeded; `code` says which (ImageTooLarge, ContextTooLong, InsufficientMemory, ...). */
 export class LimitError extends Error {
@@ -60,19 +61,11 @@ export function checkImageDimensions(width: number, height: number, file: string
  */
 export const MAX_RESIZE_FACTOR = 2;
 
-/** What checkPreprocessorSizes needs of a PreprocessorConfig (kept structural to avoid a cycle). */
-export interface PreprocessorSizes {
-  do_resize: boolean;
-  size: { shortest_edge: number } | { height: number; width: number };
-  do_center_crop: boolean;
-  crop_size: { height: number; width: number };
-}
-
 /**
  * Refuses a preprocessor whose output cannot be the tower's imageSize x imageSize pixels, or whose
  * resize asks for more than MAX_RESIZE_FACTOR times that; `file` names the preprocessor config.
  */
-export function checkPreprocessorSizes(pre: PreprocessorSizes, imageSize: number, file: string): void {
+export function checkPreprocessorSizes(pre: PreprocessorConfig, imageSize: number, file: string): void {
   const mismatch = (detail: string): never => {
     throw new LimitError('PreprocessorMismatch', `${file}: ${detail}`);
   };

@@ -5,10 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Tensor, backward, tensor } from '@adsc/core';
-import { expectClose } from '@adsc/core/testing';
+import { Tensor, backward, randn, tensor } from '@adsc/core';
+import { expectClose, finiteDifferences, tapeGradients } from '@adsc/core/testing';
 import { openCheckpoint } from '@adsc/safetensors';
-import { Llava, PromptError, lmLoss, parseSchedule, readConfig, tensorMap } from '../src/index.js';
+import { Llava, PromptError, lmLoss, parseSchedule, readConfig, rope, ropeTables, tensorMap } from '../src/index.js';
 import { checkpointDir, pixels } from './golden.js';
 
 interface GradCase {
@@ -122,5 +122,15 @@ describe('lmLoss refuses what it cannot compute', () => {
 
   it('refuses labels of the wrong length', () => {
     expect(() => lmLoss(model, { inputIds: golden.input_ids, labels: [-100], pixels: image })).toThrow('labels has 1 entries for 17 input ids');
+  });
+});
+
+describe('rope', () => {
+  it('has the gradient of central finite differences (the rotation by the opposite angle)', () => {
+    const tables = ropeTables([0, 3, 7], 4, 10000);
+    const f = (x: Tensor) => rope(x, 2, tables);
+    const g = randn([3, 8], 2);
+    const [grad] = tapeGradients(f, [randn([3, 8], 1)], g);
+    expectClose(grad!, finiteDifferences(f, [randn([3, 8], 1)], 0, g), { atol: 2e-3 });
   });
 });

@@ -2,7 +2,8 @@
  * openCheckpoint and saveSharded: a model directory (index + shards, or one model.safetensors, or
  * a path to a single file) read as one name -> tensor map, and the errors for broken ones.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tensor, allocate, arange, type DType } from '@adsc/core';
 import { expectClose } from '@adsc/core/testing';
@@ -182,6 +183,51 @@ describe('broken checkpoints', () => {
     writeIndex(dir, { x: '../outside.safetensors' });
     const error = errorOf(() => openCheckpoint(dir));
     expect([error.code, error.message.includes('../outside.safetensors')]).toEqual(['InvalidIndex', true]);
+  });
+
+  it('refuses a shard symlinked to a file outside the directory as InvalidIndex', () => {
+    const dir = freshDir();
+    save(join(scratch.dir, 'elsewhere.safetensors'), { x: ramp(1, 'f32') });
+    symlinkSync(join(scratch.dir, 'elsewhere.safetensors'), join(dir, 'a.safetensors'));
+    writeIndex(dir, { x: 'a.safetensors' });
+    const error = errorOf(() => openCheckpoint(dir));
+    expect([error.code, error.tensor]).toEqual(['InvalidIndex', 'x']);
+    expect(error.message).toContain(`resolves to ${join(realpathSync(scratch.dir), 'elsewhere.safetensors')}, outside the model directory`);
+  });
+
+  it('refuses an index that lists a tensor twice as InvalidIndex, naming it', () => {
+    // JSON.parse would keep the second entry without a word.
+    const dir = freshDir();
+    save(join(dir, 'a.safetensors'), { x: ramp(1, 'f32') });
+    save(join(dir, 'b.safetensors'), { y: ramp(1, 'f32') });
+    writeFileSync(join(dir, INDEX_FILE), '{"weight_map":{"x":"a.safetensors","y":"b.safetensors","x":"b.safetensors"}}');
+    const error = errorOf(() => openCheckpoint(dir));
+    expect([error.code, error.tensor, error.message.endsWith('the weight_map lists this tensor twice')]).toEqual(['InvalidIndex', 'x', true]);
+  });
+
+  it('refuses a NUL byte in a shard name as InvalidIndex, naming the tensor', () => {
+    const dir = freshDir();
+    writeFileSync(join(dir, INDEX_FILE), '{"weight_map":{"x":"a\\u0000.safetensors"}}');
+    const error = errorOf(() => openCheckpoint(dir));
+    expect([error.code, error.tensor]).toEqual(['InvalidIndex', 'x']);
+  });
+
+  it('refuses a shard that is a FIFO as NotRegularFile without opening it', () => {
+    const dir = freshDir();
+    expect(spawnSync('mkfifo', [join(dir, 'a.safetensors')]).status).toBe(0);
+    writeIndex(dir, { x: 'a.safetensors' });
+    const error = errorOf(() => openCheckpoint(dir));
+    expect([error.code, error.file]).toEqual(['NotRegularFile', join(dir, 'a.safetensors')]);
+  });
+
+  it('refuses an index larger than 64 MiB before reading it', () => {
+    const dir = freshDir();
+    const fd = openSync(join(dir, INDEX_FILE), 'w');
+    ftruncateSync(fd, 64 * 2 ** 20 + 1); // sparse: no blocks on disk
+    closeSync(fd);
+    const error = errorOf(() => openCheckpoint(dir));
+    expect(error.code).toBe('InvalidIndex');
+    expect(error.message).toContain('holds 67108865 bytes, more than the 67108864');
   });
 
   it('refuses a directory with neither an index nor model.safetensors as CheckpointNotFound', () => {

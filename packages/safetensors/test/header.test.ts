@@ -3,6 +3,7 @@
  * header parser accepts. Each file is written out byte by byte in the test (see hand-built.ts):
  * 8-byte little-endian header length, header JSON, byte buffer.
  */
+import { spawnSync } from 'node:child_process';
 import { truncateSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SafetensorsFile, parseHeader } from '../src/index.js';
@@ -215,6 +216,36 @@ describe('what the header parser accepts', () => {
     expect(errorOf(() => parseHeader(fileBytes('{"a":{"dtype":"U8","shape":[0,1152921504606846977],"data_offsets":[0,0]}}'))).code)
       .toBe('ValidationOverflow');
   });
+});
+
+describe('headers built to exhaust the parser', () => {
+  it('refuses a 100,000-digit integer in an ignored field as InvalidHeaderDeserialization', () => {
+    // serde_json reads an integer past 64 bits as a double; this one overflows it, and is refused.
+    const header = `{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"note":${'9'.repeat(100_000)}}}`;
+    const t0 = performance.now();
+    const error = openError('huge-integer', fileBytes(header, 4));
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect([error.code, error.message.includes('number out of range')]).toEqual(['InvalidHeaderDeserialization', true]);
+  });
+
+  it('reads a 30-digit integer in an ignored field as a double, as serde_json does', () => {
+    const header = `{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"note":${'9'.repeat(30)}}}`;
+    expect(parseHeader(fileBytes(header, 4)).tensors.map((t) => t.name)).toEqual(['a']);
+  });
+
+  it('refuses a 30-digit integer where a size belongs, as a float', () => {
+    const header = `{"a":{"dtype":"F32","shape":[${'9'.repeat(30)}],"data_offsets":[0,4]}}`;
+    expect(openError('long-shape', fileBytes(header, 4)).message).toContain('a float literal (1e+30)');
+  });
+
+  it('parses a header of 200,000 entries (13 MB) within a 160 MiB heap', () => {
+    // The whole parsed JSON was once held next to the entries: this needed more than 256 MiB.
+    const script = new URL('./parse-many-entries.ts', import.meta.url).pathname;
+    const root = new URL('../../../', import.meta.url).pathname;
+    const r = spawnSync(process.execPath, ['--max-old-space-size=160', '--import', 'tsx', script, '200000'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('200000');
+  }, 60_000);
 });
 
 describe('reading tensors', () => {

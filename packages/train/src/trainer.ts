@@ -52,8 +52,13 @@ export interface TrainOptions {
   /** Parts trained in full (ignored with `lora`, which trains adapters only). */
   train: Part[];
   lora?: LoraOptions;
-  /** Token-reduction schedule applied in every forward (as at inference). */
+  /** Token-reduction schedule applied in every forward (as at inference): the target schedule. */
   schedule: string;
+  /**
+   * Stages run before the target schedule, in order: `steps` optimizer steps under each stage's
+   * schedule (ADSC's curriculum over pruning ratios); the remaining steps use `schedule`.
+   */
+  curriculum?: { schedule: string; steps: number }[];
   optimizer: 'adamw' | 'sgd';
   lr: number;
   weightDecay: number;
@@ -79,6 +84,8 @@ export interface TrainOptions {
 
 export interface StepInfo {
   step: number;
+  /** The schedule this step ran under (a curriculum stage or the target). */
+  schedule: string;
   steps: number;
   loss: number;
   lr: number;
@@ -124,6 +131,7 @@ export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): Tr
   const started = performance.now();
   const config = readConfig(opts.model);
   const schedule = parseSchedule(opts.schedule, { numLayers: config.text.numLayers });
+  const stages = (opts.curriculum ?? []).map((c) => ({ schedule: parseSchedule(c.schedule, { numLayers: config.text.numLayers }), steps: c.steps }));
   const tokenizer = LlavaTokenizer.load(opts.model, config.imageTokenIndex, config.bosTokenId);
   const visionTokens = (config.vision.imageSize / config.vision.patchSize) ** 2;
   const examples = readTrainingData(opts.data, {
@@ -136,7 +144,7 @@ export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): Tr
     visionTokens,
   });
   if (examples.length === 0) throw new TrainError(`${opts.data}: no training records`);
-  checkPredecessors(opts.data, examples, schedule, config.imageTokenIndex, visionTokens, config.text.numLayers);
+  for (const sch of [...stages.map((st) => st.schedule), schedule]) checkPredecessors(opts.data, examples, sch, config.imageTokenIndex, visionTokens, config.text.numLayers);
 
   const resumed = opts.resume === undefined ? undefined : readTrainerState(opts.resume);
   const { model, params, adapter } = buildTrainable(opts, resumed !== undefined);
@@ -149,6 +157,14 @@ export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): Tr
   const order = { count: examples.length, seed: opts.seed, batchSize: opts.batchSize };
   const losses = resumed?.losses.slice(0, resumed.step) ?? [];
   const firstStep = resumed?.step ?? 0;
+  const staged = stages.reduce((n, st) => n + st.steps, 0);
+  if (staged >= steps) throw new TrainError(`the curriculum's ${staged} steps leave none of the ${steps} for the target schedule ${schedule.spec}`);
+  /** The curriculum stage that holds `step`, or the target schedule after the last stage. */
+  const scheduleAt = (step: number): Schedule => {
+    let end = 0;
+    for (const st of stages) if (step < (end += st.steps)) return st.schedule;
+    return schedule;
+  };
   if (firstStep >= steps) throw new TrainError(`${opts.resume}: already at step ${firstStep} of ${steps}; nothing left to train`);
   seedRandom(opts.seed + firstStep); // dropout draws; a resumed run continues with a fresh stream
   let tokens = 0;
@@ -158,16 +174,21 @@ export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): Tr
     const batch = Array.from({ length: opts.gradAccum }, (_, micro) => [...batchAt(step * opts.gradAccum + micro, order).indices]).flat();
     const labelled = batch.reduce((n, i) => n + labelCount(examples[i].labels), 0);
     let lossSum = 0;
+    const current = scheduleAt(step);
     for (const i of batch) {
       const example = examples[i];
       const pixels = example.image === undefined ? undefined : noGrad(() => model.pixels(readImage(example.image!)));
-      const { loss, run } = lmLoss(model, { ...example, pixels }, { schedule, checkpoint: opts.checkpointing, reduction: 'sum' });
+      const { loss, run } = lmLoss(model, { ...example, pixels }, { schedule: current, checkpoint: opts.checkpointing, reduction: 'sum' });
       lossSum += loss.toFloat32Array()[0];
       backward(scale(loss, 1 / labelled));
       tokens += run.tokensPerLayer[0];
     }
     const withGrads = params.map((p) => ({ ...p, grad: p.value.grad }));
     const gradNorm = opts.maxGradNorm > 0 ? clipGradNorm(withGrads, opts.maxGradNorm) : globalNorm(withGrads);
+    if (!Number.isFinite(gradNorm) || !Number.isFinite(lossSum)) {
+      // Stepping would write NaN into every weight; the last checkpoint on disk stays as it was.
+      throw new TrainError(`step ${step + 1}: the loss (${lossSum / labelled}) or the gradient norm (${gradNorm}) is not finite; lower --lr or raise --warmup-steps`);
+    }
     const lr = learningRate(opts.lrSchedule, step, { base: opts.lr, warmupSteps: opts.warmupSteps, totalSteps: steps });
     optimizer.step(withGrads, lr);
     for (const p of params) p.value.grad = undefined;
@@ -176,7 +197,7 @@ export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): Tr
     const elapsed = (performance.now() - loopStart) / 1000;
     const done = step + 1 - firstStep;
     onStep?.({
-      step: step + 1, steps, loss: losses[losses.length - 1], lr, gradNorm,
+      step: step + 1, schedule: current.spec, steps, loss: losses[losses.length - 1], lr, gradNorm,
       tokensPerSecond: tokens / elapsed, etaSeconds: (elapsed / done) * (steps - step - 1),
     });
     const last = step + 1 === steps;

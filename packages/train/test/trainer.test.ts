@@ -87,6 +87,24 @@ describe('LoRA', () => {
   });
 });
 
+describe('curriculum', () => {
+  it('runs each stage for its steps, then the target schedule', () => {
+    const { root, model, data } = tinySetup();
+    const seen: string[] = [];
+    train(options(model, data, join(root, 'out'), {
+      steps: 5, batchSize: 1, schedule: 'adsc:1=0.5', curriculum: [{ schedule: 'adsc:1=1/4', steps: 2 }, { schedule: 'none', steps: 1 }],
+    }), (s) => seen.push(s.schedule));
+    expect(seen).toEqual(['adsc:1=1/4', 'adsc:1=1/4', 'none', 'adsc:1=0.5', 'adsc:1=0.5']);
+  });
+
+  it('refuses a curriculum that leaves no step for the target schedule', () => {
+    const { root, model, data } = tinySetup();
+    expect(() => train(options(model, data, join(root, 'out'), { steps: 2, curriculum: [{ schedule: 'adsc:1=0.25', steps: 2 }] }))).toThrow(
+      "the curriculum's 2 steps leave none of the 2 for the target schedule none",
+    );
+  });
+});
+
 describe('refusals', () => {
   it('refuses a schedule that drops the predecessor of a labelled token, naming the record, and writes nothing', () => {
     const { root, model } = tinySetup();

@@ -150,6 +150,30 @@ export function backward(root: Tensor, grad?: Tensor): void {
   }
 }
 
+/**
+ * Bytes of activation storage the recorded graph behind `root` keeps alive: the distinct buffers
+ * of every tensor an op made on the way (its rule may read them), not counting leaves (parameters
+ * and inputs). Small per-row statistics a rule keeps (a norm's 1/rms, attention's logsumexp) are
+ * not included. What the backward needs, and what checkpointing saves.
+ */
+export function graphBytes(root: Tensor): number {
+  const buffers = new Set<ArrayBufferLike>();
+  const seen = new Set<Tensor>();
+  const stack: Tensor[] = [root];
+  let bytes = 0;
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    if (seen.has(t) || t.gradNode === undefined) continue;
+    seen.add(t);
+    if (!buffers.has(t.data.buffer)) {
+      buffers.add(t.data.buffer);
+      bytes += t.data.buffer.byteLength;
+    }
+    for (const input of t.gradNode.inputs) if (input !== undefined) stack.push(input);
+  }
+  return bytes;
+}
+
 // -- small helpers that must not depend on the ops (the ops depend on this file) -------------------
 
 let makeF32: (shape: readonly number[]) => Tensor;

@@ -17,6 +17,10 @@
  *    [N, K] (k-contiguous), packing would cost as much as the product; `dotRows` instead streams each
  *    weight row once and takes up to four dot products from it.
  *
+ * This is the JS kernel: the readable reference, and the fallback where WebAssembly SIMD is
+ * missing. By default `gemm` hands the same task to gemm-wasm.ts, which runs this blocking and these
+ * packers on SIMD kernels (select.ts chooses; the task carries the choice to the workers).
+ *
  * The function is pure arithmetic on typed arrays so the worker threads run the very same code
  * (threads/pool.ts splits C into column or row ranges, one per thread).
  */
