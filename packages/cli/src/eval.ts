@@ -15,7 +15,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setNumThreads } from '@adsc/core';
 import { ReportError, evaluate, mergeReports, readDataset, readReport, shard, toReport, type EvalReport } from '@adsc/eval';
-import { Llava, LlavaTokenizer, cappedThreads, parseSchedule } from '@adsc/model';
+import { Llava, LlavaTokenizer, cappedThreads, parseSchedule, readConfig } from '@adsc/model';
 import { applyAdapter, loadAdapter } from '@adsc/train';
 import { integerFlag } from './args.js';
 import { UsageError } from './errors.js';
@@ -63,11 +63,13 @@ export function evalCommand(argv: string[], out: (line: string) => void, err: (l
   const all = readDataset(dataFile);
   const selected = limit === null ? all : all.slice(0, limit);
   const records = shard(selected, index, count);
+  // What small files can refuse is checked before the weights are read.
+  const cfg = readConfig(modelDir);
   const adapter = values.adapter === undefined ? undefined : loadAdapter(values.adapter);
+  const schedule = parseSchedule(values.schedule ?? adapter?.config.adscSchedule ?? 'none', { numLayers: cfg.text.numLayers });
+  const tokenizer = LlavaTokenizer.load(modelDir, cfg.imageTokenIndex, cfg.bosTokenId);
   const model = Llava.load(modelDir);
   if (adapter !== undefined) applyAdapter(model, adapter, values.adapter);
-  const tokenizer = LlavaTokenizer.load(modelDir, model.config.imageTokenIndex, model.config.bosTokenId);
-  const schedule = parseSchedule(values.schedule ?? adapter?.config.adscSchedule ?? 'none', { numLayers: model.config.text.numLayers });
   const tally = evaluate(model, tokenizer, records, {
     imageFolder: values['image-folder'] ?? dirname(dataFile),
     schedule,
@@ -90,7 +92,7 @@ export function evalCommand(argv: string[], out: (line: string) => void, err: (l
 }
 
 function parseShard(text: string): [number, number] {
-  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const m = /^(\d{1,9})\/(\d{1,9})$/.exec(text);
   if (!m || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) {
     throw new UsageError(`--shard must be I/N with 0 <= I < N (shard I of N, 0-based), got ${JSON.stringify(text)}`);
   }

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { zeros } from '@adsc/core';
-import { TEXT, writeShapes, writeShapesLlava } from '@adsc/shapes';
+import { writeShapes, writeShapesLlava } from '@adsc/shapes';
 import { initLoraA, saveAdapter } from '@adsc/train';
 import { main } from '../src/main.js';
-import { writeAlwaysYesModel } from '../../eval/test/always-yes.js';
+import { SMALL, writeAlwaysYesModel } from '../../eval/test/always-yes.js';
 
 async function run(...argv: string[]) {
   const out: string[] = [];
@@ -17,7 +17,7 @@ async function run(...argv: string[]) {
 
 const temp = (name: string) => mkdtempSync(join(tmpdir(), `adsc-eval-${name}-`));
 let yes: string; // a model that answers "yes" to everything (eval/test/always-yes.ts)
-let random: string; // the untrained shapes-llava
+let random: string; // an untrained shapes-llava at the fixture's small size
 let set: string; // 4 generated questions: set/questions.json, set/images
 let yesSet: string; // 4 hand-written questions on set's images: 2 of them answered "yes"
 
@@ -25,7 +25,7 @@ beforeAll(() => {
   yes = temp('yes');
   writeAlwaysYesModel(yes);
   random = temp('random');
-  writeShapesLlava(random, 0);
+  writeShapesLlava(random, 0, SMALL);
   set = join(temp('set'), 'set');
   writeShapes(set, { seed: 11, count: 4 });
   const q = (id: string, type: string, question: string, answer: string) => ({
@@ -40,7 +40,7 @@ beforeAll(() => {
   ]));
 }, 120_000);
 
-// Model runs take about 0.5 s of CPU per question; a loaded shared machine can take several times that.
+// A shared 2-core machine under load can make even the small fixture slow: generous timeouts.
 describe('adsc eval', { timeout: 120_000 }, () => {
   it('prints the JSON report of a model whose answers are known: 2 of 4 right, nothing saved without a schedule', async () => {
     const r = await run('eval', '--model', yes, '--data', yesSet, '--json');
@@ -96,20 +96,22 @@ describe('adsc eval', { timeout: 120_000 }, () => {
       return file;
     }));
     const merged = JSON.parse((await run('eval', '--merge', ...files, '--json')).out[0]);
-    expect(whole.flops_reduction).toBeGreaterThan(0.3);
+    expect(whole.flops_reduction).toBeGreaterThan(0);
     expect({ ...merged, seconds: 0 }).toEqual({ ...whole, seconds: 0 });
   });
 
   it('applies an adapter and takes its adsc_schedule as the default schedule', async () => {
-    // A LoRA on every q_proj with B = 0 changes nothing, so the answers stay those of the base model.
+    // A LoRA on every q_proj with B = 0 changes nothing, so the run equals the base model's under that schedule.
     const adapter = join(temp('adapter'), 'lora');
-    const modules = new Map(Array.from({ length: TEXT.layers }, (_, l) => [
-      `language_model.model.layers.${l}.self_attn.q_proj`, { a: initLoraA(TEXT.hidden, 2, l), b: zeros([TEXT.hidden, 2]) },
+    const { hidden, layers } = SMALL.text;
+    const modules = new Map(Array.from({ length: layers }, (_, l) => [
+      `language_model.model.layers.${l}.self_attn.q_proj`, { a: initLoraA(hidden, 2, l), b: zeros([hidden, 2]) },
     ]));
     saveAdapter(adapter, { config: { r: 2, loraAlpha: 4, loraDropout: 0, targetModules: ['q_proj'], baseModelNameOrPath: null, adscSchedule: 'adsc:2=1/4' }, modules });
     const tuned = JSON.parse((await run('eval', '--model', yes, '--adapter', adapter, '--data', yesSet, '--json')).out[0]);
-    expect([tuned.schedule, tuned.adapter, tuned.accuracy]).toEqual(['adsc:2=1/4', adapter, 0.5]);
-    expect(tuned.decoder_flops_reduction).toBeGreaterThan(0.5);
+    const base = JSON.parse((await run('eval', '--model', yes, '--data', yesSet, '--schedule', 'adsc:2=1/4', '--json')).out[0]);
+    expect([tuned.schedule, tuned.adapter]).toEqual(['adsc:2=1/4', adapter]);
+    expect({ ...tuned, seconds: 0, adapter: null }).toEqual({ ...base, seconds: 0 });
     const explicit = JSON.parse((await run('eval', '--model', yes, '--adapter', adapter, '--data', yesSet, '--limit', '1', '--schedule', 'none', '--json')).out[0]);
     expect(explicit.schedule).toBe('none');
   });

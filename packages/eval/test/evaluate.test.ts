@@ -29,7 +29,7 @@ const records = [
   record('d', 'color', 'What color is the circle?', 'red'),
 ];
 
-// Model runs take about 0.5 s of CPU per question; a loaded shared machine can take several times that.
+// A shared 2-core machine under load can make even the small fixture slow: generous timeouts.
 describe('evaluate', { timeout: 120_000 }, () => {
   it('scores a model that always answers "yes" at exactly 2 of 4, 2 of 3 on exists and 0 of 1 on color', () => {
     const predictions: string[] = [];
@@ -47,7 +47,7 @@ describe('evaluate', { timeout: 120_000 }, () => {
   });
 
   it('counts the reduction of a schedule as the accounting predicts for the same prompt', () => {
-    const schedule = parseSchedule('adsc:2=1/4,5=1/9', { numLayers: 8 });
+    const schedule = parseSchedule('adsc:2=1/4,5=1/9', { numLayers: 6 });
     const t = evaluate(model, tokenizer, records.slice(0, 1), { imageFolder: folder, schedule });
     const textTokens = tokenizer.encode(formatPrompt('llava-hf', records[0].question, true)).length - 1; // all ids but <image>
     const predicted = countSchedule(model.config, schedule, { textTokens });
@@ -79,7 +79,7 @@ describe('evaluate', { timeout: 120_000 }, () => {
 describe('blindPixels', () => {
   it('are all zero: the normalisation mean colour everywhere, at the tower size', () => {
     const px = blindPixels(model);
-    expect(px.shape).toEqual([3, 168, 168]);
+    expect(px.shape).toEqual([3, 56, 56]); // the small fixture's tower
     expect(new Set(px.toArray())).toEqual(new Set([0]));
   });
 });
