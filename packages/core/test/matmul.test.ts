@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectClose, readGolden } from '../src/testing.js';
 import {
-  Tensor, getKernel, getNumThreads, linear, matmul, matmulInto, randn, setKernel, setNumThreads, tensor, type KernelName,
+  Tensor, allocate, getKernel, getNumThreads, linear, matmul, matmulInto, randn, setKernel, setNumThreads, tensor, type KernelName,
 } from '../src/index.js';
 import { wasmSupported } from '../src/kernels/gemm-wasm.js';
 
@@ -116,6 +116,17 @@ describe.each(['wasm', 'js'] as KernelName[])('%s kernel', (kernel) => {
         const w = randn([37, 599], 20).to(dtype);
         expectClose(linear(x, w), naive(x, w.to('f32').transpose()), { atol: 1e-4 });
       }
+    });
+
+    it('carries inf, NaN and subnormals of f16 weights through the decode (dot) path', () => {
+      // Rows of W (f16 bits): fifteen 1s and one +inf -> +inf; fifteen 1s and one NaN -> NaN;
+      // sixteen 2^-24 (the smallest subnormal) -> 16 * 2^-24 = 2^-20. x is all ones.
+      const bits = allocate('f16', 3 * 16) as Uint16Array;
+      bits.fill(0x3c00, 0, 32).fill(0x0001, 32);
+      bits[5] = 0x7c00;
+      bits[16 + 9] = 0x7e00;
+      const y = linear(tensor(new Array(16).fill(1), [1, 16]), new Tensor('f16', bits, [3, 16]));
+      expectClose(y, [Infinity, NaN, 2 ** -20], { atol: 0 });
     });
 
     it('agrees between the thin (dot) path and the blocked path', () => {

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { bf16BitsToNumber, f16BitsToNumber, getKernel, setKernel } from '../src/index.js';
 import { halfToF32Wasm, wasmSupported } from '../src/kernels/gemm-wasm.js';
@@ -29,6 +31,17 @@ describe.skipIf(!wasmSupported())('wasm half-precision conversion (skipped where
     const out = halfToF32Wasm('f16', Uint16Array.of(0x0001, 0x7bff, 0xfc00, 0x8000));
     expect(Array.from(out)).toEqual([2 ** -24, 65504, -Infinity, -0]);
   });
+});
+
+describe.skipIf(!wasmSupported())('wasm GEMM with relaxed SIMD (skipped where the engine has no WebAssembly SIMD)', () => {
+  it('uses f32x4.relaxed_madd where the engine has it, and agrees with the JS kernel', () => {
+    // Node 20 validates relaxed SIMD only behind a V8 flag: run the check in a child process with it.
+    const script = fileURLToPath(new URL('./fixtures/relaxed-simd-matmul.ts', import.meta.url));
+    const out = execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', '--import', 'tsx', script], { encoding: 'utf8' });
+    const { relaxed, maxDiff } = JSON.parse(out) as { relaxed: boolean; maxDiff: number };
+    expect(relaxed).toBe(true);
+    expect(maxDiff).toBeLessThan(1e-4);
+  }, 60_000);
 });
 
 describe('kernel selection', () => {

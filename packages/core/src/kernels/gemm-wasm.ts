@@ -38,8 +38,8 @@ let instance: Instance | undefined;
  */
 function compiledModule(): WasmModule | null {
   if (compiled === undefined) {
-    const bytes = webAssembly && kernelModule(relaxedSimdSupported());
-    compiled = webAssembly && bytes && webAssembly.validate(bytes) ? new webAssembly.Module(bytes) : null;
+    const bytes = webAssembly ? kernelModule(relaxedSimdSupported()) : undefined;
+    compiled = bytes && webAssembly?.validate(bytes) ? new webAssembly.Module(bytes) : null;
   }
   return compiled;
 }
@@ -65,13 +65,8 @@ function reserve(bytes: number): Instance {
 const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
 const KERNEL_SUFFIX = { f32: 'F32', f16: 'F16', bf16: 'Bf16' } as const;
 
-/** One thread's share of C = A B, computed by the wasm kernels into f32 `t.c`. */
-export function gemmWasm(t: GemmTask, dot: boolean): void {
-  if (dot) dotRowsWasm(t);
-  else blockedWasm(t);
-}
-
-function blockedWasm(t: GemmTask): void {
+/** One thread's share of C = A B by the blocked algorithm (gemm.ts's), into f32 `t.c`. */
+export function blockedWasm(t: GemmTask): void {
   const { a, b, k } = t;
   const c = t.c as Float32Array;
   const strip = Math.min(MS, roundUp(t.m1 - t.m0, MR));
@@ -138,7 +133,7 @@ function stageRows(b: MatrixRef, jc: number, nc: number, ncp: number, k: number,
  * Few rows of A (a decode step) against a k-contiguous B: C[i, n] = dot(A[i, :], W[n, :]). x is
  * copied in once; the weight rows stream through in chunks of DOT_CHUNK_BYTES.
  */
-function dotRowsWasm(t: GemmTask): void {
+export function dotRowsWasm(t: GemmTask): void {
   const { a, b, k } = t;
   const c = t.c as Float32Array;
   const rows = t.m1 - t.m0;

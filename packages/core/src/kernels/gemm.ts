@@ -25,7 +25,7 @@
  * (threads/pool.ts splits C into column or row ranges, one per thread).
  */
 import { halfTable } from '../dtype.js';
-import { gemmWasm } from './gemm-wasm.js';
+import { blockedWasm, dotRowsWasm } from './gemm-wasm.js';
 import type { KernelName } from './select.js';
 
 export type GemmDType = 'f32' | 'f16' | 'bf16';
@@ -83,8 +83,10 @@ export function gemm(t: GemmTask): void {
   }
   const dot = usesDotPath(t.a, t.b, t.m1 - t.m0);
   // The wasm kernels sum in f32: a caller that asked for f64 sums gets the JS kernel's doubles.
-  if (t.kernel === 'wasm' && t.c instanceof Float32Array) gemmWasm(t, dot);
-  else if (dot) dotRows(t);
+  if (t.kernel === 'wasm' && t.c instanceof Float32Array) {
+    if (dot) dotRowsWasm(t);
+    else blockedWasm(t);
+  } else if (dot) dotRows(t);
   else blocked(t);
 }
 

@@ -182,9 +182,12 @@ export class Fn {
   v128And(): this { return this.simd(0x4e); }
   v128Or(): this { return this.simd(0x50); }
   v128Bitselect(): this { return this.simd(0x52); }
+  /** 1 if any bit of the vector is set, else 0. */
+  v128AnyTrue(): this { return this.simd(0x53); }
   i32x4GtS(): this { return this.simd(0x3b); }
   i32x4Shl(): this { return this.simd(0xab); }
   i32x4ShrU(): this { return this.simd(0xad); }
+  i32x4MaxU(): this { return this.simd(0xb9); }
 
   // SIMD float ops.
   f32x4Add(): this { return this.simd(0xe4); }
