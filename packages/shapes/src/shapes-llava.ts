@@ -16,6 +16,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { full, mulberry32, randn, scale, zeros, type Tensor } from '@adsc/core';
+import { preprocessorFor } from '@adsc/model';
 import { save } from '@adsc/safetensors';
 import { BOS_TOKEN_ID, EOS_TOKEN_ID, IMAGE_TOKEN_ID, PAD_TOKEN_ID, shapesTokenizerConfig, shapesTokenizerJson, shapesVocabulary } from './vocabulary.js';
 
@@ -31,8 +32,6 @@ export interface LlavaSizes {
 
 export const SHAPES_LLAVA_SIZES: LlavaSizes = { text: TEXT, vision: VISION };
 
-const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073];
-const CLIP_STD = [0.26862954, 0.26130258, 0.27577711];
 
 export function shapesLlavaConfig(vocabSize = shapesVocabulary().length, { text: TEXT, vision: VISION }: LlavaSizes = SHAPES_LLAVA_SIZES): object {
   return {
@@ -78,22 +77,9 @@ export function shapesLlavaConfig(vocabSize = shapesVocabulary().length, { text:
   };
 }
 
+/** CLIPImageProcessor's settings (LLaVA-1.5's, at this tower's image size) as the file holds them. */
 export function shapesPreprocessorConfig({ vision: VISION }: Pick<LlavaSizes, 'vision'> = SHAPES_LLAVA_SIZES): object {
-  return {
-    crop_size: { height: VISION.image, width: VISION.image },
-    do_center_crop: true,
-    do_convert_rgb: true,
-    do_normalize: true,
-    do_rescale: true,
-    do_resize: true,
-    image_mean: CLIP_MEAN,
-    image_processor_type: 'CLIPImageProcessor',
-    image_std: CLIP_STD,
-    processor_class: 'LlavaProcessor',
-    resample: 3,
-    rescale_factor: 1 / 255,
-    size: { shortest_edge: VISION.image },
-  };
+  return { ...preprocessorFor(VISION.image), image_processor_type: 'CLIPImageProcessor', processor_class: 'LlavaProcessor' };
 }
 
 /** Every tensor of the model, llava-hf names, freshly initialised from `seed`. */
