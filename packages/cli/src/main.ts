@@ -44,6 +44,10 @@ schedules: none | adsc | fastv | pdrop | adsc:L=r,... | fastv:K=k,R=r | pdrop:la
 export async function main(argv: string[], out = (l: string) => console.log(l), err = (l: string) => console.error(l)): Promise<number> {
   try {
     const [command, ...rest] = argv;
+    if (command !== undefined && (rest.includes('--help') || rest.includes('-h'))) {
+      out(USAGE); // `adsc train --help` and the like: the usage, not a flag error
+      return 0;
+    }
     switch (command) {
       case 'inspect': {
         const { values, positionals } = parseArgs({
