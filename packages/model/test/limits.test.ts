@@ -5,8 +5,8 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { grayPng } from './gray-png.js';
 import {
   LLAVA_PREPROCESSOR_CONFIG, Llava, PIL_MAX_IMAGE_PIXELS, PRESETS, availableMemory, cappedThreads, checkContext, checkImageDimensions,
   checkMemoryPlan, checkPreprocessorSizes, createRgbImage, decodeImage, parseConfig, planMemory, preprocessImage, promptPositions,
@@ -100,8 +100,7 @@ describe('image dimensions', () => {
 
   it('still decodes a small real PNG', () => {
     const rows = Buffer.from([0, 10, 20, 0, 30, 40]); // 2 x 2 grayscale, filter 0 per row
-    const png = Buffer.concat([pngHeader(2, 2), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
-    expect(Array.from(decodeImage(png).data)).toEqual([10, 10, 10, 20, 20, 20, 30, 30, 30, 40, 40, 40]);
+    expect(Array.from(decodeImage(grayPng(2, 2, rows)).data)).toEqual([10, 10, 10, 20, 20, 20, 30, 30, 30, 40, 40, 40]);
   });
 });
 
@@ -211,31 +210,3 @@ describe('config numbers', () => {
     ]);
   });
 });
-
-// -- a tiny PNG writer for the one valid image above ----------------------------------------------
-
-function crc32(bytes: Uint8Array): number {
-  let c = ~0;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return ~c >>> 0;
-}
-
-function chunk(type: string, data: Uint8Array): Buffer {
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  body.copy(out, 4);
-  out.writeUInt32BE(crc32(body), 8 + data.length);
-  return out;
-}
-
-function pngHeader(width: number, height: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr)]);
-}
