@@ -30,7 +30,8 @@ export interface RunInfo {
   shards: Shards | null;
 }
 
-export interface EvalReport {
+/** A run's scores and costs, and the RunInfo that says what was run. */
+export interface EvalReport extends RunInfo {
   accuracy: number;
   per_type: Record<string, number>;
   count: number;
@@ -51,14 +52,6 @@ export interface EvalReport {
   flops_total: CostTally;
   decoder_flops_total: CostTally;
   kv_total: CostTally;
-  model: string;
-  data: string;
-  schedule: string;
-  blind: boolean;
-  limit: number | null;
-  records: number;
-  shards: Shards | null;
-  adapter: string | null;
 }
 
 export class ReportError extends Error {
