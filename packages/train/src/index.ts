@@ -4,7 +4,7 @@
  * adapters in Hugging Face PEFT's file format.
  */
 export {
-  AdamW, Sgd, clipGradNorm, defaultDecay, type AdamWOptions, type OptimizerState, type Parameter, type SgdOptions,
+  AdamW, Sgd, clipGradNorm, defaultDecay, gradNorm, type AdamWOptions, type OptimizerState, type Parameter, type SgdOptions,
 } from './optim.js';
 export { readOptimizerState, saveOptimizerState } from './optimizer-file.js';
 export { learningRate, type LrScheduleName, type LrScheduleOptions } from './lr.js';

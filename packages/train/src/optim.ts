@@ -218,15 +218,23 @@ export class Sgd {
  */
 export function clipGradNorm(params: readonly Parameter[], maxNorm: number): number {
   if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) throw new RangeError(`clipGradNorm: maxNorm must be a positive number, not ${maxNorm}`);
-  const grads = [...withGradients('clipGradNorm', params)].map(({ p }) => writableF32('clipGradNorm', p, p.grad as Tensor, 'grad'));
-  let sumSquares = 0;
-  for (const g of grads) for (let i = 0; i < g.length; i++) sumSquares += g[i] * g[i];
-  const total = Math.sqrt(sumSquares);
+  const total = gradNorm(params);
   const coefficient = maxNorm / (total + 1e-6);
   if (Number.isFinite(total) && coefficient < 1) {
-    for (const g of grads) for (let i = 0; i < g.length; i++) g[i] *= coefficient;
+    for (const g of gradArrays('clipGradNorm', params)) for (let i = 0; i < g.length; i++) g[i] *= coefficient;
   }
   return total;
+}
+
+/** The global L2 norm of every gradient: sqrt(sum of all g^2), what clipping compares with its bound. */
+export function gradNorm(params: readonly Parameter[]): number {
+  let sumSquares = 0;
+  for (const g of gradArrays('gradNorm', params)) for (let i = 0; i < g.length; i++) sumSquares += g[i] * g[i];
+  return Math.sqrt(sumSquares);
+}
+
+function gradArrays(who: string, params: readonly Parameter[]): Float32Array[] {
+  return [...withGradients(who, params)].map(({ p }) => writableF32(who, p, p.grad as Tensor, 'grad'));
 }
 
 /** The parameters with a gradient, their value storage (written in place) and gradient values. */

@@ -29,7 +29,7 @@ import { openCheckpoint, save } from '@adsc/safetensors';
 import { readTrainingData, type TrainingExample } from './data.js';
 import { attachNewLora, applyAdapter } from './lora.js';
 import { learningRate, type LrScheduleName } from './lr.js';
-import { AdamW, Sgd, clipGradNorm, defaultDecay, type Parameter } from './optim.js';
+import { AdamW, Sgd, clipGradNorm, defaultDecay, gradNorm, type Parameter } from './optim.js';
 import { readOptimizerState, saveOptimizerState } from './optimizer-file.js';
 import { batchAt, batchesPerEpoch } from './order.js';
 import { loadAdapter, saveAdapter, type LoraAdapterFile } from './peft.js';
@@ -198,10 +198,10 @@ export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): Tr
       tokens += run.tokensPerLayer[0];
     }
     const withGrads = params.map((p) => ({ ...p, grad: p.value.grad }));
-    const gradNorm = opts.maxGradNorm > 0 ? clipGradNorm(withGrads, opts.maxGradNorm) : globalNorm(withGrads);
-    if (!Number.isFinite(gradNorm) || !Number.isFinite(lossSum)) {
+    const norm = opts.maxGradNorm > 0 ? clipGradNorm(withGrads, opts.maxGradNorm) : gradNorm(withGrads);
+    if (!Number.isFinite(norm) || !Number.isFinite(lossSum)) {
       // Stepping would write NaN into every weight; the last checkpoint on disk stays as it was.
-      throw new TrainError(`step ${step + 1}: the loss (${lossSum / labelled}) or the gradient norm (${gradNorm}) is not finite; lower --lr or raise --warmup-steps`);
+      throw new TrainError(`step ${step + 1}: the loss (${lossSum / labelled}) or the gradient norm (${norm}) is not finite; lower --lr or raise --warmup-steps`);
     }
     const lr = learningRate(opts.lrSchedule, step, { base: opts.lr, warmupSteps: opts.warmupSteps, totalSteps: steps });
     optimizer.step(withGrads, lr);
@@ -211,7 +211,7 @@ export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): Tr
     const elapsed = (performance.now() - loopStart) / 1000;
     const done = step + 1 - firstStep;
     onStep?.({
-      step: step + 1, schedule: current.spec, steps, loss: losses[losses.length - 1], lr, gradNorm,
+      step: step + 1, schedule: current.spec, steps, loss: losses[losses.length - 1], lr, gradNorm: norm,
       tokensPerSecond: tokens / elapsed, etaSeconds: (elapsed / done) * (steps - step - 1),
     });
     const last = step + 1 === steps;
@@ -319,16 +319,6 @@ function checkResumable(opts: TrainOptions, state: TrainerState): void {
     const what = differ.map((k) => `${k} ${JSON.stringify(saved[k] ?? null)} -> ${JSON.stringify(now[k] ?? null)}`).join(', ');
     throw new TrainError(`--resume ${opts.resume}: the checkpoint was trained with other options (${what}); resume with the same ones`);
   }
-}
-
-function globalNorm(params: readonly Parameter[]): number {
-  let s = 0;
-  for (const p of params) {
-    if (!p.grad) continue;
-    const g = p.grad.toFloat32Array();
-    for (let i = 0; i < g.length; i++) s += g[i] * g[i];
-  }
-  return Math.sqrt(s);
 }
 
 function withoutResume(opts: TrainOptions): Omit<TrainOptions, 'resume'> {

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type Tensor, tensor, zeros } from '@adsc/core';
 import { expectClose, readGolden } from '@adsc/core/testing';
 import { save } from '@adsc/safetensors';
-import { AdamW, Sgd, clipGradNorm, defaultDecay, readOptimizerState, saveOptimizerState, type Parameter } from '../src/index.js';
+import { AdamW, Sgd, clipGradNorm, defaultDecay, gradNorm, readOptimizerState, saveOptimizerState, type Parameter } from '../src/index.js';
 
 const golden = readGolden(new URL('./fixtures/optim.json', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'adsc-optim-'));
@@ -161,6 +161,15 @@ describe('readOptimizerState', () => {
     const path = join(tmp, 'weights.safetensors');
     save(path, { w: zeros([2]) });
     expect(() => readOptimizerState(path)).toThrow(`${path}: not an optimizer state (no "adsc_optimizer" metadata)`);
+  });
+});
+
+describe('gradNorm', () => {
+  it('is the L2 norm over every gradient and leaves them as they are: |(3, 4)| + |(12)| -> 13', () => {
+    const a: Parameter = { name: 'a', value: zeros([2]), grad: tensor([3, 4], [2]), decay: false };
+    const b: Parameter = { name: 'b', value: zeros([1]), grad: tensor([12], [1]), decay: false };
+    expect(gradNorm([a, b])).toBe(13);
+    expect(a.grad!.toArray()).toEqual([3, 4]);
   });
 });
 
