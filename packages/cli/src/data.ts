@@ -1,5 +1,5 @@
 /**
- * `adsc data shapes --seed S --count N --out DIR [--image-size PX]`
+ * `adsc data shapes --seed S --count N --out DIR [--image-size PX] [--turns K]`
  *
  * Writes a Shapes VQA set (@adsc/shapes): DIR/questions.json in LLaVA's conversation format and
  * DIR/images/*.png, all at once (a temporary directory renamed to DIR), then prints how many
@@ -7,7 +7,7 @@
  */
 import { parseArgs } from 'node:util';
 import { answerCounts, majorityShare } from '@adsc/eval';
-import { BASE_IMAGE_SIZE, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, QUESTION_TYPES, writeShapes } from '@adsc/shapes';
+import { BASE_IMAGE_SIZE, MAX_IMAGE_SIZE, MAX_TURNS, MIN_IMAGE_SIZE, QUESTION_TYPES, writeShapes } from '@adsc/shapes';
 import { UsageError } from './errors.js';
 import { integerFlag } from './args.js';
 
@@ -16,7 +16,7 @@ export function data(argv: string[], out: (line: string) => void): void {
   if (generator !== 'shapes') throw new UsageError(`adsc data needs a generator: shapes (got ${JSON.stringify(generator ?? '')})`);
   const { values, positionals } = parseArgs({
     args: rest,
-    options: { seed: { type: 'string' }, count: { type: 'string' }, out: { type: 'string' }, 'image-size': { type: 'string' } },
+    options: { seed: { type: 'string' }, count: { type: 'string' }, out: { type: 'string' }, 'image-size': { type: 'string' }, turns: { type: 'string' } },
     allowPositionals: true,
   });
   if (positionals.length > 0) throw new UsageError(`adsc data shapes takes no positional arguments, got ${JSON.stringify(positionals[0])}`);
@@ -29,9 +29,12 @@ export function data(argv: string[], out: (line: string) => void): void {
   const dir = need('out', 'DIR');
   const imageSize = values['image-size'] === undefined ? BASE_IMAGE_SIZE : integerFlag('--image-size', values['image-size'], { min: MIN_IMAGE_SIZE, max: MAX_IMAGE_SIZE });
 
-  const records = writeShapes(dir, { seed, count, imageSize });
+  const turns = values.turns === undefined ? 1 : integerFlag('--turns', values.turns, { min: 1, max: MAX_TURNS });
+
+  const records = writeShapes(dir, { seed, count, imageSize, turns });
   const counts = answerCounts(records);
-  out(`wrote ${records.length} questions and images to ${dir} (seed ${seed}, ${imageSize} px)`);
+  const more = turns > 1 ? ` and ${records.reduce((n, r) => n + r.followUps.length, 0)} follow-up questions` : '';
+  out(`wrote ${records.length} questions${more} and images to ${dir} (seed ${seed}, ${imageSize} px)`);
   out('type     questions  answers  chance (most frequent answer)');
   for (const type of QUESTION_TYPES.filter((t) => counts[t])) {
     const answers = Object.keys(counts[type]).length;

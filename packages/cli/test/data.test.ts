@@ -49,9 +49,18 @@ describe('adsc data shapes', { timeout: 60_000 }, () => {
     [['--seed', '1', '--count', '0', '--out', 'x'], 'error: Usage: --count must be an integer from 1 to 10000000, got "0"'],
     [['--seed', '1', '--count', '2.5', '--out', 'x'], 'error: Usage: --count must be an integer from 1 to 10000000, got "2.5"'],
     [['--seed', '1', '--count', '2', '--out', 'x', '--image-size', '40'], 'error: Usage: --image-size must be an integer from 84 to 2048, got "40"'],
+    [['--seed', '1', '--count', '2', '--out', 'x', '--turns', '0'], 'error: Usage: --turns must be an integer from 1 to 32, got "0"'],
   ])('rejects %j with one line and exit code 2', async (flags, line) => {
     const r = await run('data', 'shapes', ...flags);
     expect(r).toEqual({ code: 2, out: [], err: [line] });
+  });
+
+  it('writes follow-up turns with --turns and says how many', async () => {
+    const out = fresh();
+    const r = await run('data', 'shapes', '--seed', '4', '--count', '3', '--out', out, '--turns', '4');
+    expect(r.out[0]).toBe(`wrote 3 questions and 9 follow-up questions and images to ${out} (seed 4, 168 px)`);
+    const json = JSON.parse(readFileSync(join(out, 'questions.json'), 'utf8'));
+    expect(json.map((rec: { conversations: unknown[] }) => rec.conversations.length)).toEqual([8, 8, 8]);
   });
 
   it('rejects an unknown flag with one line', async () => {

@@ -6,6 +6,10 @@
  *                                            {"from": "gpt", "value": "{answer}"}]}, ...]
  *   DIR/images/*.png
  *
+ * With `turns` K > 1 each record also asks K - 1 follow-up questions about its scene (follow-ups.ts),
+ * as more human / gpt turns: training data that teaches K answers per image. The follow-ups come
+ * from their own random stream, so the first turns, scenes and images are those of `turns` 1.
+ *
  * Everything follows from the seed (one mulberry32 stream). Question types are dealt like cards
  * from a shuffled deck, and so are each type's answers, so every type and every answer of a type
  * comes up equally often (exactly, whenever N is a multiple of the deck sizes).
@@ -13,6 +17,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { mulberry32 } from '@adsc/core';
+import { followUps, type Turn } from './follow-ups.js';
 import { generateExample } from './generate.js';
 import { encodePng } from './png.js';
 import { ANSWERS, QUESTION_TYPES, questionText, type Question, type QuestionType } from './questions.js';
@@ -24,6 +29,8 @@ export interface ShapesOptions {
   count: number;
   /** Width and height of the images; default 168 (12 x 12 patches of 14 px). */
   imageSize?: number;
+  /** Questions per record: the balanced first one and `turns - 1` follow-ups; default 1. */
+  turns?: number;
 }
 
 export interface ShapesRecord {
@@ -35,6 +42,8 @@ export interface ShapesRecord {
   text: string;
   answer: string;
   scene: Scene;
+  /** The follow-up turns (none unless `turns` > 1). */
+  followUps: Turn[];
 }
 
 /** One record of LLaVA's conversation format, plus the question type. */
@@ -42,19 +51,23 @@ export interface LlavaRecord {
   id: string;
   image: string;
   type: string;
-  conversations: [{ from: 'human'; value: string }, { from: 'gpt'; value: string }];
+  /** human, gpt, human, gpt, ...: only the first human turn holds `<image>`. */
+  conversations: { from: 'human' | 'gpt'; value: string }[];
 }
 
 export const MIN_IMAGE_SIZE = 84;
 export const MAX_IMAGE_SIZE = 2048;
+export const MAX_TURNS = 32;
 
-export function generateShapes({ seed, count, imageSize = BASE_IMAGE_SIZE }: ShapesOptions): ShapesRecord[] {
+export function generateShapes({ seed, count, imageSize = BASE_IMAGE_SIZE, turns = 1 }: ShapesOptions): ShapesRecord[] {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be an integer in [0, 2^32), got ${seed}`);
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be an integer >= 1, got ${count}`);
   if (!Number.isInteger(imageSize) || imageSize < MIN_IMAGE_SIZE || imageSize > MAX_IMAGE_SIZE) {
     throw new RangeError(`image size must be an integer in [${MIN_IMAGE_SIZE}, ${MAX_IMAGE_SIZE}], got ${imageSize}`);
   }
+  if (!Number.isInteger(turns) || turns < 1 || turns > MAX_TURNS) throw new RangeError(`turns must be an integer in [1, ${MAX_TURNS}], got ${turns}`);
   const rng = mulberry32(seed);
+  const followRng = mulberry32((seed ^ 0x5bd1e995) >>> 0);
   const nextType = deck(rng, QUESTION_TYPES);
   const nextAnswer = Object.fromEntries(QUESTION_TYPES.map((t) => [t, deck(rng, ANSWERS[t])])) as Record<QuestionType, () => string>;
   const digits = String(count - 1).length;
@@ -62,7 +75,8 @@ export function generateShapes({ seed, count, imageSize = BASE_IMAGE_SIZE }: Sha
     const type = nextType();
     const example = generateExample(rng, type, nextAnswer[type](), imageSize);
     const name = String(i).padStart(Math.max(6, digits), '0');
-    return { id: `shapes-${seed}-${name}`, image: `images/${name}.png`, type, text: questionText(example.question), ...example };
+    const more = turns > 1 ? followUps(followRng, example.scene, example.question, turns - 1) : [];
+    return { id: `shapes-${seed}-${name}`, image: `images/${name}.png`, type, text: questionText(example.question), ...example, followUps: more };
   });
 }
 
@@ -74,6 +88,10 @@ export function llavaRecord(r: ShapesRecord): LlavaRecord {
     conversations: [
       { from: 'human', value: `<image>\n${r.text}` },
       { from: 'gpt', value: r.answer },
+      ...r.followUps.flatMap((t) => [
+        { from: 'human' as const, value: t.text },
+        { from: 'gpt' as const, value: t.answer },
+      ]),
     ],
   };
 }

@@ -12,8 +12,9 @@ export { inside, renderScene, type RgbPixels } from './render.js';
 export { encodePng } from './png.js';
 export { ANSWERS, MAX_COUNT, QUESTION_TYPES, RELATION_MARGIN, allQuestions, answer, questionText, side, type Question, type QuestionType } from './questions.js';
 export { generateExample, type Example } from './generate.js';
+export { followUps, type Turn } from './follow-ups.js';
 export {
-  DatasetExistsError, MAX_IMAGE_SIZE, MIN_IMAGE_SIZE, generateShapes, llavaRecord, writeShapes,
+  DatasetExistsError, MAX_IMAGE_SIZE, MAX_TURNS, MIN_IMAGE_SIZE, generateShapes, llavaRecord, writeShapes,
   type LlavaRecord, type ShapesOptions, type ShapesRecord,
 } from './dataset.js';
 export {
