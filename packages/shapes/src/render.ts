@@ -1,6 +1,6 @@
 /**
  * Scene -> RGB pixels. Each pixel is sampled 4 x 4 times and blends the object's colour with the
- * background by the fraction of samples inside the shape, so a 10 px triangle still reads as a
+ * background by the fraction of samples inside the shape, so a small triangle still reads as a
  * triangle rather than a jagged blob. Only pixels in an object's bounding box are visited.
  */
 import { BACKGROUND, COLORS, reach, type Scene, type SceneObject } from './scene.js';

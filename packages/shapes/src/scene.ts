@@ -2,8 +2,9 @@
  * A scene: a few coloured shapes at random, non-overlapping places on a plain background.
  *
  * Sizes are given at the model's 168 px image (a 12 x 12 grid of 14 px patches) and scale with
- * the image: objects are 10 or 16 px across, smaller than or about one patch, so an object lives
- * in one to four vision tokens and a schedule that drops tokens uniformly can drop it whole.
+ * the image: objects are 20 or 28 px across (1.4 to 2 patches), so an object lives in four to
+ * nine vision tokens: large enough for a model trained from scratch to tell the shapes apart,
+ * small enough that a schedule that drops tokens uniformly can drop most of one.
  */
 
 export const SHAPES = ['circle', 'square', 'triangle'] as const;
@@ -26,10 +27,10 @@ export const BACKGROUND: readonly [number, number, number] = [230, 230, 230];
 /** The image size the geometry below is written for. */
 export const BASE_IMAGE_SIZE = 168;
 /** Object sizes (circle diameter, square side, triangle base and height) at 168 px. */
-export const OBJECT_SIZES = [10, 16] as const;
+export const OBJECT_SIZES = [20, 28] as const;
 /** Objects per scene. */
 export const MIN_OBJECTS = 3;
-export const MAX_OBJECTS = 8;
+export const MAX_OBJECTS = 6;
 /** Clear space at 168 px between two objects' bounding circles, and between an object and the border. */
 const GAP = 2;
 

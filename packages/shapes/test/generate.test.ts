@@ -18,7 +18,7 @@ describe('generateShapes', { timeout: 60_000 }, () => {
     expect(records.filter((r) => answer(r.scene, r.question) !== r.answer)).toEqual([]);
   });
 
-  it('places 3 to 8 objects of the two sizes, inside the image and apart from each other', () => {
+  it('places 3 to 6 objects of the two sizes, inside the image and apart from each other', () => {
     const bad = records.filter(({ scene }) => {
       const n = scene.objects.length;
       const ok = (o: SceneObject, i: number) => (OBJECT_SIZES as readonly number[]).includes(o.size) && fits({ ...scene, objects: scene.objects.filter((_, j) => j !== i) }, o);
@@ -53,7 +53,7 @@ describe('generateShapes', { timeout: 60_000 }, () => {
 
   it('scales the objects with the image size', () => {
     const big = generateShapes({ seed: 7, count: 20, imageSize: 336 });
-    expect(new Set(big.flatMap((r) => r.scene.objects.map((o) => o.size)))).toEqual(new Set([20, 32]));
+    expect(new Set(big.flatMap((r) => r.scene.objects.map((o) => o.size)))).toEqual(new Set([40, 56]));
   });
 
   it('names the bad option', () => {
