@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { readGolden, expectClose } from '../src/testing.js';
 import {
-  bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits, tensor,
+  allocate, bf16BitsToNumber, f16BitsToNumber, getNumThreads, numberToBf16Bits, numberToF16Bits, setNumThreads, tensor,
 } from '../src/index.js';
 
 const golden = readGolden(new URL('./fixtures/ops.json', import.meta.url));
@@ -64,5 +64,31 @@ describe('storage', () => {
     const t = tensor([1, -2], [2], 'f16');
     expect(t.data).toBeInstanceOf(Uint16Array);
     expect(Array.from(t.data as Uint16Array)).toEqual([0x3c00, 0xc000]);
+  });
+});
+
+describe('allocate', () => {
+  const initial = getNumThreads();
+  afterEach(() => setNumThreads(initial));
+
+  it('puts storage on a plain ArrayBuffer when kernels run on one thread', () => {
+    setNumThreads(1);
+    expect(allocate('f32', 4).buffer).toBeInstanceOf(ArrayBuffer);
+  });
+
+  it('puts storage on a SharedArrayBuffer when kernels may run on worker threads', () => {
+    setNumThreads(2);
+    expect(allocate('f32', 4).buffer).toBeInstanceOf(SharedArrayBuffer);
+  });
+
+  it('shares or not as asked, whatever the thread count', () => {
+    setNumThreads(1);
+    expect(allocate('f16', 4, true).buffer).toBeInstanceOf(SharedArrayBuffer);
+    setNumThreads(2);
+    expect(allocate('f16', 4, false).buffer).toBeInstanceOf(ArrayBuffer);
+  });
+
+  it('zeroes the storage', () => {
+    expect(Array.from(allocate('f32', 3, false) as Float32Array)).toEqual([0, 0, 0]);
   });
 });

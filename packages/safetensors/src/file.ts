@@ -89,7 +89,7 @@ export class SafetensorsFile {
     }
     assertLittleEndian();
     const [begin, end] = info.dataOffsets;
-    const storage = allocate(dtype, (end - begin) / bytesPerElement(dtype));
+    const storage = allocate(dtype, (end - begin) / bytesPerElement(dtype), true); // weights: shared, whatever the thread count
     readFully(this.openFd(name), new Uint8Array(storage.buffer, storage.byteOffset, end - begin), this.dataStart + begin, this.path, name);
     return new Tensor(dtype, storage, info.shape);
   }

@@ -21,11 +21,14 @@ import { Tensor, f32Output, f32Values, gather } from '../tensor.js';
  */
 const PARALLEL_MIN_MACS = 1 << 22;
 
-/** `t` with its storage on a SharedArrayBuffer in a dtype the kernel reads (copied only if not). */
+/**
+ * `t` in a dtype the kernel reads, on a SharedArrayBuffer when kernels may run on worker threads
+ * (copied only when it is not).
+ */
 function kernelReady(t: Tensor): Tensor {
   if (t.dtype !== 'f32' && t.dtype !== 'f16' && t.dtype !== 'bf16') return t.to('f32');
-  if (t.data.buffer instanceof SharedArrayBuffer) return t;
-  const data = allocate(t.dtype, t.size);
+  if (getNumThreads() === 1 || t.data.buffer instanceof SharedArrayBuffer) return t;
+  const data = allocate(t.dtype, t.size, true);
   gather(t, data);
   return new Tensor(t.dtype, data, t.shape);
 }
