@@ -4,7 +4,9 @@
  * preprocessor files. The optimizer state and trainer_state.json stay behind. The directory is
  * written whole or not at all (a temporary sibling renamed at the end).
  *
- *   npx tsx packages/shapes/scripts/export-model.ts CHECKPOINT_DIR OUT_DIR [--dtype f16|bf16|f32]
+ *   npx tsx packages/shapes/scripts/export-model.ts CHECKPOINT_DIR OUT_DIR [--dtype f16|bf16|f32] [--note TEXT]
+ *
+ * --note is stored in the safetensors metadata; `adsc run` prints it.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -12,11 +14,11 @@ import { parseArgs } from 'node:util';
 import type { DType, Tensor } from '@adsc/core';
 import { openCheckpoint, save } from '@adsc/safetensors';
 
-const { values, positionals } = parseArgs({ options: { dtype: { type: 'string', default: 'f16' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({ options: { dtype: { type: 'string', default: 'f16' }, note: { type: 'string' } }, allowPositionals: true });
 const [from, out] = positionals;
 const TORCH_DTYPE: Record<string, string> = { f16: 'float16', bf16: 'bfloat16', f32: 'float32' };
 if (!from || !out || !(values.dtype! in TORCH_DTYPE)) {
-  console.error('usage: export-model.ts CHECKPOINT_DIR OUT_DIR [--dtype f16|bf16|f32]');
+  console.error('usage: export-model.ts CHECKPOINT_DIR OUT_DIR [--dtype f16|bf16|f32] [--note TEXT]');
   process.exit(2);
 }
 const dtype = values.dtype as DType;
@@ -31,7 +33,7 @@ const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
 rmSync(tmp, { recursive: true, force: true });
 mkdirSync(tmp, { recursive: true });
 try {
-  save(join(tmp, 'model.safetensors'), tensors, { format: 'pt', adsc_exported_from: basename(from) });
+  save(join(tmp, 'model.safetensors'), tensors, { format: 'pt', adsc_exported_from: basename(from), ...(values.note ? { note: values.note } : {}) });
   const config = JSON.parse(readFileSync(join(from, 'config.json'), 'utf8'));
   config.torch_dtype = TORCH_DTYPE[dtype];
   writeFileSync(join(tmp, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
