@@ -4,7 +4,7 @@
  * size, how far two images' features are apart (relative to that size, mean over pairs 0-1, 2-3,
  * ...), and how far the tokens of one image spread around their mean (relative). A vision pathway
  * that collapsed to a large constant shows a growing size and shrinking differences
- * (docs/shapes.md, section 4).
+ * (docs/shapes.md, section 3b).
  *
  *   npx tsx packages/shapes/scripts/feature-spread.ts IMAGES_DIR MODEL_DIR [MODEL_DIR ...] [--pairs N]
  */

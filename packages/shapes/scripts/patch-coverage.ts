@@ -6,16 +6,17 @@
  *   npx tsx packages/shapes/scripts/patch-coverage.ts [--seed S] [--count N]     (default seed 2, 2000)
  */
 import { parseArgs } from 'node:util';
-import { generateShapes } from '../src/index.js';
+import { uniformIndices } from '@adsc/model';
+import { BASE_IMAGE_SIZE, generateShapes } from '../src/index.js';
 
 const { values } = parseArgs({ options: { seed: { type: 'string', default: '2' }, count: { type: 'string', default: '2000' } } });
 const records = generateShapes({ seed: Number(values.seed), count: Number(values.count) });
-const GRID = 12;
 const PATCH = 14;
+const GRID = BASE_IMAGE_SIZE / PATCH;
 const TOKENS = GRID * GRID;
 
 for (const keep of [72, 36, 16]) {
-  const kept = new Set(Array.from({ length: keep }, (_, j) => Math.floor((j * TOKENS) / keep)));
+  const kept = new Set(uniformIndices(TOKENS, keep));
   let objects = 0;
   let seen = 0;
   let wholeScenes = 0;
