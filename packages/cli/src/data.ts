@@ -1,5 +1,5 @@
 /**
- * `adsc data shapes --seed S --count N --out DIR [--image-size PX] [--turns K]`
+ * `adsc data shapes --seed S --count N --out DIR [--image-size PX] [--turns K] [--objects MIN-MAX] [--sizes PX,PX]`
  *
  * Writes a Shapes VQA set (@adsc/shapes): DIR/questions.json in LLaVA's conversation format and
  * DIR/images/*.png, all at once (a temporary directory renamed to DIR), then prints how many
@@ -7,7 +7,10 @@
  */
 import { parseArgs } from 'node:util';
 import { answerCounts, majorityShare } from '@adsc/eval';
-import { BASE_IMAGE_SIZE, MAX_IMAGE_SIZE, MAX_TURNS, MIN_IMAGE_SIZE, QUESTION_TYPES, writeShapes } from '@adsc/shapes';
+import {
+  BASE_IMAGE_SIZE, DEFAULT_LAYOUT, MAX_IMAGE_SIZE, MAX_OBJECTS, MAX_OBJECT_SIZE, MAX_TURNS, MIN_IMAGE_SIZE, MIN_OBJECT_SIZE, QUESTION_TYPES,
+  describeLayout, writeShapes, type Layout,
+} from '@adsc/shapes';
 import { UsageError } from './errors.js';
 import { integerFlag } from './args.js';
 
@@ -16,7 +19,7 @@ export function data(argv: string[], out: (line: string) => void): void {
   if (generator !== 'shapes') throw new UsageError(`adsc data needs a generator: shapes (got ${JSON.stringify(generator ?? '')})`);
   const { values, positionals } = parseArgs({
     args: rest,
-    options: { seed: { type: 'string' }, count: { type: 'string' }, out: { type: 'string' }, 'image-size': { type: 'string' }, turns: { type: 'string' } },
+    options: { seed: { type: 'string' }, count: { type: 'string' }, out: { type: 'string' }, 'image-size': { type: 'string' }, turns: { type: 'string' }, objects: { type: 'string' }, sizes: { type: 'string' } },
     allowPositionals: true,
   });
   if (positionals.length > 0) throw new UsageError(`adsc data shapes takes no positional arguments, got ${JSON.stringify(positionals[0])}`);
@@ -31,13 +34,28 @@ export function data(argv: string[], out: (line: string) => void): void {
 
   const turns = values.turns === undefined ? 1 : integerFlag('--turns', values.turns, { min: 1, max: MAX_TURNS });
 
-  const records = writeShapes(dir, { seed, count, imageSize, turns });
+  const layout = parseLayout(values.objects, values.sizes);
+
+  const records = writeShapes(dir, { seed, count, imageSize, turns, layout });
   const counts = answerCounts(records);
   const more = turns > 1 ? ` and ${records.reduce((n, r) => n + r.followUps.length, 0)} follow-up questions` : '';
-  out(`wrote ${records.length} questions${more} and images to ${dir} (seed ${seed}, ${imageSize} px)`);
+  out(`wrote ${records.length} questions${more} and images to ${dir} (seed ${seed}, ${imageSize} px, ${describeLayout(layout)})`);
   out('type     questions  answers  chance (most frequent answer)');
   for (const type of QUESTION_TYPES.filter((t) => counts[t])) {
     const answers = Object.keys(counts[type]).length;
     out(`${type.padEnd(8)} ${String(Object.values(counts[type]).reduce((s, n) => s + n, 0)).padStart(9)}  ${String(answers).padStart(7)}  ${(100 * majorityShare(counts[type])).toFixed(1)} %`);
   }
+}
+
+/** `--objects 1-2` and `--sizes 42,56` (px at 168 px); each defaults to the task's. */
+function parseLayout(objects: string | undefined, sizes: string | undefined): Layout {
+  let { minObjects, maxObjects } = DEFAULT_LAYOUT;
+  if (objects !== undefined) {
+    const m = /^(\d+)-(\d+)$/.exec(objects) ?? /^(\d+)$/.exec(objects);
+    if (!m) throw new UsageError(`--objects must be MIN-MAX or N, got ${JSON.stringify(objects)}`);
+    [minObjects, maxObjects] = [m[1], m[2] ?? m[1]].map((n) => integerFlag('--objects', n, { min: 1, max: MAX_OBJECTS }));
+    if (minObjects > maxObjects) throw new UsageError(`--objects MIN-MAX needs MIN <= MAX, got ${JSON.stringify(objects)}`);
+  }
+  const list = sizes === undefined ? DEFAULT_LAYOUT.sizes : sizes.split(',').map((s) => integerFlag('--sizes', s, { min: MIN_OBJECT_SIZE, max: MAX_OBJECT_SIZE }));
+  return { minObjects, maxObjects, sizes: list };
 }

@@ -5,7 +5,7 @@
  *   adsc inspect PATH [--json] [--tensor NAME]
  *   adsc run --model DIR [--image FILE] (--prompt TEXT | --input-ids 1,2,3) [--max-new-tokens N] ...
  *   adsc flops --config (llava-1.5-7b | DIR) --schedule SPEC [--text-tokens N] [--formula exact|fastv] ...
- *   adsc data shapes --seed S --count N --out DIR [--image-size PX] [--turns K]
+ *   adsc data shapes --seed S --count N --out DIR [--image-size PX] [--turns K] [--objects MIN-MAX] [--sizes PX,PX]
  *   adsc eval --model DIR --data FILE [...] | adsc eval --merge A.json B.json ...
  */
 import { parseArgs } from 'node:util';
@@ -29,9 +29,10 @@ const USAGE = `usage:
   adsc flops --config (llava-1.5-7b | llava-1.5-13b | DIR) --schedule SPEC [--text-tokens N]
              [--formula exact|fastv] [--positions original|renumber] [--json] [--plot]
       count a schedule's FLOPs and KV cache against the unreduced model
-  adsc data shapes --seed S --count N --out DIR [--image-size PX] [--turns K]
+  adsc data shapes --seed S --count N --out DIR [--image-size PX] [--turns K] [--objects MIN-MAX] [--sizes PX,PX]
       write a Shapes VQA set: DIR/questions.json (LLaVA conversations) and DIR/images/*.png;
-      --turns K adds K-1 follow-up questions per image (training data)
+      --turns K adds K-1 follow-up questions per image (training data); --objects and --sizes
+      (px at 168 px) make easier scenes for early training stages (default 3-6 of 20,28)
   adsc eval --model DIR [--adapter DIR] --data FILE [--image-folder DIR] [--schedule SPEC] [--blind]
             [--limit N] [--threads N] [--shard I/N] [--json]
   adsc eval --merge A.json B.json ... [--json]

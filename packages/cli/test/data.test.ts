@@ -21,7 +21,7 @@ describe('adsc data shapes', { timeout: 60_000 }, () => {
     const records = JSON.parse(readFileSync(join(out, 'questions.json'), 'utf8'));
     expect(records).toHaveLength(12);
     expect(readdirSync(join(out, 'images'))).toHaveLength(12);
-    expect(r.out[0]).toBe(`wrote 12 questions and images to ${out} (seed 3, 168 px)`);
+    expect(r.out[0]).toBe(`wrote 12 questions and images to ${out} (seed 3, 168 px, 3-6 objects of 20, 28 px)`);
     // 12 records deal the six types twice each; two answers of a type are dealt from one shuffled deck, so they differ: chance 50 %.
     expect(r.out.slice(2)).toEqual(['color', 'shape', 'count', 'exists', 'left', 'above'].map((t) => `${t.padEnd(8)}         2        2  50.0 %`));
   });
@@ -50,6 +50,10 @@ describe('adsc data shapes', { timeout: 60_000 }, () => {
     [['--seed', '1', '--count', '2.5', '--out', 'x'], 'error: Usage: --count must be an integer from 1 to 10000000, got "2.5"'],
     [['--seed', '1', '--count', '2', '--out', 'x', '--image-size', '40'], 'error: Usage: --image-size must be an integer from 84 to 2048, got "40"'],
     [['--seed', '1', '--count', '2', '--out', 'x', '--turns', '0'], 'error: Usage: --turns must be an integer from 1 to 32, got "0"'],
+    [['--seed', '1', '--count', '2', '--out', 'x', '--objects', '1..2'], 'error: Usage: --objects must be MIN-MAX or N, got "1..2"'],
+    [['--seed', '1', '--count', '2', '--out', 'x', '--objects', '3-1'], 'error: Usage: --objects MIN-MAX needs MIN <= MAX, got "3-1"'],
+    [['--seed', '1', '--count', '2', '--out', 'x', '--objects', '0-2'], 'error: Usage: --objects must be an integer from 1 to 12, got "0"'],
+    [['--seed', '1', '--count', '2', '--out', 'x', '--sizes', '42,7'], 'error: Usage: --sizes must be an integer from 8 to 84, got "7"'],
   ])('rejects %j with one line and exit code 2', async (flags, line) => {
     const r = await run('data', 'shapes', ...flags);
     expect(r).toEqual({ code: 2, out: [], err: [line] });
@@ -58,9 +62,22 @@ describe('adsc data shapes', { timeout: 60_000 }, () => {
   it('writes follow-up turns with --turns and says how many', async () => {
     const out = fresh();
     const r = await run('data', 'shapes', '--seed', '4', '--count', '3', '--out', out, '--turns', '4');
-    expect(r.out[0]).toBe(`wrote 3 questions and 9 follow-up questions and images to ${out} (seed 4, 168 px)`);
+    expect(r.out[0]).toBe(`wrote 3 questions and 9 follow-up questions and images to ${out} (seed 4, 168 px, 3-6 objects of 20, 28 px)`);
     const json = JSON.parse(readFileSync(join(out, 'questions.json'), 'utf8'));
     expect(json.map((rec: { conversations: unknown[] }) => rec.conversations.length)).toEqual([8, 8, 8]);
+  });
+
+  it('writes easier scenes with --objects and --sizes, and says which', async () => {
+    const out = fresh();
+    const r = await run('data', 'shapes', '--seed', '4', '--count', '6', '--out', out, '--objects', '1-2', '--sizes', '42,56');
+    expect(r.out[0]).toBe(`wrote 6 questions and images to ${out} (seed 4, 168 px, 1-2 objects of 42, 56 px)`);
+  });
+
+  it('rejects a layout whose objects do not fit with one line and exit code 2', async () => {
+    const r = await run('data', 'shapes', '--seed', '4', '--count', '6', '--out', fresh(), '--objects', '6', '--sizes', '84');
+    expect(r.code).toBe(2);
+    expect(r.err).toHaveLength(1);
+    expect(r.err[0]).toMatch(/could not build a \w+ scene .*\(6-6 objects of 84 px: too many or too large objects\?\)$/);
   });
 
   it('rejects an unknown flag with one line', async () => {

@@ -18,11 +18,11 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync }
 import { basename, dirname, join } from 'node:path';
 import { mulberry32 } from '@adsc/core';
 import { followUps, type Turn } from './follow-ups.js';
-import { generateExample } from './generate.js';
+import { generateExample, possible } from './generate.js';
 import { encodePng } from './png.js';
 import { ANSWERS, QUESTION_TYPES, questionText, type Question, type QuestionType } from './questions.js';
 import { renderScene } from './render.js';
-import { BASE_IMAGE_SIZE, shuffle, type Rng, type Scene } from './scene.js';
+import { BASE_IMAGE_SIZE, DEFAULT_LAYOUT, shuffle, type Layout, type Rng, type Scene } from './scene.js';
 
 export interface ShapesOptions {
   seed: number;
@@ -31,6 +31,12 @@ export interface ShapesOptions {
   imageSize?: number;
   /** Questions per record: the balanced first one and `turns - 1` follow-ups; default 1. */
   turns?: number;
+  /**
+   * Objects per scene and their sizes; default DEFAULT_LAYOUT (the task). Easier layouts (fewer,
+   * bigger objects) are for the first stages of training. Question types and answers a layout
+   * cannot have (a count above its object count, relations with one object) are left out.
+   */
+  layout?: Layout;
 }
 
 export interface ShapesRecord {
@@ -58,22 +64,27 @@ export interface LlavaRecord {
 export const MIN_IMAGE_SIZE = 84;
 export const MAX_IMAGE_SIZE = 2048;
 export const MAX_TURNS = 32;
+export const MAX_OBJECTS = 12;
+/** Object sizes at 168 px: from under a patch to half the image. */
+export const MIN_OBJECT_SIZE = 8;
+export const MAX_OBJECT_SIZE = 84;
 
-export function generateShapes({ seed, count, imageSize = BASE_IMAGE_SIZE, turns = 1 }: ShapesOptions): ShapesRecord[] {
+export function generateShapes({ seed, count, imageSize = BASE_IMAGE_SIZE, turns = 1, layout = DEFAULT_LAYOUT }: ShapesOptions): ShapesRecord[] {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be an integer in [0, 2^32), got ${seed}`);
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be an integer >= 1, got ${count}`);
   if (!Number.isInteger(imageSize) || imageSize < MIN_IMAGE_SIZE || imageSize > MAX_IMAGE_SIZE) {
     throw new RangeError(`image size must be an integer in [${MIN_IMAGE_SIZE}, ${MAX_IMAGE_SIZE}], got ${imageSize}`);
   }
   if (!Number.isInteger(turns) || turns < 1 || turns > MAX_TURNS) throw new RangeError(`turns must be an integer in [1, ${MAX_TURNS}], got ${turns}`);
+  checkLayout(layout);
   const rng = mulberry32(seed);
   const followRng = mulberry32((seed ^ 0x5bd1e995) >>> 0);
-  const nextType = deck(rng, QUESTION_TYPES);
-  const nextAnswer = Object.fromEntries(QUESTION_TYPES.map((t) => [t, deck(rng, ANSWERS[t])])) as Record<QuestionType, () => string>;
+  const nextType = deck(rng, QUESTION_TYPES.filter((t) => ANSWERS[t].some((a) => possible(layout, t, a))));
+  const nextAnswer = Object.fromEntries(QUESTION_TYPES.map((t) => [t, deck(rng, ANSWERS[t].filter((a) => possible(layout, t, a)))])) as Record<QuestionType, () => string>;
   const digits = String(count - 1).length;
   return Array.from({ length: count }, (_, i) => {
     const type = nextType();
-    const example = generateExample(rng, type, nextAnswer[type](), imageSize);
+    const example = generateExample(rng, type, nextAnswer[type](), imageSize, layout);
     const name = String(i).padStart(Math.max(6, digits), '0');
     const more = turns > 1 ? followUps(followRng, example.scene, example.question, turns - 1) : [];
     return { id: `shapes-${seed}-${name}`, image: `images/${name}.png`, type, text: questionText(example.question), ...example, followUps: more };
@@ -120,6 +131,15 @@ export function writeShapes(out: string, options: ShapesOptions): ShapesRecord[]
     rmSync(tmp, { recursive: true, force: true });
   }
   return records;
+}
+
+function checkLayout({ minObjects, maxObjects, sizes }: Layout): void {
+  if (!Number.isInteger(minObjects) || !Number.isInteger(maxObjects) || minObjects < 1 || maxObjects < minObjects || maxObjects > MAX_OBJECTS) {
+    throw new RangeError(`objects must be MIN-MAX with 1 <= MIN <= MAX <= ${MAX_OBJECTS}, got ${minObjects}-${maxObjects}`);
+  }
+  if (sizes.length === 0 || sizes.some((s) => !Number.isInteger(s) || s < MIN_OBJECT_SIZE || s > MAX_OBJECT_SIZE)) {
+    throw new RangeError(`object sizes must be integers in [${MIN_OBJECT_SIZE}, ${MAX_OBJECT_SIZE}] px (at 168 px), got ${sizes.join(',') || 'none'}`);
+  }
 }
 
 /** Deals `items` in a fresh random order each round. */

@@ -11,8 +11,8 @@
  */
 import { ANSWERS, answer, side, type Question, type QuestionType } from './questions.js';
 import {
-  COLOR_NAMES, MAX_OBJECTS, MIN_OBJECTS, SHAPES, pick, place, randomInt,
-  type Color, type Rng, type Scene, type SceneObject, type Shape,
+  COLOR_NAMES, DEFAULT_LAYOUT, SHAPES, pick, place, randomInt,
+  type Color, type Layout, type Rng, type Scene, type SceneObject, type Shape,
 } from './scene.js';
 
 export interface Example {
@@ -26,14 +26,26 @@ type Attributes = Pick<SceneObject, 'shape' | 'color'>;
 /** How many fresh attempts a scene gets before generation gives up (never reached in practice). */
 const ATTEMPTS = 1000;
 
-export function generateExample(rng: Rng, type: QuestionType, wanted: string, imageSize: number): Example {
+export function generateExample(rng: Rng, type: QuestionType, wanted: string, imageSize: number, layout: Layout = DEFAULT_LAYOUT): Example {
   if (!ANSWERS[type].includes(wanted)) throw new RangeError(`${type} questions cannot have the answer ${JSON.stringify(wanted)}`);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const { question, objects, relation } = draw(rng, type, wanted);
+    const { question, objects, relation } = draw(rng, type, wanted, layout);
     const scene: Scene = { imageSize, objects: [] };
-    if (layout(rng, scene, objects, relation) && answer(scene, question) === wanted) return { scene, question, answer: wanted };
+    if (arrange(rng, scene, objects, layout.sizes, relation) && answer(scene, question) === wanted) return { scene, question, answer: wanted };
   }
-  throw new Error(`could not build a ${type} scene with the answer ${wanted} in ${ATTEMPTS} attempts`);
+  throw new Error(`could not build a ${type} scene with the answer ${wanted} in ${ATTEMPTS} attempts (${describeLayout(layout)}: too many or too large objects?)`);
+}
+
+/** "3-6 objects of 20, 28 px" */
+export function describeLayout({ minObjects, maxObjects, sizes }: Layout): string {
+  return `${minObjects}-${maxObjects} objects of ${sizes.join(', ')} px`;
+}
+
+/** Whether a `layout` scene can have a `type` question with this answer (counts need that many objects, relations two). */
+export function possible(layout: Layout, type: QuestionType, wanted: string): boolean {
+  if (type === 'count') return Number(wanted) <= layout.maxObjects;
+  if (type === 'left' || type === 'above') return layout.maxObjects >= 2;
+  return true;
 }
 
 interface Draft {
@@ -43,8 +55,8 @@ interface Draft {
   relation?: 'left' | 'above';
 }
 
-function draw(rng: Rng, type: QuestionType, wanted: string): Draft {
-  const n = randomInt(rng, MIN_OBJECTS, MAX_OBJECTS);
+function draw(rng: Rng, type: QuestionType, wanted: string, { minObjects, maxObjects }: Layout): Draft {
+  const n = randomInt(rng, type === 'left' || type === 'above' ? Math.max(2, minObjects) : minObjects, maxObjects);
   const others = (count: number, allowed: (a: Attributes) => boolean) => Array.from({ length: count }, () => randomAttributes(rng, allowed));
   switch (type) {
     case 'color': {
@@ -59,7 +71,7 @@ function draw(rng: Rng, type: QuestionType, wanted: string): Draft {
       const of = rng() < 0.5 ? pick(rng, COLOR_NAMES) : pick(rng, SHAPES);
       const k = Number(wanted);
       const has = (a: Attributes) => a.shape === of || a.color === of;
-      const total = randomInt(rng, Math.max(MIN_OBJECTS, k), MAX_OBJECTS);
+      const total = randomInt(rng, Math.max(minObjects, k), maxObjects);
       return { question: { type, of }, objects: [...others(k, has), ...others(total - k, (a) => !has(a))] };
     }
     case 'exists': {
@@ -87,13 +99,13 @@ function draw(rng: Rng, type: QuestionType, wanted: string): Draft {
 }
 
 /** Places the objects; for a relation, the answer object inside the reference's cone and every other one outside. */
-function layout(rng: Rng, scene: Scene, objects: Attributes[], relation?: 'left' | 'above'): boolean {
-  if (!relation) return objects.every((a) => place(rng, scene, a.shape, a.color));
+function arrange(rng: Rng, scene: Scene, objects: Attributes[], sizes: readonly number[], relation?: 'left' | 'above'): boolean {
+  if (!relation) return objects.every((a) => place(rng, scene, a.shape, a.color, sizes));
   const [ref, target, ...rest] = objects;
-  if (!place(rng, scene, ref.shape, ref.color)) return false;
+  if (!place(rng, scene, ref.shape, ref.color, sizes)) return false;
   const r = scene.objects[0];
   const where = (want: 'in' | 'out') => (x: number, y: number) => side(relation, r, { ...r, x, y }, scene.imageSize) === want;
-  return place(rng, scene, target.shape, target.color, where('in')) && rest.every((a) => place(rng, scene, a.shape, a.color, where('out')));
+  return place(rng, scene, target.shape, target.color, sizes, where('in')) && rest.every((a) => place(rng, scene, a.shape, a.color, sizes, where('out')));
 }
 
 function randomAttributes(rng: Rng, allowed: (a: Attributes) => boolean): Attributes {

@@ -4,17 +4,17 @@
  * shapes-llava model that learns it.
  */
 export {
-  BACKGROUND, BASE_IMAGE_SIZE, COLORS, COLOR_NAMES, MAX_OBJECTS, MIN_OBJECTS, OBJECT_SIZES, SHAPES,
+  BACKGROUND, BASE_IMAGE_SIZE, COLORS, COLOR_NAMES, DEFAULT_LAYOUT, SHAPES,
   fits, isColor, isShape, place, reach, scaled,
-  type Color, type Rng, type Scene, type SceneObject, type Shape,
+  type Color, type Layout, type Rng, type Scene, type SceneObject, type Shape,
 } from './scene.js';
 export { inside, renderScene, type RgbPixels } from './render.js';
 export { encodePng } from './png.js';
 export { ANSWERS, MAX_COUNT, QUESTION_TYPES, RELATION_MARGIN, allQuestions, answer, questionText, side, type Question, type QuestionType } from './questions.js';
-export { generateExample, type Example } from './generate.js';
+export { describeLayout, generateExample, possible, type Example } from './generate.js';
 export { followUps, type Turn } from './follow-ups.js';
 export {
-  DatasetExistsError, MAX_IMAGE_SIZE, MAX_TURNS, MIN_IMAGE_SIZE, generateShapes, llavaRecord, writeShapes,
+  DatasetExistsError, MAX_IMAGE_SIZE, MAX_OBJECTS, MAX_OBJECT_SIZE, MAX_TURNS, MIN_IMAGE_SIZE, MIN_OBJECT_SIZE, generateShapes, llavaRecord, writeShapes,
   type LlavaRecord, type ShapesOptions, type ShapesRecord,
 } from './dataset.js';
 export {

@@ -26,11 +26,17 @@ export const BACKGROUND: readonly [number, number, number] = [230, 230, 230];
 
 /** The image size the geometry below is written for. */
 export const BASE_IMAGE_SIZE = 168;
-/** Object sizes (circle diameter, square side, triangle base and height) at 168 px. */
-export const OBJECT_SIZES = [20, 28] as const;
-/** Objects per scene. */
-export const MIN_OBJECTS = 3;
-export const MAX_OBJECTS = 6;
+/**
+ * How many objects a scene holds and how big they are: sizes (circle diameter, square side,
+ * triangle base and height) are in pixels at 168 px and scale with the image.
+ */
+export interface Layout {
+  minObjects: number;
+  maxObjects: number;
+  sizes: readonly number[];
+}
+/** The task's scenes: 3 to 6 objects of 20 or 28 px (1.4 to 2 patches). */
+export const DEFAULT_LAYOUT: Layout = { minObjects: 3, maxObjects: 6, sizes: [20, 28] };
 /** Clear space at 168 px between two objects' bounding circles, and between an object and the border. */
 const GAP = 2;
 
@@ -74,11 +80,14 @@ export function fits(scene: Scene, o: SceneObject): boolean {
 }
 
 /**
- * Puts an object of the given shape and colour (random size) at a random free place where
- * `accept(x, y)` holds; returns false when `tries` random places all failed.
+ * Puts an object of the given shape and colour (a size drawn from `sizes`, at 168 px) at a random
+ * free place where `accept(x, y)` holds; returns false when `tries` random places all failed.
  */
-export function place(rng: Rng, scene: Scene, shape: Shape, color: Color, accept: (x: number, y: number) => boolean = () => true, tries = 300): boolean {
-  const size = Math.round(scaled(pick(rng, OBJECT_SIZES), scene.imageSize));
+export function place(
+  rng: Rng, scene: Scene, shape: Shape, color: Color, sizes: readonly number[] = DEFAULT_LAYOUT.sizes,
+  accept: (x: number, y: number) => boolean = () => true, tries = 300,
+): boolean {
+  const size = Math.round(scaled(pick(rng, sizes), scene.imageSize));
   for (let t = 0; t < tries; t++) {
     const o = { shape, color, size, x: Math.floor(rng() * scene.imageSize), y: Math.floor(rng() * scene.imageSize) };
     if (accept(o.x, o.y) && fits(scene, o)) {

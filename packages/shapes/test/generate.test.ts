@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ANSWERS, MAX_OBJECTS, MIN_OBJECTS, OBJECT_SIZES, QUESTION_TYPES, answer, fits, generateShapes, type SceneObject, type ShapesRecord } from '../src/index.js';
+import { ANSWERS, DEFAULT_LAYOUT, QUESTION_TYPES, answer, fits, generateShapes, type Layout, type SceneObject, type ShapesRecord } from '../src/index.js';
 
 const records = generateShapes({ seed: 7, count: 2000 });
 
@@ -18,13 +18,36 @@ describe('generateShapes', { timeout: 60_000 }, () => {
     expect(records.filter((r) => answer(r.scene, r.question) !== r.answer)).toEqual([]);
   });
 
-  it('places 3 to 6 objects of the two sizes, inside the image and apart from each other', () => {
-    const bad = records.filter(({ scene }) => {
-      const n = scene.objects.length;
-      const ok = (o: SceneObject, i: number) => (OBJECT_SIZES as readonly number[]).includes(o.size) && fits({ ...scene, objects: scene.objects.filter((_, j) => j !== i) }, o);
-      return n < MIN_OBJECTS || n > MAX_OBJECTS || !scene.objects.every(ok);
-    });
-    expect(bad).toEqual([]);
+  it('places 3 to 6 objects of 20 or 28 px, inside the image and apart from each other', () => {
+    expect(DEFAULT_LAYOUT).toEqual({ minObjects: 3, maxObjects: 6, sizes: [20, 28] });
+    expect(outsideLayout(records, DEFAULT_LAYOUT)).toEqual([]);
+  });
+
+  it('places the objects of an easier layout: 1 or 2 objects of 42 or 56 px', () => {
+    const layout = { minObjects: 1, maxObjects: 2, sizes: [42, 56] };
+    const easy = generateShapes({ seed: 7, count: 300, layout });
+    expect(outsideLayout(easy, layout)).toEqual([]);
+    expect(new Set(easy.map((r) => r.scene.objects.length))).toEqual(new Set([1, 2]));
+    expect(easy.filter((r) => answer(r.scene, r.question) !== r.answer)).toEqual([]);
+  });
+
+  it('leaves out the answers a layout cannot have: counts above its most objects, relations with one object', () => {
+    const two = generateShapes({ seed: 7, count: 300, layout: { minObjects: 1, maxObjects: 2, sizes: [42] } });
+    expect(new Set(two.filter((r) => r.type === 'count').map((r) => r.answer))).toEqual(new Set(['0', '1', '2']));
+    const one = generateShapes({ seed: 7, count: 300, layout: { minObjects: 1, maxObjects: 1, sizes: [42] } });
+    expect(new Set(one.map((r) => r.type))).toEqual(new Set(['color', 'shape', 'count', 'exists']));
+  });
+
+  it("gives the default layout's records when the layout is given explicitly", () => {
+    expect(generateShapes({ seed: 7, count: 50, layout: { minObjects: 3, maxObjects: 6, sizes: [20, 28] } })).toEqual(records.slice(0, 50));
+  });
+
+  it('names a bad layout, and a layout whose objects do not fit', () => {
+    const layout = (l: Layout) => () => generateShapes({ seed: 1, count: 6, layout: l });
+    expect(layout({ minObjects: 3, maxObjects: 2, sizes: [20] })).toThrow('objects must be MIN-MAX with 1 <= MIN <= MAX <= 12, got 3-2');
+    expect(layout({ minObjects: 1, maxObjects: 2, sizes: [] })).toThrow('object sizes must be integers in [8, 84] px (at 168 px), got none');
+    expect(layout({ minObjects: 1, maxObjects: 2, sizes: [100] })).toThrow('object sizes must be integers in [8, 84] px (at 168 px), got 100');
+    expect(layout({ minObjects: 6, maxObjects: 6, sizes: [84] })).toThrow(/could not build a \w+ scene .* \(6-6 objects of 84 px: too many or too large objects\?\)/);
   });
 
   it('deals the types evenly: 2000 records give 333 or 334 of each', () => {
@@ -62,6 +85,15 @@ describe('generateShapes', { timeout: 60_000 }, () => {
     expect(() => generateShapes({ seed: 1, count: 1, imageSize: 50 })).toThrow('image size must be an integer in [84, 2048], got 50');
   });
 });
+
+/** Records with too few or too many objects, an object of another size, or objects that overlap or leave the image. */
+function outsideLayout(rs: ShapesRecord[], { minObjects, maxObjects, sizes }: Layout): ShapesRecord[] {
+  return rs.filter(({ scene }) => {
+    const n = scene.objects.length;
+    const ok = (o: SceneObject, i: number) => sizes.includes(o.size) && fits({ ...scene, objects: scene.objects.filter((_, j) => j !== i) }, o);
+    return n < minObjects || n > maxObjects || !scene.objects.every(ok);
+  });
+}
 
 function bestAnswerPerText(rs: ShapesRecord[]): Map<string, string> {
   const counts = new Map<string, Map<string, number>>();
