@@ -71,13 +71,15 @@ describe('adsc data shapes', { timeout: 60_000 }, () => {
     const out = fresh();
     const r = await run('data', 'shapes', '--seed', '4', '--count', '6', '--out', out, '--objects', '1-2', '--sizes', '42,56');
     expect(r.out[0]).toBe(`wrote 6 questions and images to ${out} (seed 4, 168 px, 1-2 objects of 42, 56 px)`);
+    const one = await run('data', 'shapes', '--seed', '4', '--count', '6', '--out', fresh(), '--objects', '1', '--sizes', '56');
+    expect(one.out[0]).toMatch(/\(seed 4, 168 px, 1 object of 56 px\)$/);
   });
 
   it('rejects a layout whose objects do not fit with one line and exit code 2', async () => {
     const r = await run('data', 'shapes', '--seed', '4', '--count', '6', '--out', fresh(), '--objects', '6', '--sizes', '84');
     expect(r.code).toBe(2);
     expect(r.err).toHaveLength(1);
-    expect(r.err[0]).toMatch(/could not build a \w+ scene .*\(6-6 objects of 84 px: too many or too large objects\?\)$/);
+    expect(r.err[0]).toMatch(/could not build a \w+ scene .*\(6 objects of 84 px: too many or too large objects\?\)$/);
   });
 
   it('rejects an unknown flag with one line', async () => {

@@ -36,9 +36,10 @@ export function generateExample(rng: Rng, type: QuestionType, wanted: string, im
   throw new Error(`could not build a ${type} scene with the answer ${wanted} in ${ATTEMPTS} attempts (${describeLayout(layout)}: too many or too large objects?)`);
 }
 
-/** "3-6 objects of 20, 28 px" */
+/** "3-6 objects of 20, 28 px", "1 object of 56 px" */
 export function describeLayout({ minObjects, maxObjects, sizes }: Layout): string {
-  return `${minObjects}-${maxObjects} objects of ${sizes.join(', ')} px`;
+  const count = minObjects === maxObjects ? `${minObjects}` : `${minObjects}-${maxObjects}`;
+  return `${count} object${maxObjects === 1 ? '' : 's'} of ${sizes.join(', ')} px`;
 }
 
 /** Whether a `layout` scene can have a `type` question with this answer (counts need that many objects, relations two). */

@@ -47,7 +47,7 @@ describe('generateShapes', { timeout: 60_000 }, () => {
     expect(layout({ minObjects: 3, maxObjects: 2, sizes: [20] })).toThrow('objects must be MIN-MAX with 1 <= MIN <= MAX <= 12, got 3-2');
     expect(layout({ minObjects: 1, maxObjects: 2, sizes: [] })).toThrow('object sizes must be integers in [8, 84] px (at 168 px), got none');
     expect(layout({ minObjects: 1, maxObjects: 2, sizes: [100] })).toThrow('object sizes must be integers in [8, 84] px (at 168 px), got 100');
-    expect(layout({ minObjects: 6, maxObjects: 6, sizes: [84] })).toThrow(/could not build a \w+ scene .* \(6-6 objects of 84 px: too many or too large objects\?\)/);
+    expect(layout({ minObjects: 6, maxObjects: 6, sizes: [84] })).toThrow(/could not build a \w+ scene .* \(6 objects of 84 px: too many or too large objects\?\)/);
   });
 
   it('deals the types evenly: 2000 records give 333 or 334 of each', () => {
