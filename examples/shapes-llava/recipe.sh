@@ -4,11 +4,13 @@
 # with more and smaller objects, ending on the task's own scenes. Rerun from the repo root:
 #
 #   bash examples/shapes-llava/recipe.sh [WORK_DIR] [LAST_STAGE]     (default /tmp/shapes-recipe, 5)
+#   START=s3 bash examples/shapes-llava/recipe.sh ...                 (skip s1-s3: start from the
+#                                                                      committed checkpoints/s3)
 #
 # Everything goes into WORK_DIR: the training sets, the untrained model, one checkpoint directory
 # per stage (saved every 100 steps; a stage whose directory holds a finished run is skipped), and
-# each stage's log. Training seeds are 10-14 and 1; seeds 30-33 and 3 are validation sets, used to
-# choose the stages; seed 2 is the test set and is never trained or tuned on.
+# each stage's log. Training seeds are 10, 11, 12 and 1; seeds 30, 31, 32 and 3 are the validation sets, used
+# to choose the stages; seed 2 is the test set and is never trained or tuned on.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-recipe}
@@ -19,26 +21,45 @@ mkdir -p "$WORK"
 # The untrained model: Hugging Face's init, seed 0 (f32).
 [ -f "$WORK/init/model.safetensors" ] || npx tsx packages/shapes/scripts/init-shapes-llava.ts "$WORK/init" --seed 0
 
-# data NAME SEED COUNT TURNS [FLAGS...]: a training set of COUNT scenes with TURNS questions each.
+# The scenes of each stage: training seed, scenes, questions per scene, layout; and the seed of
+# its validation set (300 questions, one each, same layout).
+layout() {
+  case $1 in
+    one)  echo "--objects 1 --sizes 56" ;;
+    two)  echo "--objects 1-2 --sizes 42,56" ;;
+    four) echo "--objects 2-4 --sizes 28,42" ;;
+    task) echo "" ;;
+  esac
+}
+declare -A TRAIN=([one]="10 2500 6" [two]="11 3000 8" [four]="12 4000 12" [task]="1 8000 16")
+declare -A VALIDATION=([one]=30 [two]=31 [four]=32 [task]=3)
+
 data() {
-  local name=$1 seed=$2 count=$3 turns=$4; shift 4
-  [ -d "$WORK/$name" ] || adsc data shapes --seed "$seed" --count "$count" --turns "$turns" "$@" --out "$WORK/$name"
+  local scenes=$1 seed count turns
+  read -r seed count turns <<< "${TRAIN[$scenes]}"
+  # shellcheck disable=SC2046
+  [ -d "$WORK/$scenes" ] || adsc data shapes --seed "$seed" --count "$count" --turns "$turns" $(layout "$scenes") --out "$WORK/$scenes"
+  # shellcheck disable=SC2046
+  [ -d "$WORK/val-$scenes" ] || adsc data shapes --seed "${VALIDATION[$scenes]}" --count 300 $(layout "$scenes") --out "$WORK/val-$scenes"
 }
 
-# stage NAME FROM DATA PARTS STEPS SEED: one stage, from the checkpoint FROM. AdamW without weight
-# decay, lr 1e-3, 50 warm-up steps then cosine decay, batch 4, one thread (faster than two here).
+# stage NAME FROM SCENES PARTS STEPS SEED: one stage, from the checkpoint FROM, then its score on
+# the validation set (NAME.eval.json). AdamW without weight decay, lr 1e-3, 50 warm-up steps then
+# cosine decay, batch 4, one thread (faster than two at these sizes).
 stage() {
-  local name=$1 from=$2 data=$3 parts=$4 steps=$5 seed=$6
+  local name=$1 from=$2 scenes=$3 parts=$4 steps=$5 seed=$6
+  if [ -n "${START:-}" ] && [ "${name#s}" -le "${START#s}" ]; then
+    # A committed stage checkpoint (f16; the next stage trains f32 master copies of it).
+    [ "$name" = "$START" ] && { rm -rf "$WORK/$name"; cp -r "examples/shapes-llava/checkpoints/$name" "$WORK/$name"; }
+    return
+  fi
   if grep -q "\"step\": $steps," "$WORK/$name/trainer_state.json" 2>/dev/null; then echo "stage $name: done"; return; fi
-  adsc train --model "$WORK/$from" --data "$WORK/$data/questions.json" --out "$WORK/$name" \
+  data "$scenes"
+  adsc train --model "$WORK/$from" --data "$WORK/$scenes/questions.json" --out "$WORK/$name" \
     --train "$parts" --lr 1e-3 --weight-decay 0 --lr-schedule cosine --warmup-steps 50 \
     --steps "$steps" --batch-size 4 --save-every 100 --seed "$seed" --threads 1 2>&1 | tee "$WORK/$name.log"
+  adsc eval --model "$WORK/$name" --data "$WORK/val-$scenes/questions.json" --threads 1 --json > "$WORK/$name.eval.json"
 }
-
-data one 10 2500 6 --objects 1 --sizes 56
-data two 11 3000 8 --objects 1-2 --sizes 42,56
-data four 12 4000 12 --objects 2-4 --sizes 28,42
-data task 1 8000 16
 
 # 1. One 56 px object, vision tower frozen at its random init: the decoder learns that the answer
 #    is in the image, where the object fills a tenth of the 144 tokens (colour comes first).
