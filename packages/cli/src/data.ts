@@ -1,5 +1,6 @@
 /**
- * `adsc data shapes --seed S --count N --out DIR [--image-size PX] [--turns K] [--objects MIN-MAX] [--sizes PX,PX]`
+ * `adsc data shapes --seed S --count N --out DIR [--image-size PX] [--turns K] [--objects MIN-MAX] [--sizes PX,PX]
+ *                   [--types T,T]`
  *
  * Writes a Shapes VQA set (@adsc/shapes): DIR/questions.json in LLaVA's conversation format and
  * DIR/images/*.png, all at once (a temporary directory renamed to DIR), then prints how many
@@ -9,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { answerCounts, majorityShare } from '@adsc/eval';
 import {
   BASE_IMAGE_SIZE, DEFAULT_LAYOUT, MAX_IMAGE_SIZE, MAX_OBJECTS, MAX_OBJECT_SIZE, MAX_TURNS, MIN_IMAGE_SIZE, MIN_OBJECT_SIZE, QUESTION_TYPES,
-  describeLayout, writeShapes, type Layout,
+  describeLayout, writeShapes, type Layout, type QuestionType,
 } from '@adsc/shapes';
 import { UsageError } from './errors.js';
 import { integerFlag } from './args.js';
@@ -19,7 +20,7 @@ export function data(argv: string[], out: (line: string) => void): void {
   if (generator !== 'shapes') throw new UsageError(`adsc data needs a generator: shapes (got ${JSON.stringify(generator ?? '')})`);
   const { values, positionals } = parseArgs({
     args: rest,
-    options: { seed: { type: 'string' }, count: { type: 'string' }, out: { type: 'string' }, 'image-size': { type: 'string' }, turns: { type: 'string' }, objects: { type: 'string' }, sizes: { type: 'string' } },
+    options: { seed: { type: 'string' }, count: { type: 'string' }, out: { type: 'string' }, 'image-size': { type: 'string' }, turns: { type: 'string' }, objects: { type: 'string' }, sizes: { type: 'string' }, types: { type: 'string' } },
     allowPositionals: true,
   });
   if (positionals.length > 0) throw new UsageError(`adsc data shapes takes no positional arguments, got ${JSON.stringify(positionals[0])}`);
@@ -35,8 +36,12 @@ export function data(argv: string[], out: (line: string) => void): void {
   const turns = values.turns === undefined ? 1 : integerFlag('--turns', values.turns, { min: 1, max: MAX_TURNS });
 
   const layout = parseLayout(values.objects, values.sizes);
+  const types = values.types === undefined ? QUESTION_TYPES : values.types.split(',').map((t) => {
+    if (!(QUESTION_TYPES as readonly string[]).includes(t)) throw new UsageError(`--types must be some of ${QUESTION_TYPES.join(',')}, got ${JSON.stringify(t)}`);
+    return t as QuestionType;
+  });
 
-  const records = writeShapes(dir, { seed, count, imageSize, turns, layout });
+  const records = writeShapes(dir, { seed, count, imageSize, turns, layout, types });
   const counts = answerCounts(records);
   const more = turns > 1 ? ` and ${records.reduce((n, r) => n + r.followUps.length, 0)} follow-up questions` : '';
   out(`wrote ${records.length} questions${more} and images to ${dir} (seed ${seed}, ${imageSize} px, ${describeLayout(layout)})`);

@@ -6,6 +6,7 @@
  *   adsc run --model DIR [--image FILE] (--prompt TEXT | --input-ids 1,2,3) [--max-new-tokens N] ...
  *   adsc flops --config (llava-1.5-7b | DIR) --schedule SPEC [--text-tokens N] [--formula exact|fastv] ...
  *   adsc data shapes --seed S --count N --out DIR [--image-size PX] [--turns K] [--objects MIN-MAX] [--sizes PX,PX]
+ *                    [--types T,T]
  *   adsc eval --model DIR --data FILE [...] | adsc eval --merge A.json B.json ...
  */
 import { parseArgs } from 'node:util';
@@ -30,9 +31,11 @@ const USAGE = `usage:
              [--formula exact|fastv] [--positions original|renumber] [--json] [--plot]
       count a schedule's FLOPs and KV cache against the unreduced model
   adsc data shapes --seed S --count N --out DIR [--image-size PX] [--turns K] [--objects MIN-MAX] [--sizes PX,PX]
+                   [--types color,shape,count,exists,left,above]
       write a Shapes VQA set: DIR/questions.json (LLaVA conversations) and DIR/images/*.png;
       --turns K adds K-1 follow-up questions per image (training data); --objects and --sizes
-      (px at 168 px) make easier scenes for early training stages (default 3-6 of 20,28)
+      (px at 168 px) make easier scenes for early training stages (default 3-6 of 20,28);
+      --types asks only questions of those types
   adsc eval --model DIR [--adapter DIR] --data FILE [--image-folder DIR] [--schedule SPEC] [--blind]
             [--limit N] [--threads N] [--shard I/N] [--json]
   adsc eval --merge A.json B.json ... [--json]

@@ -54,6 +54,7 @@ describe('adsc data shapes', { timeout: 60_000 }, () => {
     [['--seed', '1', '--count', '2', '--out', 'x', '--objects', '3-1'], 'error: Usage: --objects MIN-MAX needs MIN <= MAX, got "3-1"'],
     [['--seed', '1', '--count', '2', '--out', 'x', '--objects', '0-2'], 'error: Usage: --objects must be an integer from 1 to 12, got "0"'],
     [['--seed', '1', '--count', '2', '--out', 'x', '--sizes', '42,7'], 'error: Usage: --sizes must be an integer from 8 to 84, got "7"'],
+    [['--seed', '1', '--count', '2', '--out', 'x', '--types', 'shape,size'], 'error: Usage: --types must be some of color,shape,count,exists,left,above, got "size"'],
   ])('rejects %j with one line and exit code 2', async (flags, line) => {
     const r = await run('data', 'shapes', ...flags);
     expect(r).toEqual({ code: 2, out: [], err: [line] });
@@ -73,6 +74,15 @@ describe('adsc data shapes', { timeout: 60_000 }, () => {
     expect(r.out[0]).toBe(`wrote 6 questions and images to ${out} (seed 4, 168 px, 1-2 objects of 42, 56 px)`);
     const one = await run('data', 'shapes', '--seed', '4', '--count', '6', '--out', fresh(), '--objects', '1', '--sizes', '56');
     expect(one.out[0]).toMatch(/\(seed 4, 168 px, 1 object of 56 px\)$/);
+  });
+
+  it('asks only the --types given', async () => {
+    const out = fresh();
+    const r = await run('data', 'shapes', '--seed', '4', '--count', '6', '--out', out, '--types', 'shape,exists', '--turns', '3');
+    expect(r.out.slice(2).map((l) => l.split(' ')[0])).toEqual(['shape', 'exists']);
+    const json = JSON.parse(readFileSync(join(out, 'questions.json'), 'utf8'));
+    const questions = json.flatMap((rec: { conversations: { from: string; value: string }[] }) => rec.conversations.filter((c) => c.from === 'human').map((c) => c.value));
+    expect(questions.filter((q: string) => !/What shape is the \w+ object\?|Is there a \w+ \w+\?/.test(q))).toEqual([]);
   });
 
   it('rejects a layout whose objects do not fit with one line and exit code 2', async () => {

@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync }
 import { basename, dirname, join } from 'node:path';
 import { mulberry32 } from '@adsc/core';
 import { followUps, type Turn } from './follow-ups.js';
-import { generateExample, possible } from './generate.js';
+import { describeLayout, generateExample, possible } from './generate.js';
 import { encodePng } from './png.js';
 import { ANSWERS, QUESTION_TYPES, questionText, type Question, type QuestionType } from './questions.js';
 import { renderScene } from './render.js';
@@ -37,6 +37,8 @@ export interface ShapesOptions {
    * cannot have (a count above its object count, relations with one object) are left out.
    */
   layout?: Layout;
+  /** The question types to ask, first turns and follow-ups alike; default all of QUESTION_TYPES. */
+  types?: readonly QuestionType[];
 }
 
 export interface ShapesRecord {
@@ -69,7 +71,7 @@ export const MAX_OBJECTS = 12;
 export const MIN_OBJECT_SIZE = 8;
 export const MAX_OBJECT_SIZE = 84;
 
-export function generateShapes({ seed, count, imageSize = BASE_IMAGE_SIZE, turns = 1, layout = DEFAULT_LAYOUT }: ShapesOptions): ShapesRecord[] {
+export function generateShapes({ seed, count, imageSize = BASE_IMAGE_SIZE, turns = 1, layout = DEFAULT_LAYOUT, types = QUESTION_TYPES }: ShapesOptions): ShapesRecord[] {
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`seed must be an integer in [0, 2^32), got ${seed}`);
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`count must be an integer >= 1, got ${count}`);
   if (!Number.isInteger(imageSize) || imageSize < MIN_IMAGE_SIZE || imageSize > MAX_IMAGE_SIZE) {
@@ -77,16 +79,20 @@ export function generateShapes({ seed, count, imageSize = BASE_IMAGE_SIZE, turns
   }
   if (!Number.isInteger(turns) || turns < 1 || turns > MAX_TURNS) throw new RangeError(`turns must be an integer in [1, ${MAX_TURNS}], got ${turns}`);
   checkLayout(layout);
+  const unknown = types.find((t) => !QUESTION_TYPES.includes(t));
+  if (unknown !== undefined || types.length === 0) throw new RangeError(`types must be some of ${QUESTION_TYPES.join(', ')}, got ${types.join(',') || 'none'}`);
   const rng = mulberry32(seed);
   const followRng = mulberry32((seed ^ 0x5bd1e995) >>> 0);
-  const nextType = deck(rng, QUESTION_TYPES.filter((t) => ANSWERS[t].some((a) => possible(layout, t, a))));
+  const asked = QUESTION_TYPES.filter((t) => types.includes(t) && ANSWERS[t].some((a) => possible(layout, t, a)));
+  if (asked.length === 0) throw new RangeError(`no scene of ${describeLayout(layout)} can have a ${types.join(' or ')} question`);
+  const nextType = deck(rng, asked);
   const nextAnswer = Object.fromEntries(QUESTION_TYPES.map((t) => [t, deck(rng, ANSWERS[t].filter((a) => possible(layout, t, a)))])) as Record<QuestionType, () => string>;
   const digits = String(count - 1).length;
   return Array.from({ length: count }, (_, i) => {
     const type = nextType();
     const example = generateExample(rng, type, nextAnswer[type](), imageSize, layout);
     const name = String(i).padStart(Math.max(6, digits), '0');
-    const more = turns > 1 ? followUps(followRng, example.scene, example.question, turns - 1) : [];
+    const more = turns > 1 ? followUps(followRng, example.scene, example.question, turns - 1, asked) : [];
     return { id: `shapes-${seed}-${name}`, image: `images/${name}.png`, type, text: questionText(example.question), ...example, followUps: more };
   });
 }

@@ -12,7 +12,7 @@
  * answer. Only answers a first turn can have are asked (no count above MAX_COUNT), so the
  * vocabulary stays that of the task. Evaluation sets keep one turn: their balance is what makes a blind model score chance.
  */
-import { ANSWERS, allQuestions, answer, questionText, type Question, type QuestionType } from './questions.js';
+import { ANSWERS, QUESTION_TYPES, allQuestions, answer, questionText, type Question, type QuestionType } from './questions.js';
 import { pick, type Rng, type Scene } from './scene.js';
 
 export interface Turn {
@@ -22,11 +22,11 @@ export interface Turn {
   answer: string;
 }
 
-/** Up to `count` distinct questions about `scene` other than `first`, with their answers. */
-export function followUps(rng: Rng, scene: Scene, first: Question, count: number): Turn[] {
+/** Up to `count` distinct questions of `types` about `scene` other than `first`, with their answers. */
+export function followUps(rng: Rng, scene: Scene, first: Question, count: number, types: readonly QuestionType[] = QUESTION_TYPES): Turn[] {
   const asked = questionText(first);
   const open: Turn[] = [];
-  for (const question of allQuestions()) {
+  for (const question of allQuestions().filter((q) => types.includes(q.type))) {
     const text = questionText(question);
     const reply = answer(scene, question);
     if (reply !== undefined && ANSWERS[question.type].includes(reply) && text !== asked) open.push({ type: question.type, question, text, answer: reply });

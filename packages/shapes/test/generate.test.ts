@@ -38,6 +38,17 @@ describe('generateShapes', { timeout: 60_000 }, () => {
     expect(new Set(one.map((r) => r.type))).toEqual(new Set(['color', 'shape', 'count', 'exists']));
   });
 
+  it('asks only the given question types, in first turns and follow-ups', () => {
+    const shapeOnly = generateShapes({ seed: 7, count: 30, turns: 4, types: ['shape'] });
+    expect(new Set(shapeOnly.flatMap((r) => [r.type, ...r.followUps.map((t) => t.type)]))).toEqual(new Set(['shape']));
+    expect(shapeOnly.filter((r) => answer(r.scene, r.question) !== r.answer)).toEqual([]);
+  });
+
+  it('names unknown types, and types no scene of the layout can have', () => {
+    expect(() => generateShapes({ seed: 1, count: 1, types: ['size' as never] })).toThrow('types must be some of color, shape, count, exists, left, above, got size');
+    expect(() => generateShapes({ seed: 1, count: 1, types: ['left'], layout: { minObjects: 1, maxObjects: 1, sizes: [56] } })).toThrow('no scene of 1 object of 56 px can have a left question');
+  });
+
   it("gives the default layout's records when the layout is given explicitly", () => {
     expect(generateShapes({ seed: 7, count: 50, layout: { minObjects: 3, maxObjects: 6, sizes: [20, 28] } })).toEqual(records.slice(0, 50));
   });
