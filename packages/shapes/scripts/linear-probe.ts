@@ -1,0 +1,96 @@
+/**
+ * Is the answer in what the decoder gets? Fits a linear classifier (ridge regression onto one-hot
+ * answers) to the mean of a record's projected vision tokens, the decoder's input from the image,
+ * on the first two thirds of a Shapes set, and prints its accuracy on the last third, next to the
+ * share of the most frequent answer. Two poolings: every token, and only the tokens whose patch
+ * centre is not background (where the object is).
+ *
+ * A probe well above chance while the model itself answers at chance means the information reaches
+ * the decoder and the decoder has not learned to use it (docs/shapes.md, section 3c).
+ *
+ *   npx tsx packages/shapes/scripts/linear-probe.ts MODEL_DIR DATA_DIR [--count N] [--ridge L]
+ *
+ * Use a set of one question type (`adsc data shapes --types shape ...`): the answers are the classes.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { noGrad } from '@adsc/core';
+import { Llava, readImage } from '@adsc/model';
+import { BACKGROUND } from '../src/index.js';
+
+const { values, positionals } = parseArgs({ options: { count: { type: 'string', default: '600' }, ridge: { type: 'string', default: '1' } }, allowPositionals: true });
+const [dir, data] = positionals;
+if (!dir || !data) {
+  console.error('usage: linear-probe.ts MODEL_DIR DATA_DIR [--count N] [--ridge L]');
+  process.exit(2);
+}
+const model = Llava.load(dir);
+const records = (JSON.parse(readFileSync(join(data, 'questions.json'), 'utf8')) as { image: string; conversations: { value: string }[] }[]).slice(0, Number(values.count));
+const answers = records.map((r) => r.conversations[1].value);
+const classes = [...new Set(answers)].sort();
+const patch = model.config.vision.patchSize;
+const grid = model.config.vision.imageSize / patch;
+
+const pooled: Record<'every token' | 'object tokens', number[][]> = { 'every token': [], 'object tokens': [] };
+for (const r of records) {
+  const image = readImage(join(data, r.image));
+  const features = noGrad(() => model.encodeImage(model.pixels(image))).toFloat32Array(); // [tokens * width]
+  const width = features.length / (grid * grid);
+  const all = new Array<number>(width).fill(0);
+  const object = new Array<number>(width).fill(0);
+  let objectTokens = 0;
+  for (let t = 0; t < grid * grid; t++) {
+    const y = Math.floor(t / grid) * patch + patch / 2;
+    const x = (t % grid) * patch + patch / 2;
+    const at = (Math.floor(y) * image.width + Math.floor(x)) * 3;
+    const isObject = BACKGROUND.some((c, k) => image.data[at + k] !== c);
+    if (isObject) objectTokens++;
+    for (let d = 0; d < width; d++) {
+      all[d] += features[t * width + d] / (grid * grid);
+      if (isObject) object[d] += features[t * width + d];
+    }
+  }
+  pooled['every token'].push(all);
+  pooled['object tokens'].push(object.map((v) => v / Math.max(objectTokens, 1)));
+}
+
+const split = Math.floor((records.length * 2) / 3);
+const heldOut = answers.slice(split);
+const majority = Math.max(...classes.map((c) => heldOut.filter((a) => a === c).length)) / heldOut.length;
+console.log(`${records.length} records, ${classes.length} answers (${classes.join(', ')}); fitted on ${split}, scored on ${heldOut.length}`);
+console.log(`most frequent answer: ${(100 * majority).toFixed(1)} %`);
+for (const [name, rows] of Object.entries(pooled)) {
+  const accuracy = probe(rows, answers, classes, split, Number(values.ridge));
+  console.log(`linear probe on the mean of ${name}: ${(100 * accuracy).toFixed(1)} %`);
+}
+
+/** Ridge regression of one-hot answers on standardised features (plus a bias), scored by argmax. */
+function probe(rows: number[][], labels: string[], classes: string[], split: number, ridge: number): number {
+  const d = rows[0].length;
+  const mean = Array.from({ length: d }, (_, j) => rows.slice(0, split).reduce((s, r) => s + r[j], 0) / split);
+  const std = Array.from({ length: d }, (_, j) => Math.sqrt(rows.slice(0, split).reduce((s, r) => s + (r[j] - mean[j]) ** 2, 0) / split) + 1e-8);
+  const z = rows.map((r) => [...r.map((v, j) => (v - mean[j]) / std[j]), 1]);
+  const n = d + 1;
+  // Normal equations: (Z^T Z + ridge I) W = Z^T Y, solved by Gaussian elimination with partial pivoting.
+  const a = Array.from({ length: n }, (_, i) => Array.from({ length: n + classes.length }, (_, j) => {
+    if (j < n) return z.slice(0, split).reduce((s, r) => s + r[i] * r[j], 0) + (i === j ? ridge : 0);
+    return z.slice(0, split).reduce((s, r, k) => s + (labels[k] === classes[j - n] ? r[i] : 0), 0);
+  }));
+  for (let c = 0; c < n; c++) {
+    const p = a.reduce((best, row, i) => (i >= c && Math.abs(row[c]) > Math.abs(a[best][c]) ? i : best), c);
+    [a[c], a[p]] = [a[p], a[c]];
+    for (let i = 0; i < n; i++) {
+      if (i === c) continue;
+      const f = a[i][c] / a[c][c];
+      for (let j = c; j < n + classes.length; j++) a[i][j] -= f * a[c][j];
+    }
+  }
+  const w = (i: number, k: number) => a[i][n + k] / a[i][i];
+  let correct = 0;
+  for (let r = split; r < rows.length; r++) {
+    const scores = classes.map((_, k) => z[r].reduce((s, v, i) => s + v * w(i, k), 0));
+    if (classes[scores.indexOf(Math.max(...scores))] === labels[r]) correct++;
+  }
+  return correct / (rows.length - split);
+}
