@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# ADSC fine-tuning of shapes-llava (docs/adsc.md, "Fine-tuning with a reverse curriculum"): one
+# LoRA adapter per target schedule, each trained with the schedule in place, plus the curriculum
+# ablations and a control adapter trained without any schedule. Rerun from the repo root:
+#
+#   bash examples/shapes-llava/adsc-adapters.sh [BASE_DIR] [WORK_DIR]
+#        (default examples/shapes-llava/checkpoints/one-object and /tmp/shapes-adsc)
+#
+# The finished adapters are copied to examples/shapes-llava/adapters/<name>/ (adapter_config.json
+# carries the target as "adsc_schedule"), their logs to WORK_DIR/<name>.log.
+#
+# The schedules. Every target drops at layer 1 or later, so that FastV (K=1) and PyramidDrop can be
+# given exactly the same number of vision tokens per layer (results.sh):
+#   a50  adsc:2=1/2,4=1/2   144 144 72 72 36 36 36 36 vision tokens in layers 0-7: 50.0 % of the
+#                           decoder's vision-token work removed
+#   a78  adsc:1=1/9         144 then 16: 77.8 %
+#   a85  adsc:1=1/36        144 then 4:  85.1 %
+# The curricula (400 steps: 130 + 130 + the remaining 140 at the target):
+#   reverse  from harsher than the target down to it (a50: 16 tokens, then the a75 step, then a50;
+#            a78: 4, 8, then 16 tokens; a85: 1, 2, then 4 tokens)
+#   forward  mild to aggressive (a85: a50, a78, then a85)
+#   none     the target from the first step
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BASE=${1:-examples/shapes-llava/checkpoints/one-object}
+WORK=${2:-/tmp/shapes-adsc}
+adsc() { npx tsx packages/cli/src/cli.ts "$@"; }
+mkdir -p "$WORK"
+# The fine-tuning set: fresh one-object scenes (seed 20), 6 questions each, every type.
+[ -d "$WORK/data" ] || adsc data shapes --seed 20 --count 2400 --turns 6 --objects 1 --sizes 42,56,70,84 --out "$WORK/data"
+
+A50='adsc:2=1/2,4=1/2'
+A78='adsc:1=1/9'
+A85='adsc:1=1/36'
+
+# adapter NAME SEED TARGET [CURRICULUM]: LoRA r 16 (alpha 32) on all seven projections of every
+# decoder layer; AdamW without weight decay, lr 1e-3, 30 warm-up steps then cosine decay, batch 4.
+adapter() {
+  local name=$1 seed=$2 target=$3 curriculum=${4:-}
+  if ! grep -q '"step": 400,' "$WORK/$name/trainer_state.json" 2>/dev/null; then
+    adsc train --model "$BASE" --data "$WORK/data/questions.json" --out "$WORK/$name" \
+      --lora r=16,alpha=32,targets=q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj \
+      --schedule "$target" ${curriculum:+--curriculum "$curriculum"} \
+      --lr 1e-3 --weight-decay 0 --lr-schedule cosine --warmup-steps 30 --steps 400 --batch-size 4 \
+      --save-every 100 --seed "$seed" --threads 1 > "$WORK/$name.log" 2>&1
+  fi
+  mkdir -p "examples/shapes-llava/adapters/$name"
+  cp "$WORK/$name/adapter_config.json" "$WORK/$name/adapter_model.safetensors" "examples/shapes-llava/adapters/$name/"
+  echo "$name: $(tail -1 "$WORK/$name.log")"
+}
+
+# Two at a time (this machine has two cores; one thread each is the fastest way to use them).
+adapter a50-reverse 21 "$A50" "$A78@130;adsc:1=1/4,2=1/2@130" &
+adapter a78-reverse 22 "$A78" "$A85@130;adsc:1=1/18@130"
+wait
+adapter a85-reverse 23 "$A85" "adsc:1=1/144@130;adsc:1=1/72@130" &
+adapter a85-forward 23 "$A85" "$A50@130;$A78@130"
+wait
+adapter a85-none 23 "$A85" &
+adapter plain 24 none
+wait
