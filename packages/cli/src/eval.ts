@@ -1,6 +1,6 @@
 /**
  * `adsc eval --model DIR [--adapter DIR] --data FILE [--image-folder DIR] [--schedule SPEC] [--blind]
- *            [--limit N] [--threads N] [--shard I/N] [--json]`
+ *            [--limit N] [--threads N] [--shard I/N] [--predictions FILE] [--json]`
  * `adsc eval --merge A.json B.json ... [--json]`
  *
  * Evaluates a LLaVA checkpoint on a VQA set in LLaVA's conversation format (@adsc/eval): greedy
@@ -9,8 +9,10 @@
  * time; a progress bar on stderr when stderr is a terminal. `--adapter` applies a PEFT LoRA adapter
  * to the loaded model, and its `adsc_schedule` is the default schedule. `--json` prints the report
  * that `--merge` reads: shards evaluated anywhere merge into exactly the unsharded result.
+ * `--predictions FILE` writes one JSON line per question (`id`, `type`, `question`, `answer`,
+ * `prediction`, `correct`), whole or not at all, for looking at what a model gets wrong.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setNumThreads } from '@adsc/core';
@@ -33,6 +35,7 @@ export function evalCommand(argv: string[], out: (line: string) => void, err: (l
       limit: { type: 'string' },
       threads: { type: 'string' },
       shard: { type: 'string' },
+      predictions: { type: 'string' },
       json: { type: 'boolean', default: false },
       merge: { type: 'boolean', default: false },
     },
@@ -42,7 +45,7 @@ export function evalCommand(argv: string[], out: (line: string) => void, err: (l
 
   if (values.merge) {
     if (positionals.length === 0) throw new UsageError('adsc eval --merge needs the report files of the shards (A.json B.json ...)');
-    const given = ['model', 'adapter', 'data', 'image-folder', 'schedule', 'limit', 'shard', 'threads'].filter((k) => values[k as keyof typeof values] !== undefined);
+    const given = ['model', 'adapter', 'data', 'image-folder', 'schedule', 'limit', 'shard', 'threads', 'predictions'].filter((k) => values[k as keyof typeof values] !== undefined);
     if (given.length > 0 || values.blind) throw new UsageError(`adsc eval --merge only reads reports; --${given[0] ?? 'blind'} does not apply`);
     print(mergeReports(positionals.map((file) => ({ source: file, ...readReport(readJson(file), file) }))));
     return;
@@ -52,6 +55,9 @@ export function evalCommand(argv: string[], out: (line: string) => void, err: (l
   if (values.data === undefined) throw new UsageError('adsc eval needs --data FILE');
   const [modelDir, dataFile] = [values.model, values.data];
   if (!existsSync(modelDir)) throw new UsageError(`--model ${modelDir}: no such directory`);
+  if (values.predictions !== undefined && !existsSync(dirname(values.predictions))) {
+    throw new UsageError(`--predictions ${values.predictions}: its folder ${dirname(values.predictions)} does not exist`);
+  }
   const limit = values.limit === undefined ? null : integerFlag('--limit', values.limit, { min: 1 });
   const [index, count] = values.shard === undefined ? [0, 1] : parseShard(values.shard);
   if (values.threads !== undefined) {
@@ -69,14 +75,19 @@ export function evalCommand(argv: string[], out: (line: string) => void, err: (l
   const schedule = parseSchedule(values.schedule ?? adapter?.config.adscSchedule ?? 'none', { numLayers: cfg.text.numLayers });
   const tokenizer = LlavaTokenizer.load(modelDir, cfg.imageTokenIndex, cfg.bosTokenId);
   const model = Llava.load(modelDir);
+  const predictions: string[] = [];
   if (adapter !== undefined) applyAdapter(model, adapter, values.adapter);
   const tally = evaluate(model, tokenizer, records, {
     imageFolder: values['image-folder'] ?? dirname(dataFile),
     schedule,
     blind: values.blind,
-    onScored: (_, __, done) => progress(done, records.length),
+    onScored: (record, { prediction, correct }, done) => {
+      predictions.push(JSON.stringify({ id: record.id, type: record.type, question: record.question, answer: record.answer, prediction, correct }));
+      progress(done, records.length);
+    },
   });
   progress(records.length, records.length, true);
+  if (values.predictions !== undefined) writeWhole(values.predictions, predictions.map((l) => `${l}\n`).join(''));
   print(
     toReport(tally, {
       model: modelDir,
@@ -89,6 +100,17 @@ export function evalCommand(argv: string[], out: (line: string) => void, err: (l
       shards: values.shard === undefined ? null : { of: count, indices: [index] },
     }),
   );
+}
+
+/** Writes FILE through a temporary sibling renamed at the end: a reader never sees half of it. */
+function writeWhole(file: string, text: string): void {
+  const part = `${file}.part`;
+  try {
+    writeFileSync(part, text);
+    renameSync(part, file);
+  } catch (e) {
+    throw new UsageError(`--predictions ${file}: cannot write it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
 }
 
 function parseShard(text: string): [number, number] {

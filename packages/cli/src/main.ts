@@ -37,9 +37,10 @@ const USAGE = `usage:
       (px at 168 px) make easier scenes for early training stages (default 3-6 of 20,28);
       --types asks only questions of those types
   adsc eval --model DIR [--adapter DIR] --data FILE [--image-folder DIR] [--schedule SPEC] [--blind]
-            [--limit N] [--threads N] [--shard I/N] [--json]
+            [--limit N] [--threads N] [--shard I/N] [--predictions FILE] [--json]
   adsc eval --merge A.json B.json ... [--json]
-      accuracy per question type, counted FLOPs and KV per question; merge shard reports
+      accuracy per question type, counted FLOPs and KV per question; merge shard reports;
+      --predictions writes each question's answer and prediction as JSON lines
 
 ${TRAIN_USAGE}
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +68,25 @@ describe('adsc eval', { timeout: 120_000 }, () => {
     expect(r.out).toContain('exists             3        2    66.7 %    66.7 %');
     expect(r.out).toContain('all                4        2    50.0 %');
     expect(r.out.some((l) => /^prefill FLOPs per question \(counted\): [\d.]+ MFLOP, 0\.0 % fewer than without a schedule$/.test(l))).toBe(true);
+  });
+
+  it('writes each question with its answer and the prediction as JSON lines with --predictions', async () => {
+    const file = join(temp('predictions'), 'p.jsonl');
+    expect((await run('eval', '--model', yes, '--data', yesSet, '--predictions', file)).code).toBe(0);
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toEqual([
+      { id: 'a', type: 'exists', question: 'Is there a red circle?', answer: 'yes', prediction: 'yes', correct: true },
+      { id: 'b', type: 'exists', question: 'Is there a blue square?', answer: 'no', prediction: 'yes', correct: false },
+      { id: 'c', type: 'exists', question: 'Is there a green triangle?', answer: 'yes', prediction: 'yes', correct: true },
+      { id: 'd', type: 'color', question: 'What color is the circle?', answer: 'red', prediction: 'yes', correct: false },
+    ]);
+  });
+
+  it('refuses, before evaluating, a predictions file whose folder does not exist', async () => {
+    const folder = join(temp('predictions'), 'no-such-dir');
+    const r = await run('eval', '--model', yes, '--data', yesSet, '--predictions', join(folder, 'p.jsonl'));
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual([`error: Usage: --predictions ${join(folder, 'p.jsonl')}: its folder ${folder} does not exist`]);
   });
 
   it('evaluates only the first N records with --limit', async () => {
