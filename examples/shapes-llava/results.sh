@@ -32,15 +32,15 @@ RUNS=(
   "adsc-a78|--adapter $AD/a78-reverse"
   "adsc-a85|--adapter $AD/a85-reverse"
   "forward-a85|--adapter $AD/a85-forward"
-  "none-a85|--adapter $AD/a85-none"
-  "plain|--adapter $AD/plain"
-  "plain-a85|--adapter $AD/plain --schedule adsc:1=1/36"
   "fastv-a50|--schedule fastv:K=2,R=0.6667"
   "fastv-a78|--schedule fastv:K=1,R=0.8889"
   "fastv-a85|--schedule fastv:K=1,R=0.97222"
   "pdrop-a50|--schedule pdrop:layers=2,4,ratio=0.5"
   "pdrop-a78|--schedule pdrop:layers=1,ratio=0.11112"
   "pdrop-a85|--schedule pdrop:layers=1,ratio=0.02778"
+  "none-a85|--adapter $AD/a85-none"
+  "plain|--adapter $AD/plain"
+  "plain-a85|--adapter $AD/plain --schedule adsc:1=1/36"
 )
 run() {
   local name=${1%%|*} flags=${1#*|}
