@@ -7,7 +7,8 @@
 #        (default examples/shapes-llava/checkpoints/one-object and /tmp/shapes-results)
 #
 # Writes WORK_DIR/<run>.json (adsc eval --json), copies them to docs/results/, and draws
-# docs/results.svg and the table (stdout) with packages/eval/scripts/results.ts.
+# docs/results.svg (overall accuracy), docs/results-shape.svg (shape questions) and the table
+# (stdout) with packages/eval/scripts/results.ts.
 #
 # Matched costs: at each target the three methods keep the same number of vision tokens in every
 # layer (adsc-adapters.sh lists them), so their counted decoder FLOPs differ only by PyramidDrop's
@@ -40,6 +41,8 @@ RUNS=(
   "pdrop-a85|--schedule pdrop:layers=1,ratio=0.02778"
   "none-a85|--adapter $AD/a85-none"
   "plain|--adapter $AD/plain"
+  "plain-a50|--adapter $AD/plain --schedule adsc:2=1/2,4=1/2"
+  "plain-a78|--adapter $AD/plain --schedule adsc:1=1/9"
   "plain-a85|--adapter $AD/plain --schedule adsc:1=1/36"
 )
 run() {
@@ -56,11 +59,15 @@ printf '%s\n' "${RUNS[@]}" | xargs -P 2 -I{} bash -c 'run "$1"' _ {}
 cp "$WORK"/*.json docs/results/
 
 R=docs/results
-npx tsx packages/eval/scripts/results.ts docs/results.svg \
-  "$R/base.json=base" "$R/blind.json=blind (no image)" \
-  "$R/adsc-a50.json=ADSC tuned (reverse) 50 %" "$R/adsc-a78.json=ADSC tuned (reverse) 78 %" "$R/adsc-a85.json=ADSC tuned (reverse) 85 %" \
-  "$R/adsc-free-a50.json=ADSC-free 50 %" "$R/adsc-free-a78.json=ADSC-free 78 %" "$R/adsc-free-a85.json=ADSC-free 85 %" \
-  "$R/fastv-a50.json=FastV K=2 50 %" "$R/fastv-a78.json=FastV K=1 78 %" "$R/fastv-a85.json=FastV K=1 85 %" \
-  "$R/pdrop-a50.json=PyramidDrop 50 %" "$R/pdrop-a78.json=PyramidDrop 78 %" "$R/pdrop-a85.json=PyramidDrop 85 %" \
-  "$R/forward-a85.json=forward curriculum 85 %" "$R/none-a85.json=no-curriculum 85 %" \
-  "$R/plain.json=plain LoRA (no schedule)" "$R/plain-a85.json=plain LoRA at 85 %"
+REPORTS=(
+  "$R/base.json=base" "$R/blind.json=blind (no image)"
+  "$R/adsc-a50.json=ADSC tuned (reverse) 50 %" "$R/adsc-a78.json=ADSC tuned (reverse) 78 %" "$R/adsc-a85.json=ADSC tuned (reverse) 85 %"
+  "$R/adsc-free-a50.json=ADSC-free 50 %" "$R/adsc-free-a78.json=ADSC-free 78 %" "$R/adsc-free-a85.json=ADSC-free 85 %"
+  "$R/fastv-a50.json=FastV K=2 50 %" "$R/fastv-a78.json=FastV K=1 78 %" "$R/fastv-a85.json=FastV K=1 85 %"
+  "$R/pdrop-a50.json=PyramidDrop 50 %" "$R/pdrop-a78.json=PyramidDrop 78 %" "$R/pdrop-a85.json=PyramidDrop 85 %"
+  "$R/forward-a85.json=forward curriculum 85 %" "$R/none-a85.json=no-curriculum 85 %"
+  "$R/plain.json=plain LoRA (no schedule)" "$R/plain-a50.json=plain LoRA at 50 %"
+  "$R/plain-a78.json=plain LoRA at 78 %" "$R/plain-a85.json=plain LoRA at 85 %"
+)
+npx tsx packages/eval/scripts/results.ts docs/results.svg "${REPORTS[@]}"
+npx tsx packages/eval/scripts/results.ts docs/results-shape.svg "${REPORTS[@]}" --type shape > /dev/null
