@@ -20,6 +20,9 @@
 #            a78: 4, 8, then 16 tokens; a85: 1, 2, then 4 tokens)
 #   forward  mild to aggressive (a85: a50, a78, then a85)
 #   none     the target from the first step
+# And one more target at about the a85 cost, reached in two steps instead of one, to see whether a
+# gradual drop lets the decoder compress what one abrupt drop loses (no curriculum, like a85-none):
+#   g83  adsc:1=1/6,2=1/6   144, 24, then 4: 83.3 %
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BASE=${1:-examples/shapes-llava/checkpoints/one-object}
@@ -59,3 +62,4 @@ wait
 adapter a85-none 23 "$A85" &
 adapter plain 24 none
 wait
+adapter g83-none 23 'adsc:1=1/6,2=1/6'

@@ -44,6 +44,8 @@ RUNS=(
   "plain-a50|--adapter $AD/plain --schedule adsc:2=1/2,4=1/2"
   "plain-a78|--adapter $AD/plain --schedule adsc:1=1/9"
   "plain-a85|--adapter $AD/plain --schedule adsc:1=1/36"
+  "gradual-free-g83|--schedule adsc:1=1/6,2=1/6"
+  "gradual-g83|--adapter $AD/g83-none"
 )
 run() {
   local name=${1%%|*} flags=${1#*|}
@@ -68,6 +70,7 @@ REPORTS=(
   "$R/forward-a85.json=forward curriculum 85 %" "$R/none-a85.json=no-curriculum 85 %"
   "$R/plain.json=plain LoRA (no schedule)" "$R/plain-a50.json=plain LoRA at 50 %"
   "$R/plain-a78.json=plain LoRA at 78 %" "$R/plain-a85.json=plain LoRA at 85 %"
+  "$R/gradual-free-g83.json=gradual-free 83 % (144, 24, then 4)" "$R/gradual-g83.json=gradual tuned (no curriculum) 83 %"
 )
 npx tsx packages/eval/scripts/results.ts docs/results.svg "${REPORTS[@]}"
 npx tsx packages/eval/scripts/results.ts docs/results-shape.svg "${REPORTS[@]}" --type shape > /dev/null
