@@ -63,3 +63,22 @@ adapter a85-none 23 "$A85" &
 adapter plain 24 none
 wait
 adapter g83-none 23 'adsc:1=1/6,2=1/6'
+
+# Not adapters: the whole model (vision tower, projector, decoder) fine-tuned under a schedule, to
+# see how much of the loss LoRA on the decoder alone leaves (docs/results.md). Same data and steps,
+# lr 5e-4 (the base's last stage), no curriculum. 5 MB each in f16: kept in WORK_DIR, not committed.
+full() {
+  local name=$1 seed=$2 target=$3
+  if ! grep -q '"step": 400,' "$WORK/$name/trainer_state.json" 2>/dev/null; then
+    adsc train --model "$BASE" --data "$WORK/data/questions.json" --out "$WORK/$name" \
+      --train vision,projector,llm --schedule "$target" \
+      --lr 5e-4 --weight-decay 0 --lr-schedule cosine --warmup-steps 30 --steps 400 --batch-size 4 \
+      --save-every 100 --seed "$seed" --threads 1 > "$WORK/$name.log" 2>&1
+  fi
+  echo "$name: $(tail -1 "$WORK/$name.log")"
+}
+full full-a85 25 "$A85" &
+full full-a50 26 "$A50"
+wait
+# Its control: the same whole-model fine-tuning without a schedule.
+full full-plain 27 none

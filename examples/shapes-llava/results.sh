@@ -4,7 +4,8 @@
 # the repo root:
 #
 #   bash examples/shapes-llava/results.sh [BASE_DIR] [WORK_DIR]
-#        (default examples/shapes-llava/checkpoints/one-object and /tmp/shapes-results)
+#        (default examples/shapes-llava/checkpoints/one-object and /tmp/shapes-results;
+#        ADSC_WORK=DIR: adsc-adapters.sh's WORK_DIR, default /tmp/shapes-adsc, for its whole-model runs)
 #
 # Writes WORK_DIR/<run>.json (adsc eval --json), copies them to docs/results/, and draws
 # docs/results.svg (overall accuracy), docs/results-shape.svg (shape questions) and the table
@@ -21,6 +22,8 @@ WORK=${2:-/tmp/shapes-results}
 mkdir -p "$WORK" docs/results
 [ -d "$WORK/test" ] || npx tsx packages/cli/src/cli.ts data shapes --seed 2 --count 2000 --objects 1 --sizes 42,56,70,84 --out "$WORK/test"
 AD=examples/shapes-llava/adapters
+# Where adsc-adapters.sh left the whole-model fine-tunes (its WORK_DIR).
+ADSC_WORK=${ADSC_WORK:-/tmp/shapes-adsc}
 
 # name | eval flags (the label is given to results.ts below)
 RUNS=(
@@ -46,12 +49,18 @@ RUNS=(
   "plain-a85|--adapter $AD/plain --schedule adsc:1=1/36"
   "gradual-free-g83|--schedule adsc:1=1/6,2=1/6"
   "gradual-g83|--adapter $AD/g83-none"
+  "full-a50|--model $ADSC_WORK/full-a50 --schedule adsc:2=1/2,4=1/2"
+  "full-a85|--model $ADSC_WORK/full-a85 --schedule adsc:1=1/36"
+  "full-plain|--model $ADSC_WORK/full-plain --schedule none"
+  "full-plain-a50|--model $ADSC_WORK/full-plain --schedule adsc:2=1/2,4=1/2"
 )
 run() {
-  local name=${1%%|*} flags=${1#*|}
+  local name=${1%%|*} flags=${1#*|} model=(--model "$BASE")
   [ -s "$WORK/$name.json" ] && return
+  # A run that names its own --model (the whole-model fine-tunes) is not run on BASE.
+  [[ $flags == --model* ]] && model=()
   # shellcheck disable=SC2086
-  npx tsx packages/cli/src/cli.ts eval --model "$BASE" --data "$WORK/test/questions.json" $flags --threads 1 --json > "$WORK/$name.json.part"
+  npx tsx packages/cli/src/cli.ts eval "${model[@]}" --data "$WORK/test/questions.json" $flags --threads 1 --json > "$WORK/$name.json.part"
   mv "$WORK/$name.json.part" "$WORK/$name.json"
   echo "$name done" >&2
 }
@@ -71,6 +80,8 @@ REPORTS=(
   "$R/plain.json=plain LoRA (no schedule)" "$R/plain-a50.json=plain LoRA at 50 %"
   "$R/plain-a78.json=plain LoRA at 78 %" "$R/plain-a85.json=plain LoRA at 85 %"
   "$R/gradual-free-g83.json=gradual-free 83 % (144, 24, then 4)" "$R/gradual-g83.json=gradual tuned (no curriculum) 83 %"
+  "$R/full-a50.json=whole-model-ADSC 50 %" "$R/full-a85.json=whole-model-ADSC 85 %"
+  "$R/full-plain.json=whole-model-plain (no schedule)" "$R/full-plain-a50.json=whole-model-plain at 50 %"
 )
 npx tsx packages/eval/scripts/results.ts docs/results.svg "${REPORTS[@]}"
 npx tsx packages/eval/scripts/results.ts docs/results-shape.svg "${REPORTS[@]}" --type shape > /dev/null

@@ -66,7 +66,7 @@ const lo = Math.floor(10 * Math.min(...points.map((p) => acc(p.report)))) / 10;
 const hi = Math.min(1, Math.ceil(10 * Math.max(...points.map((p) => acc(p.report)))) / 10);
 const x = (v: number) => M.left + v * (W - M.left - M.right);
 const y = (v: number) => M.top + ((hi - v) / (hi - lo)) * (H - M.top - M.bottom);
-const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2'];
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#bcbd22', '#7f7f7f', '#084081', '#f781bf'];
 const methods = [...new Set(points.filter((p) => !p.report.blind).map((p) => p.label.split(' ')[0]))];
 const what = plotted === undefined ? 'accuracy' : `accuracy on ${plotted} questions`;
 const parts: string[] = [
