@@ -26,9 +26,11 @@ interface Scored {
   imageFolder: string;
 }
 
+const example = (path: string) => new URL(`../examples/shapes-llava/${path}`, import.meta.url).pathname;
+
 /** Loads examples/shapes-llava/checkpoints/NAME and writes a fresh question set for it. */
 function load(name: string, set: ShapesOptions, type?: string): Scored {
-  const dir = new URL(`../examples/shapes-llava/checkpoints/${name}`, import.meta.url).pathname;
+  const dir = example(`checkpoints/${name}`);
   const model = Llava.load(dir);
   const tokenizer = LlavaTokenizer.load(dir, model.config.imageTokenIndex, model.config.bosTokenId);
   const imageFolder = join(mkdtempSync(join(tmpdir(), `adsc-shapes-${name}-`)), 'set');
@@ -83,11 +85,11 @@ describe('the committed one-object checkpoint and its ADSC adapter', { timeout: 
   });
 
   it('answers them from 16 of the 144 vision tokens after layer 0 with the a78-reverse adapter under its own schedule', () => {
-    const adapterDir = new URL('../examples/shapes-llava/adapters/a78-reverse', import.meta.url).pathname;
+    const adapterDir = example('adapters/a78-reverse');
     const adapter = loadAdapter(adapterDir);
     expect(adapter.config.adscSchedule).toBe('adsc:1=1/9');
     const schedule = parseSchedule(adapter.config.adscSchedule!, { numLayers: base.model.config.text.numLayers });
-    const tuned = Llava.load(new URL('../examples/shapes-llava/checkpoints/one-object', import.meta.url).pathname);
+    const tuned = Llava.load(example('checkpoints/one-object'));
     applyAdapter(tuned, adapter, adapterDir);
     expect(accuracy({ ...base, model: tuned }, false, schedule)).toBeGreaterThanOrEqual(ADAPTER_FLOOR);
   });

@@ -36,20 +36,27 @@ A50='adsc:2=1/2,4=1/2'
 A78='adsc:1=1/9'
 A85='adsc:1=1/36'
 
+# finetune NAME SEED LR TARGET [FLAGS...]: 400 steps from BASE on the fine-tuning set under the
+# schedule TARGET; AdamW without weight decay, 30 warm-up steps then cosine decay, batch 4. FLAGS
+# say what is trained (and the curriculum). A run whose directory holds step 400 is skipped.
+finetune() {
+  local name=$1 seed=$2 lr=$3 target=$4; shift 4
+  if ! grep -q '"step": 400,' "$WORK/$name/trainer_state.json" 2>/dev/null; then
+    adsc train --model "$BASE" --data "$WORK/data/questions.json" --out "$WORK/$name" "$@" \
+      --schedule "$target" --lr "$lr" --weight-decay 0 --lr-schedule cosine --warmup-steps 30 --steps 400 \
+      --batch-size 4 --save-every 100 --seed "$seed" --threads 1 > "$WORK/$name.log" 2>&1
+  fi
+  echo "$name: $(tail -1 "$WORK/$name.log")"
+}
+
 # adapter NAME SEED TARGET [CURRICULUM]: LoRA r 16 (alpha 32) on all seven projections of every
-# decoder layer; AdamW without weight decay, lr 1e-3, 30 warm-up steps then cosine decay, batch 4.
+# decoder layer, lr 1e-3; the adapter is copied into the repo.
 adapter() {
   local name=$1 seed=$2 target=$3 curriculum=${4:-}
-  if ! grep -q '"step": 400,' "$WORK/$name/trainer_state.json" 2>/dev/null; then
-    adsc train --model "$BASE" --data "$WORK/data/questions.json" --out "$WORK/$name" \
-      --lora r=16,alpha=32,targets=q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj \
-      --schedule "$target" ${curriculum:+--curriculum "$curriculum"} \
-      --lr 1e-3 --weight-decay 0 --lr-schedule cosine --warmup-steps 30 --steps 400 --batch-size 4 \
-      --save-every 100 --seed "$seed" --threads 1 > "$WORK/$name.log" 2>&1
-  fi
+  finetune "$name" "$seed" 1e-3 "$target" \
+    --lora r=16,alpha=32,targets=q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj ${curriculum:+--curriculum "$curriculum"}
   mkdir -p "examples/shapes-llava/adapters/$name"
   cp "$WORK/$name/adapter_config.json" "$WORK/$name/adapter_model.safetensors" "examples/shapes-llava/adapters/$name/"
-  echo "$name: $(tail -1 "$WORK/$name.log")"
 }
 
 # Two at a time (this machine has two cores; one thread each is the fastest way to use them).
@@ -67,16 +74,7 @@ adapter g83-none 23 'adsc:1=1/6,2=1/6'
 # Not adapters: the whole model (vision tower, projector, decoder) fine-tuned under a schedule, to
 # see how much of the loss LoRA on the decoder alone leaves (docs/results.md). Same data and steps,
 # lr 5e-4 (the base's last stage), no curriculum. 5 MB each in f16: kept in WORK_DIR, not committed.
-full() {
-  local name=$1 seed=$2 target=$3
-  if ! grep -q '"step": 400,' "$WORK/$name/trainer_state.json" 2>/dev/null; then
-    adsc train --model "$BASE" --data "$WORK/data/questions.json" --out "$WORK/$name" \
-      --train vision,projector,llm --schedule "$target" \
-      --lr 5e-4 --weight-decay 0 --lr-schedule cosine --warmup-steps 30 --steps 400 --batch-size 4 \
-      --save-every 100 --seed "$seed" --threads 1 > "$WORK/$name.log" 2>&1
-  fi
-  echo "$name: $(tail -1 "$WORK/$name.log")"
-}
+full() { finetune "$1" "$2" 5e-4 "$3" --train vision,projector,llm; }
 full full-a85 25 "$A85" &
 full full-a50 26 "$A50"
 wait

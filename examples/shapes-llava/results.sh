@@ -25,37 +25,37 @@ AD=examples/shapes-llava/adapters
 # Where adsc-adapters.sh left the whole-model fine-tunes (its WORK_DIR).
 ADSC_WORK=${ADSC_WORK:-/tmp/shapes-adsc}
 
-# name | eval flags (the label is given to results.ts below)
+# name | label in the table and plots (its first word names the line a point joins) | eval flags
 RUNS=(
-  "base|--schedule none"
-  "blind|--schedule none --blind"
-  "adsc-free-a50|--schedule adsc:2=1/2,4=1/2"
-  "adsc-free-a78|--schedule adsc:1=1/9"
-  "adsc-free-a85|--schedule adsc:1=1/36"
-  "adsc-a50|--adapter $AD/a50-reverse"
-  "adsc-a78|--adapter $AD/a78-reverse"
-  "adsc-a85|--adapter $AD/a85-reverse"
-  "forward-a85|--adapter $AD/a85-forward"
-  "fastv-a50|--schedule fastv:K=2,R=0.6667"
-  "fastv-a78|--schedule fastv:K=1,R=0.8889"
-  "fastv-a85|--schedule fastv:K=1,R=0.97222"
-  "pdrop-a50|--schedule pdrop:layers=2,4,ratio=0.5"
-  "pdrop-a78|--schedule pdrop:layers=1,ratio=0.11112"
-  "pdrop-a85|--schedule pdrop:layers=1,ratio=0.02778"
-  "none-a85|--adapter $AD/a85-none"
-  "plain|--adapter $AD/plain"
-  "plain-a50|--adapter $AD/plain --schedule adsc:2=1/2,4=1/2"
-  "plain-a78|--adapter $AD/plain --schedule adsc:1=1/9"
-  "plain-a85|--adapter $AD/plain --schedule adsc:1=1/36"
-  "gradual-free-g83|--schedule adsc:1=1/6,2=1/6"
-  "gradual-g83|--adapter $AD/g83-none"
-  "full-a50|--model $ADSC_WORK/full-a50 --schedule adsc:2=1/2,4=1/2"
-  "full-a85|--model $ADSC_WORK/full-a85 --schedule adsc:1=1/36"
-  "full-plain|--model $ADSC_WORK/full-plain --schedule none"
-  "full-plain-a50|--model $ADSC_WORK/full-plain --schedule adsc:2=1/2,4=1/2"
+  "base|base|--schedule none"
+  "blind|blind (no image)|--schedule none --blind"
+  "adsc-a50|ADSC tuned (reverse) 50 %|--adapter $AD/a50-reverse"
+  "adsc-a78|ADSC tuned (reverse) 78 %|--adapter $AD/a78-reverse"
+  "adsc-a85|ADSC tuned (reverse) 85 %|--adapter $AD/a85-reverse"
+  "adsc-free-a50|ADSC-free 50 %|--schedule adsc:2=1/2,4=1/2"
+  "adsc-free-a78|ADSC-free 78 %|--schedule adsc:1=1/9"
+  "adsc-free-a85|ADSC-free 85 %|--schedule adsc:1=1/36"
+  "fastv-a50|FastV K=2 50 %|--schedule fastv:K=2,R=0.6667"
+  "fastv-a78|FastV K=1 78 %|--schedule fastv:K=1,R=0.8889"
+  "fastv-a85|FastV K=1 85 %|--schedule fastv:K=1,R=0.97222"
+  "pdrop-a50|PyramidDrop 50 %|--schedule pdrop:layers=2,4,ratio=0.5"
+  "pdrop-a78|PyramidDrop 78 %|--schedule pdrop:layers=1,ratio=0.11112"
+  "pdrop-a85|PyramidDrop 85 %|--schedule pdrop:layers=1,ratio=0.02778"
+  "forward-a85|forward curriculum 85 %|--adapter $AD/a85-forward"
+  "none-a85|no-curriculum 85 %|--adapter $AD/a85-none"
+  "plain|plain LoRA (no schedule)|--adapter $AD/plain"
+  "plain-a50|plain LoRA at 50 %|--adapter $AD/plain --schedule adsc:2=1/2,4=1/2"
+  "plain-a78|plain LoRA at 78 %|--adapter $AD/plain --schedule adsc:1=1/9"
+  "plain-a85|plain LoRA at 85 %|--adapter $AD/plain --schedule adsc:1=1/36"
+  "gradual-free-g83|gradual-free 83 % (144, 24, then 4)|--schedule adsc:1=1/6,2=1/6"
+  "gradual-g83|gradual tuned (no curriculum) 83 %|--adapter $AD/g83-none"
+  "full-a50|whole-model-ADSC 50 %|--model $ADSC_WORK/full-a50 --schedule adsc:2=1/2,4=1/2"
+  "full-a85|whole-model-ADSC 85 %|--model $ADSC_WORK/full-a85 --schedule adsc:1=1/36"
+  "full-plain|whole-model-plain (no schedule)|--model $ADSC_WORK/full-plain --schedule none"
+  "full-plain-a50|whole-model-plain at 50 %|--model $ADSC_WORK/full-plain --schedule adsc:2=1/2,4=1/2"
 )
 run() {
-  local name=${1%%|*} flags=${1#*|} model=(--model "$BASE")
+  local name=${1%%|*} flags=${1##*|} model=(--model "$BASE")
   [ -s "$WORK/$name.json" ] && return
   # A run that names its own --model (the whole-model fine-tunes) is not run on BASE.
   [[ $flags == --model* ]] && model=()
@@ -69,19 +69,11 @@ export BASE WORK
 printf '%s\n' "${RUNS[@]}" | xargs -P 2 -I{} bash -c 'run "$1"' _ {}
 cp "$WORK"/*.json docs/results/
 
-R=docs/results
-REPORTS=(
-  "$R/base.json=base" "$R/blind.json=blind (no image)"
-  "$R/adsc-a50.json=ADSC tuned (reverse) 50 %" "$R/adsc-a78.json=ADSC tuned (reverse) 78 %" "$R/adsc-a85.json=ADSC tuned (reverse) 85 %"
-  "$R/adsc-free-a50.json=ADSC-free 50 %" "$R/adsc-free-a78.json=ADSC-free 78 %" "$R/adsc-free-a85.json=ADSC-free 85 %"
-  "$R/fastv-a50.json=FastV K=2 50 %" "$R/fastv-a78.json=FastV K=1 78 %" "$R/fastv-a85.json=FastV K=1 85 %"
-  "$R/pdrop-a50.json=PyramidDrop 50 %" "$R/pdrop-a78.json=PyramidDrop 78 %" "$R/pdrop-a85.json=PyramidDrop 85 %"
-  "$R/forward-a85.json=forward curriculum 85 %" "$R/none-a85.json=no-curriculum 85 %"
-  "$R/plain.json=plain LoRA (no schedule)" "$R/plain-a50.json=plain LoRA at 50 %"
-  "$R/plain-a78.json=plain LoRA at 78 %" "$R/plain-a85.json=plain LoRA at 85 %"
-  "$R/gradual-free-g83.json=gradual-free 83 % (144, 24, then 4)" "$R/gradual-g83.json=gradual tuned (no curriculum) 83 %"
-  "$R/full-a50.json=whole-model-ADSC 50 %" "$R/full-a85.json=whole-model-ADSC 85 %"
-  "$R/full-plain.json=whole-model-plain (no schedule)" "$R/full-plain-a50.json=whole-model-plain at 50 %"
-)
+# The reports in the order of RUNS, each as FILE=label for results.ts.
+REPORTS=()
+for entry in "${RUNS[@]}"; do
+  rest=${entry#*|}
+  REPORTS+=("docs/results/${entry%%|*}.json=${rest%%|*}")
+done
 npx tsx packages/eval/scripts/results.ts docs/results.svg "${REPORTS[@]}"
 npx tsx packages/eval/scripts/results.ts docs/results-shape.svg "${REPORTS[@]}" --type shape > /dev/null

@@ -18,7 +18,8 @@ import { main } from '../src/main.js';
 const root = new URL('../../../', import.meta.url).pathname;
 const example = join(root, 'examples/shapes-llava');
 const model = join(example, 'checkpoints/one-object');
-const adapter = join(example, 'adapters/a78-reverse');
+const ADAPTER = 'adapters/a78-reverse';
+const adapter = join(example, ADAPTER);
 const schedule = (JSON.parse(readFileSync(join(adapter, 'adapter_config.json'), 'utf8')) as { adsc_schedule: string }).adsc_schedule;
 const [record] = JSON.parse(readFileSync(join(example, 'demo.json'), 'utf8')) as { image: string; conversations: { value: string }[] }[];
 const question = record.conversations[0].value.replace('<image>', '').trim();
@@ -28,7 +29,7 @@ console.log(`Shapes VQA: examples/shapes-llava/${record.image}, "${question}" (r
 const runs: [string, string[]][] = [
   ['all vision tokens', ['--schedule', 'none']],
   [`ADSC ${schedule}, training-free`, ['--schedule', schedule]],
-  [`ADSC ${schedule}, with the adapter tuned for it (adapters/a78-reverse)`, ['--adapter', adapter]],
+  [`ADSC ${schedule}, with the adapter tuned for it (${ADAPTER})`, ['--adapter', adapter]],
 ];
 for (const [title, flags] of runs) {
   console.log(`\n=== ${title} ===`);

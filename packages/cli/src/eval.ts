@@ -12,12 +12,13 @@
  * `--predictions FILE` writes one JSON line per question (`id`, `type`, `question`, `answer`,
  * `prediction`, `correct`), whole or not at all, for looking at what a model gets wrong.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setNumThreads } from '@adsc/core';
 import { ReportError, evaluate, mergeReports, readDataset, readReport, shard, toReport, type EvalReport } from '@adsc/eval';
 import { Llava, LlavaTokenizer, cappedThreads, parseSchedule, readConfig } from '@adsc/model';
+import { writeAtomically } from '@adsc/safetensors';
 import { applyAdapter, loadAdapter } from '@adsc/train';
 import { integerFlag } from './args.js';
 import { UsageError } from './errors.js';
@@ -75,19 +76,21 @@ export function evalCommand(argv: string[], out: (line: string) => void, err: (l
   const schedule = parseSchedule(values.schedule ?? adapter?.config.adscSchedule ?? 'none', { numLayers: cfg.text.numLayers });
   const tokenizer = LlavaTokenizer.load(modelDir, cfg.imageTokenIndex, cfg.bosTokenId);
   const model = Llava.load(modelDir);
-  const predictions: string[] = [];
   if (adapter !== undefined) applyAdapter(model, adapter, values.adapter);
+  const predictions: string[] = []; // JSON lines, kept only for --predictions
   const tally = evaluate(model, tokenizer, records, {
     imageFolder: values['image-folder'] ?? dirname(dataFile),
     schedule,
     blind: values.blind,
     onScored: (record, { prediction, correct }, done) => {
-      predictions.push(JSON.stringify({ id: record.id, type: record.type, question: record.question, answer: record.answer, prediction, correct }));
+      if (values.predictions !== undefined) {
+        predictions.push(`${JSON.stringify({ id: record.id, type: record.type, question: record.question, answer: record.answer, prediction, correct })}\n`);
+      }
       progress(done, records.length);
     },
   });
   progress(records.length, records.length, true);
-  if (values.predictions !== undefined) writeWhole(values.predictions, predictions.map((l) => `${l}\n`).join(''));
+  if (values.predictions !== undefined) writePredictions(values.predictions, predictions.join(''));
   print(
     toReport(tally, {
       model: modelDir,
@@ -102,12 +105,10 @@ export function evalCommand(argv: string[], out: (line: string) => void, err: (l
   );
 }
 
-/** Writes FILE through a temporary sibling renamed at the end: a reader never sees half of it. */
-function writeWhole(file: string, text: string): void {
-  const part = `${file}.part`;
+/** The --predictions file, written whole or not at all. */
+function writePredictions(file: string, text: string): void {
   try {
-    writeFileSync(part, text);
-    renameSync(part, file);
+    writeAtomically(file, (fd) => writeSync(fd, text));
   } catch (e) {
     throw new UsageError(`--predictions ${file}: cannot write it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }

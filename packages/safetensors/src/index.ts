@@ -13,4 +13,4 @@ export { FileError, openRegularFile, readRegularFile, type FileErrorCode, type R
 export {
   INDEX_FILE, MAX_INDEX_BYTES, SINGLE_FILE, openCheckpoint, type Checkpoint, type CheckpointTensorInfo, type ShardIndex,
 } from './checkpoint.js';
-export { save, saveSharded } from './write.js';
+export { save, saveSharded, writeAtomically } from './write.js';

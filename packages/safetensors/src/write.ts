@@ -118,8 +118,11 @@ function metadataJson(path: string, metadata: Readonly<Record<string, string>>):
   return `{${items.join(',')}}`;
 }
 
-/** Runs `write` on a temporary file next to `path`, then renames it to `path`; removes it on failure. */
-function writeAtomically(path: string, write: (fd: number) => void): void {
+/**
+ * Runs `write` on a temporary file next to `path`, flushes it, then renames it to `path`; removes it
+ * on failure. A reader sees the old file or the whole new one, never half of it.
+ */
+export function writeAtomically(path: string, write: (fd: number) => void): void {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   const fd = openSync(temporary, 'wx');
   try {
