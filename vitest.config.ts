@@ -4,6 +4,6 @@ import { defineConfig } from 'vitest/config';
 // the root runs them all as projects, plus the cross-package tests in test/.
 export default defineConfig({
   test: {
-    projects: ['packages/*', 'test'],
+    projects: ['packages/*', 'test', 'web'],
   },
 });

@@ -23,7 +23,7 @@
  * recompile them.
  */
 import { f32Output, type Tensor } from '@adsc/core';
-import type { GPU, IKernelFunctionThis, IKernelRunShortcut, KernelFunction } from 'gpu.js';
+import type { GPU, IKernelFunctionThis, IKernelRunShortcut, KernelFunction, KernelVariable } from 'gpu.js';
 import { headRows, type HeadRows } from './head-rows.js';
 import { resolveProblem, resolveTile, type AttentionOptions, type AttentionProblem, type TileSizes } from './options.js';
 
@@ -329,7 +329,7 @@ export async function createGpuAttention({ mode }: { mode: GpuMode }): Promise<G
 }
 
 /** A texture (GL) or nested array (cpu mode) produced by a pipeline kernel. */
-type Buffer = unknown;
+type Buffer = KernelVariable;
 
 /** Frees a texture; arrays of cpu mode are left to the garbage collector. */
 function release(b: Buffer): void {
@@ -359,9 +359,9 @@ function runTiles(
       packTile(k, s.kvHeads, p.group, j0, cols, bc, d, kTile);
       packTile(v, s.kvHeads, p.group, j0, cols, bc, d, vTile);
       const scores = set.scores(qTile, kTile, p.scale);
-      const next = set.stats(scores, stats, i0, j0, tk, causal ? 1 : 0, queryOffset);
+      const next: Buffer = set.stats(scores, stats, i0, j0, tk, causal ? 1 : 0, queryOffset);
       const probs = set.probs(scores, next, i0, j0, tk, causal ? 1 : 0, queryOffset);
-      const nextO = set.accumulate(probs, vTile, stats, next, o);
+      const nextO: Buffer = set.accumulate(probs, vTile, stats, next, o);
       release(scores);
       release(probs);
       release(stats);

@@ -12,7 +12,7 @@
  * Grouped-query attention is resolved here too: k and v get one base per *query* head (query head
  * h of batch b reads key/value head b * Hkv + floor(h / group)), so the kernels never see groups.
  */
-import { Tensor, allocate, f32Values } from '@adsc/core';
+import { Tensor, allocate, f32Values, isShared } from '@adsc/core';
 import type { AttentionProblem } from './options.js';
 
 export interface HeadRows {
@@ -31,7 +31,7 @@ export function headRows(t: Tensor, p: AttentionProblem, shared: boolean): HeadR
   const direct =
     t.dtype === 'f32' &&
     (t.stride[t.rank - 1] === 1 || t.shape[t.rank - 1] <= 1) &&
-    (!shared || t.data.buffer instanceof SharedArrayBuffer);
+    (!shared || isShared(t.data.buffer));
   let view = t;
   if (!direct) {
     const data = allocate('f32', t.size) as Float32Array;
@@ -58,7 +58,7 @@ export function headRows(t: Tensor, p: AttentionProblem, shared: boolean): HeadR
  */
 export function rowValues(t: Tensor, shared: boolean): Float32Array {
   const values = f32Values(t);
-  if (!shared || values.buffer instanceof SharedArrayBuffer) return values;
+  if (!shared || isShared(values.buffer)) return values;
   const copy = allocate('f32', values.length) as Float32Array;
   copy.set(values);
   return copy;

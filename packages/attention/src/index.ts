@@ -11,6 +11,9 @@
  * Shapes: q [Hq, Tq, D], k and v [Hkv, Tk, D], optionally with a leading batch axis; Hq a multiple of
  * Hkv (grouped-query attention). Output: a new contiguous f32 tensor shaped like q.
  *
+ * `useGpuAttention(gpu)` sends every later inference call of `attention` to gpu.js kernels (the
+ * browser page runs its decoder that way); calls on the autograd tape stay on the CPU kernels.
+ *
  * Training: `attentionWithLse` also returns each query row's logsumexp, and `attentionBackward`
  * turns (q, k, v, out, lse, dOut) into dq, dk, dv: FlashAttention-2's tiled backward
  * (tiled-backward.ts, the default) or the textbook one (reference.ts).
@@ -19,6 +22,7 @@ import { f32Output, needsGrad, record, tensor, type Tensor } from '@adsc/core';
 import { headRows, rowValues } from './head-rows.js';
 import { DEFAULT_TILE, resolveBackwardProblem, resolveProblem, resolveTile, type AttentionOptions, type AttentionProblem } from './options.js';
 import { referenceAttention, referenceAttentionBackward } from './reference.js';
+import type { GpuAttention } from './gpu.js';
 import { tiledAttentionBackward } from './tiled-backward.js';
 import { threadsFor, tiledAttention } from './tiled.js';
 
@@ -48,10 +52,30 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
       return [dq, dk, dv];
     });
   }
+  if (gpuBackend && opts.impl === undefined) {
+    const { impl: _, ...gpuOpts } = opts;
+    return gpuBackend.attention(q, k, v, gpuOpts);
+  }
   const p = resolveProblem('attention', q, k, v, opts);
   const [result, out] = f32Output([...p.lead, p.queryHeads, p.queries, p.headDim]);
   forward(p, q, k, v, opts, out);
   return result;
+}
+
+let gpuBackend: GpuAttention | undefined;
+
+/**
+ * Runs every later `attention` call that records no gradient and names no `impl` on `gpu`
+ * (`createGpuAttention`); `undefined` returns them to the tiled CPU kernel. The probabilities
+ * FastV ranks by (`attentionWithProbs`) and the training paths never go to the GPU.
+ */
+export function useGpuAttention(gpu: GpuAttention | undefined): void {
+  gpuBackend = gpu;
+}
+
+/** The gpu.js attention `useGpuAttention` installed, if any. */
+export function gpuAttentionInUse(): GpuAttention | undefined {
+  return gpuBackend;
 }
 
 /**

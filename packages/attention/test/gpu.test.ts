@@ -10,9 +10,9 @@
  * GL cases are the same as the CPU ones (the Tq = 640 case uses D 64, as on the CPU).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randn } from '@adsc/core';
+import { randn, withGrad } from '@adsc/core';
 import { expectClose } from '@adsc/core/testing';
-import { attention, createGpuAttention, type GpuAttention, type GpuMode } from '../src/index.js';
+import { attention, createGpuAttention, gpuAttentionInUse, useGpuAttention, type GpuAttention, type GpuMode } from '../src/index.js';
 import { CASES, GPU_TOLERANCE, TABLE_TIMEOUT_MS, oracle } from './cases.js';
 
 const ci = Boolean(process.env.CI);
@@ -90,6 +90,43 @@ describe('createGpuAttention', () => {
 
   it('rejects a mode gpu.js does not have', async () => {
     await expect(createGpuAttention({ mode: 'cuda' as GpuMode })).rejects.toThrow(/mode must be one of 'cpu', 'headlessgl'/);
+  });
+
+  it('useGpuAttention sends inference calls of attention() to the gpu.js kernels until it is given undefined', async () => {
+    const gpu = await createGpuAttention({ mode: 'cpu' });
+    let calls = 0;
+    const counting: GpuAttention = { mode: gpu.mode, destroy: () => gpu.destroy(), attention: (...args) => (calls++, gpu.attention(...args)) };
+    const [q, k, v] = [randn([2, 5, 8], 1), randn([2, 7, 8], 2), randn([2, 7, 8], 3)];
+    const cpu = attention(q, k, v, { causal: true });
+    try {
+      useGpuAttention(counting);
+      expect(gpuAttentionInUse()).toBe(counting);
+      expectClose(attention(q, k, v, { causal: true }), cpu, GPU_TOLERANCE);
+      expect(calls).toBe(1);
+      attention(q, k, v, { causal: true, impl: 'reference' }); // an explicit impl stays on the CPU
+      expect(calls).toBe(1);
+    } finally {
+      useGpuAttention(undefined);
+      gpu.destroy();
+    }
+    attention(q, k, v, { causal: true });
+    expect(calls).toBe(1);
+    expect(gpuAttentionInUse()).toBeUndefined();
+  });
+
+  it('useGpuAttention leaves attention on the autograd tape to the CPU kernels', async () => {
+    const gpu = await createGpuAttention({ mode: 'cpu' });
+    let calls = 0;
+    const counting: GpuAttention = { mode: gpu.mode, destroy: () => gpu.destroy(), attention: (...args) => (calls++, gpu.attention(...args)) };
+    try {
+      useGpuAttention(counting);
+      const q = randn([1, 3, 4], 4).requireGrad();
+      withGrad(() => attention(q, randn([1, 3, 4], 5), randn([1, 3, 4], 6)));
+      expect(calls).toBe(0);
+    } finally {
+      useGpuAttention(undefined);
+      gpu.destroy();
+    }
   });
 
   it('validates inputs like attention() and refuses the impl option', async () => {

@@ -116,6 +116,8 @@ function toJson(r: GenerateResult, text: string | undefined, schedule: string, c
     prompt_tokens: r.promptTokens,
     tokens_per_layer: r.tokensPerLayer,
     vision_tokens_per_layer: r.visionTokensPerLayer,
+    /** For each layer, which image features (0 .. P-1, in order) its vision tokens are. */
+    vision_indices_per_layer: r.visionIndicesPerLayer.map((kept) => Array.from(kept)),
     reference_attention_layers: r.referenceAttentionLayers,
     kv_cache_elements: r.kvCacheElements,
     kv_cache_dtype: 'f32',

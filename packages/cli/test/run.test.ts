@@ -107,6 +107,19 @@ describe('adsc run', () => {
     expect(r.flops.vision_tower).toBeGreaterThan(0);
   });
 
+  it('lists which image features each layer kept in the JSON', async () => {
+    const ref = golden.find((g) => g.name === 'tiny-mha adsc:2=0.5 renumber')!;
+    const mha = join(root, 'packages/model/test/fixtures/tiny/tiny-mha');
+    const { out } = await run('run', '--model', mha, '--input-ids', ref.input_ids.join(','), '--image', image, '--schedule', 'adsc:2=0.5', '--max-new-tokens', '1', '--json');
+    const r = JSON.parse(out[0]) as { vision_tokens_per_layer: number[]; vision_indices_per_layer: number[][] };
+    const all = Array.from({ length: r.vision_tokens_per_layer[0] }, (_, i) => i);
+    // Uniform downsampling by 1/2 before layer 2 keeps every other feature: floor(j * n / k) = 2j.
+    expect(r.vision_indices_per_layer[0]).toEqual(all);
+    expect(r.vision_indices_per_layer[1]).toEqual(all);
+    expect(r.vision_indices_per_layer[2]).toEqual(all.filter((i) => i % 2 === 0));
+    expect(r.vision_indices_per_layer.map((kept) => kept.length)).toEqual(r.vision_tokens_per_layer);
+  });
+
   it('renumbered positions keep the tokens per layer but change the logits', async () => {
     const ref = golden.find((g) => g.name === 'tiny-mha adsc:2=0.5 renumber')!;
     const mha = join(root, 'packages/model/test/fixtures/tiny/tiny-mha');

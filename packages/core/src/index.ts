@@ -2,7 +2,7 @@
  * @adsc/core: strided tensors, CPU kernels and a multi-threaded matmul.
  */
 export {
-  DTYPES, allocate, bf16BitsToNumber, bytesPerElement, f16BitsToNumber, halfTable, isDType, isFloat,
+  DTYPES, allocate, bf16BitsToNumber, bytesPerElement, f16BitsToNumber, halfTable, isDType, isFloat, isShared,
   numberToBf16Bits, numberToF16Bits, storageView, type DType, type Storage,
 } from './dtype.js';
 export { ShapeError, broadcastShapes, contiguousStrides, formatShape, numel } from './shape.js';

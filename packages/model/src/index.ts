@@ -28,7 +28,7 @@ export { lastTokenScores, pdropKeep, pdropSchedule } from './schedule/pdrop.js';
 export { ImageError, MAX_IMAGE_FILE_BYTES, checkRgbImage, createRgbImage, decodeImage, readImage, type RgbImage } from './image.js';
 export {
   LLAVA_PREPROCESSOR_CONFIG, centerCrop, expandToSquare, padColor, parsePreprocessorConfig, preprocessImage,
-  preprocessorFor, readPreprocessorConfig, resizeBicubic, shortestEdgeSize, type PreprocessOptions, type PreprocessorConfig,
+  preprocessorFor, readPreprocessorConfig, resizeBicubic, shortestEdgeSize, visionInput, type PreprocessOptions, type PreprocessorConfig,
 } from './preprocess.js';
 export {
   countPrefill, countSchedule, decoderLayerFlops, lastTokenRankingFlops, projectorFlops, rankingStages, visionTowerFlops,

@@ -16,7 +16,7 @@ import { ClipVisionTower } from './clip.js';
 import { KVCache } from './kv-cache.js';
 import { LlamaDecoder } from './llama.js';
 import { tokenPositions, type TokenPositions } from './rope.js';
-import { preprocessImage, preprocessorFor, readPreprocessorConfig, type PreprocessorConfig } from './preprocess.js';
+import { preprocessImage, preprocessorFor, readPreprocessorConfig, visionInput, type PreprocessorConfig } from './preprocess.js';
 import type { RgbImage } from './image.js';
 import { Projector } from './projector.js';
 import { PromptError, mergeImage, type Sequence } from './sequence.js';
@@ -132,6 +132,11 @@ export class Llava {
   /** Pixel values [3, S, S] of an image, processed the way this checkpoint expects; `name` is the image's file. */
   pixels(img: RgbImage, name = 'image'): Tensor {
     return preprocessImage(img, this.preprocessor, { aspect: this.config.imageAspectRatio, name });
+  }
+
+  /** The RGB image the vision tower sees for `img` (resized, cropped): one patch per vision token. */
+  inputImage(img: RgbImage, name = 'image'): RgbImage {
+    return visionInput(img, this.preprocessor, { aspect: this.config.imageAspectRatio, name });
   }
 
   /** Image features [P, d_text] of pixels [3, S, S]: tower, feature layer, CLS dropped, projector. */

@@ -366,16 +366,33 @@ export interface PreprocessOptions {
 
 /**
  * Turns an RGB image into CLIP's pixel_values: an f32 tensor [3, H, W] (channels first; 336x336
- * with the llava-hf config).
+ * with the llava-hf config): `visionInput`'s image, rescaled and normalised.
  */
-export function preprocessImage(
+export function preprocessImage(img: RgbImage, config: PreprocessorConfig = LLAVA_PREPROCESSOR_CONFIG, opts: PreprocessOptions = {}): Tensor {
+  const { width, height, data } = visionInput(img, config, opts, 'preprocessImage');
+  const plane = width * height;
+  const out = new Tensor('f32', allocate('f32', 3 * plane), [3, height, width]); // (C, H, W)
+  const values = out.data as Float32Array;
+  for (let c = 0; c < 3; c++) {
+    const table = channelTable(config, c);
+    for (let p = 0; p < plane; p++) values[c * plane + p] = table[data[p * 3 + c]];
+  }
+  return out;
+}
+
+/**
+ * The RGB image the vision tower sees, before rescaling and normalisation: padded to a square
+ * ('pad'), resized, centre-cropped. Its patches are the vision tokens, row by row.
+ */
+export function visionInput(
   img: RgbImage,
   config: PreprocessorConfig = LLAVA_PREPROCESSOR_CONFIG,
   { aspect = 'crop', name = 'image' }: PreprocessOptions = {},
-): Tensor {
-  checkRgbImage(img, 'preprocessImage');
+  caller = 'visionInput',
+): RgbImage {
+  checkRgbImage(img, caller);
   if (aspect !== 'crop' && aspect !== 'pad') {
-    throw new Error(`preprocessImage: aspect must be 'crop' or 'pad', got ${JSON.stringify(aspect)}`);
+    throw new Error(`${caller}: aspect must be 'crop' or 'pad', got ${JSON.stringify(aspect)}`);
   }
   // Every intermediate image is held to the pixel limit before it is allocated: padding a 20000 x 1
   // image to a square, or resizing its short edge to 336, would otherwise ask for gigabytes.
@@ -392,16 +409,7 @@ export function preprocessImage(
     image = resizeBicubic(image, target.width, target.height);
   }
   if (config.do_center_crop) image = centerCrop(image, config.crop_size.width, config.crop_size.height);
-
-  const { width, height, data } = image;
-  const plane = width * height;
-  const out = new Tensor('f32', allocate('f32', 3 * plane), [3, height, width]); // (C, H, W)
-  const values = out.data as Float32Array;
-  for (let c = 0; c < 3; c++) {
-    const table = channelTable(config, c);
-    for (let p = 0; p < plane; p++) values[c * plane + p] = table[data[p * 3 + c]];
-  }
-  return out;
+  return image;
 }
 
 /**

@@ -40,12 +40,17 @@ export class LlavaTokenizer {
     const path = join(dir, 'tokenizer.json');
     if (!existsSync(path)) throw new TokenizerError(`${path}: not found (needed to encode --prompt; --input-ids skips it)`);
     const configPath = join(dir, 'tokenizer_config.json');
+    const json = readJsonFile(path);
+    const config = existsSync(configPath) ? readJsonFile(configPath) : {};
+    return LlavaTokenizer.fromJson(json, config, imageTokenIndex, bosTokenId, path);
+  }
+
+  /** From the parsed tokenizer.json and tokenizer_config.json (a browser fetches them); `source` names them in errors. */
+  static fromJson(json: unknown, config: unknown, imageTokenIndex: number, bosTokenId = 1, source = 'tokenizer.json'): LlavaTokenizer {
     try {
-      const json = readJsonFile(path) as object;
-      const config = existsSync(configPath) ? (readJsonFile(configPath) as object) : {};
-      return new LlavaTokenizer(new Tokenizer(json, config), bosTokenId, imageTokenIndex);
+      return new LlavaTokenizer(new Tokenizer(json as object, config as object), bosTokenId, imageTokenIndex);
     } catch (e) {
-      throw new TokenizerError(`${path}: cannot load the tokenizer (${(e as Error).message})`);
+      throw new TokenizerError(`${source}: cannot load the tokenizer (${(e as Error).message})`);
     }
   }
 

@@ -12,8 +12,8 @@ import { expectClose } from '@adsc/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createRgbImage, readImage, type RgbImage } from '../src/image.js';
 import {
-  LLAVA_PREPROCESSOR_CONFIG, centerCrop, expandToSquare, padColor, preprocessImage, readPreprocessorConfig,
-  resizeBicubic, shortestEdgeSize,
+  LLAVA_PREPROCESSOR_CONFIG, centerCrop, expandToSquare, padColor, preprocessImage, preprocessorFor, readPreprocessorConfig,
+  resizeBicubic, shortestEdgeSize, visionInput,
 } from '../src/preprocess.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/preprocess/', import.meta.url));
@@ -119,6 +119,27 @@ describe('geometry', () => {
     // 0.48145466 * 255 = 122.77, 0.4578275 * 255 = 116.75, 0.40821073 * 255 = 104.09.
     expect(padColor(LLAVA_PREPROCESSOR_CONFIG.image_mean)).toEqual(golden.background);
     expect(golden.background).toEqual([122, 116, 104]);
+  });
+});
+
+describe('visionInput', () => {
+  it('leaves an image already at the crop size as it is', () => {
+    const img = createRgbImage(28, 28, [10, 20, 30]);
+    img.data[5] = 200;
+    expect(Array.from(visionInput(img, preprocessorFor(28)).data)).toEqual(Array.from(img.data));
+  });
+
+  it('gives the resized and cropped image whose normalised bytes are preprocessImage\'s pixel values', () => {
+    const img = readImage(fixture(golden.pixel_values['crop-scene-500x375'].source));
+    const seen = visionInput(img);
+    expect([seen.width, seen.height]).toEqual([336, 336]);
+    const pixels = preprocessImage(img).data as Float32Array;
+    // Channel 0 of pixel p is (byte / 255 - mean) / std in f32, the same as preprocessImage's table.
+    const mean = Math.fround(LLAVA_PREPROCESSOR_CONFIG.image_mean[0]);
+    const std = Math.fround(LLAVA_PREPROCESSOR_CONFIG.image_std[0]);
+    for (const p of [0, 1000, 336 * 336 - 1]) {
+      expect(pixels[p]).toBe(Math.fround(Math.fround(Math.fround(seen.data[p * 3] * LLAVA_PREPROCESSOR_CONFIG.rescale_factor) - mean) / std));
+    }
   });
 });
 

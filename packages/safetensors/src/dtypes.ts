@@ -10,7 +10,6 @@
  * straight into typed arrays, which use the machine's byte order. That is only correct on a
  * little-endian machine (x86-64 and arm64 as Node runs them); `assertLittleEndian` refuses the rest.
  */
-import { endianness } from 'node:os';
 import type { DType } from '@adsc/core';
 
 /** Size in bits of one element of each dtype the format defines. */
@@ -93,7 +92,7 @@ export function fromCoreDType(dtype: DType): SafetensorsDType {
 
 /** Throws on a big-endian machine, where file bytes are not typed-array elements (see above). */
 export function assertLittleEndian(): void {
-  if (endianness() !== 'LE') {
+  if (new Uint8Array(Uint16Array.of(1).buffer)[0] !== 1) {
     throw new Error('@adsc/safetensors copies little-endian file bytes into typed arrays and needs a little-endian machine');
   }
 }

@@ -8,8 +8,8 @@
  * readSync moves at most 1 GiB, well under Node's ~2 GiB limit per call.
  */
 import { closeSync, readSync } from 'node:fs';
-import { Tensor, allocate, bytesPerElement } from '@adsc/core';
-import { assertLittleEndian, toCoreDType } from './dtypes.js';
+import type { Tensor } from '@adsc/core';
+import { emptyTensor, tensorBytes } from './bytes.js';
 import { SafetensorsError } from './errors.js';
 import { HEADER_LENGTH_BYTES, decodeHeader, readHeaderLength, type TensorInfo } from './header.js';
 import { FileError, openRegularFile } from './regular-file.js';
@@ -83,15 +83,9 @@ export class SafetensorsFile {
    */
   tensor(name: string): Tensor {
     const info = this.info(name);
-    const dtype = toCoreDType(info.dtype);
-    if (dtype === undefined) {
-      throw new SafetensorsError('UnsupportedDType', { file: this.path, tensor: name }, `dtype ${info.dtype} cannot be decoded (no @adsc/core dtype holds it)`);
-    }
-    assertLittleEndian();
-    const [begin, end] = info.dataOffsets;
-    const storage = allocate(dtype, (end - begin) / bytesPerElement(dtype), true); // weights: shared, whatever the thread count
-    readFully(this.openFd(name), new Uint8Array(storage.buffer, storage.byteOffset, end - begin), this.dataStart + begin, this.path, name);
-    return new Tensor(dtype, storage, info.shape);
+    const t = emptyTensor(info, this.path);
+    readFully(this.openFd(name), tensorBytes(t), this.dataStart + info.dataOffsets[0], this.path, name);
+    return t;
   }
 
   /** Releases the file descriptor; later reads throw. Closing twice is harmless. */

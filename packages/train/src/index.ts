@@ -10,11 +10,11 @@ export { readOptimizerState, saveOptimizerState } from './optimizer-file.js';
 export { learningRate, type LrScheduleName, type LrScheduleOptions } from './lr.js';
 export { batchAt, batchesPerEpoch, epochOrder, type DataOrderOptions } from './order.js';
 export {
-  ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, AdapterError, initLoraA, loadAdapter, saveAdapter,
-  type LoraAdapterFile, type LoraConfig, type LoraModule,
+  ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, AdapterError, initLoraA, loadAdapter, parseAdapter, saveAdapter,
+  type AdapterWeights, type LoraAdapterFile, type LoraConfig, type LoraModule,
 } from './peft.js';
 export { DataError, IGNORE_INDEX, readTrainingData, type TrainingDataOptions, type TrainingExample } from './data.js';
-export { LORA_TARGETS, applyAdapter, attachNewLora, decoderLinears, type LoraTarget } from './lora.js';
+export { LORA_TARGETS, applyAdapter, attachNewLora, decoderLinears, removeAdapters, type LoraTarget } from './lora.js';
 export {
   OPTIMIZER_FILE, PARTS, TRAINER_STATE_FILE, TrainError, partOf, readTrainerState, train,
   type LoraOptions, type Part, type StepInfo, type TrainOptions, type TrainReport,

@@ -75,3 +75,8 @@ export function applyAdapter(model: Llava, adapter: LoraAdapterFile, dir = 'adap
     found.linear.lora = { a, b, scaling: adapter.config.loraAlpha / adapter.config.r, dropout: adapter.config.loraDropout, training };
   }
 }
+
+/** Takes every adapter off the decoder's projections: the model computes its base weights again. */
+export function removeAdapters(model: Llava): void {
+  for (const { linear } of decoderLinears(model).values()) linear.lora = undefined;
+}

@@ -97,37 +97,49 @@ export function loadAdapter(dir: string): LoraAdapterFile {
     throw new AdapterError(`${weightsPath}: not found${bin}`);
   }
   const configText = readFileSync(configPath, 'utf8');
-  const config = parseConfig(configPath, configText);
-
   const file = SafetensorsFile.open(weightsPath);
   try {
     const recorded = file.metadata[CONFIG_HASH_KEY];
     if (recorded !== undefined && recorded !== sha256(configText)) {
       throw new AdapterError(`${weightsPath}: written with another ${ADAPTER_CONFIG_FILE} than the one beside it (an interrupted save?)`);
     }
-    const halves = new Map<string, { a?: string; b?: string }>();
-    for (const name of file.names()) {
-      const match = /^base_model\.model\.(.+)\.lora_([AB])\.weight$/.exec(name);
-      if (match === null) {
-        throw new AdapterError(`${weightsPath}, tensor "${name}": not a LoRA weight (expected ${NAME_PREFIX}<module>.lora_A.weight or .lora_B.weight)`);
-      }
-      const entry = halves.get(match[1]) ?? {};
-      entry[match[2] === 'A' ? 'a' : 'b'] = name;
-      halves.set(match[1], entry);
-    }
-    const modules = new Map<string, LoraModule>();
-    for (const [path, { a, b }] of halves) {
-      if (a === undefined || b === undefined) {
-        const [have, lacking] = a === undefined ? ['lora_B', 'lora_A'] : ['lora_A', 'lora_B'];
-        throw new AdapterError(`${weightsPath}, tensor "${a ?? b}": module "${path}" has ${have} but no ${lacking}`);
-      }
-      checkModule(weightsPath, config, path, file.info(a).shape, file.info(b).shape);
-      modules.set(path, { a: file.tensor(a).to('f32'), b: file.tensor(b).to('f32') });
-    }
-    return { config, modules };
+    return parseAdapter(configText, file, configPath, weightsPath);
   } finally {
     file.close();
   }
+}
+
+/** The part of a safetensors reader an adapter is read through (SafetensorsFile or SafetensorsBytes). */
+export type AdapterWeights = Pick<SafetensorsFile, 'names' | 'info' | 'tensor'>;
+
+/**
+ * An adapter from the text of its adapter_config.json and its weights file, opened from disk or
+ * held in memory (a browser's fetch: SafetensorsBytes), validated as `loadAdapter` does except
+ * for the check that the two files come from one save (its SHA-256 needs Node's crypto). The paths
+ * name the files in errors. Tensors come back as f32.
+ */
+export function parseAdapter(configText: string, weights: AdapterWeights, configPath = ADAPTER_CONFIG_FILE, weightsPath = ADAPTER_WEIGHTS_FILE): LoraAdapterFile {
+  const config = parseConfig(configPath, configText);
+  const halves = new Map<string, { a?: string; b?: string }>();
+  for (const name of weights.names()) {
+    const match = /^base_model\.model\.(.+)\.lora_([AB])\.weight$/.exec(name);
+    if (match === null) {
+      throw new AdapterError(`${weightsPath}, tensor "${name}": not a LoRA weight (expected ${NAME_PREFIX}<module>.lora_A.weight or .lora_B.weight)`);
+    }
+    const entry = halves.get(match[1]) ?? {};
+    entry[match[2] === 'A' ? 'a' : 'b'] = name;
+    halves.set(match[1], entry);
+  }
+  const modules = new Map<string, LoraModule>();
+  for (const [path, { a, b }] of halves) {
+    if (a === undefined || b === undefined) {
+      const [have, lacking] = a === undefined ? ['lora_B', 'lora_A'] : ['lora_A', 'lora_B'];
+      throw new AdapterError(`${weightsPath}, tensor "${a ?? b}": module "${path}" has ${have} but no ${lacking}`);
+    }
+    checkModule(weightsPath, config, path, weights.info(a).shape, weights.info(b).shape);
+    modules.set(path, { a: weights.tensor(a).to('f32'), b: weights.tensor(b).to('f32') });
+  }
+  return { config, modules };
 }
 
 /**

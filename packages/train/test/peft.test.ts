@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { randn, tensor, zeros } from '@adsc/core';
-import { save, SafetensorsFile } from '@adsc/safetensors';
-import { initLoraA, loadAdapter, saveAdapter, type LoraAdapterFile } from '../src/index.js';
+import { save, SafetensorsBytes, SafetensorsFile } from '@adsc/safetensors';
+import { initLoraA, loadAdapter, parseAdapter, saveAdapter, type LoraAdapterFile } from '../src/index.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'adsc-peft-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -149,6 +149,31 @@ describe('loadAdapter refuses', () => {
     const config = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
     writeFileSync(join(dir, 'adapter_config.json'), JSON.stringify({ ...config, lora_alpha: 8 }));
     expect(() => loadAdapter(dir)).toThrow('written with another adapter_config.json than the one beside it');
+  });
+});
+
+describe('parseAdapter (an adapter held in memory, as a browser fetches it)', () => {
+  it('reads the same config and tensors from the two files\' bytes as loadAdapter reads from the directory', () => {
+    const dir = freshDir();
+    saveAdapter(dir, sampleAdapter());
+    const weights = new SafetensorsBytes(readFileSync(join(dir, 'adapter_model.safetensors')), 'web/adapter_model.safetensors');
+    const parsed = parseAdapter(readFileSync(join(dir, 'adapter_config.json'), 'utf8'), weights);
+    const loaded = loadAdapter(dir);
+    expect(parsed.config).toEqual(loaded.config);
+    expect([...parsed.modules.keys()]).toEqual([...loaded.modules.keys()]);
+    for (const [path, { a, b }] of loaded.modules) {
+      expect(parsed.modules.get(path)?.a.toArray()).toEqual(a.toArray());
+      expect(parsed.modules.get(path)?.b.toArray()).toEqual(b.toArray());
+    }
+  });
+
+  it('names the paths it is given when a tensor is wrong', () => {
+    const name = `base_model.model.${Q}.lora_A.weight`;
+    const dir = handWritten(peftConfig, { [name]: zeros([2, 4]) });
+    const weights = new SafetensorsBytes(readFileSync(join(dir, 'adapter_model.safetensors')));
+    expect(() => parseAdapter(JSON.stringify(peftConfig), weights, 'a/adapter_config.json', 'a/adapter_model.safetensors')).toThrow(
+      `a/adapter_model.safetensors, tensor "${name}": module "${Q}" has lora_A but no lora_B`,
+    );
   });
 });
 

@@ -11,7 +11,7 @@ import { getNumThreads, runOnThreads } from '../threads/pool.js';
 import { GEMM_TASK, MR, NR, gemm, usesDotPath, type GemmDType, type GemmTask, type MatrixRef } from '../kernels/gemm.js';
 import { getKernel } from '../kernels/select.js';
 import { ShapeError, broadcastShapes, formatShape } from '../shape.js';
-import { allocate } from '../dtype.js';
+import { allocate, isShared } from '../dtype.js';
 import { Tensor, f32Output, f32Values, gather } from '../tensor.js';
 
 /**
@@ -27,7 +27,7 @@ const PARALLEL_MIN_MACS = 1 << 22;
  */
 function kernelReady(t: Tensor): Tensor {
   if (t.dtype !== 'f32' && t.dtype !== 'f16' && t.dtype !== 'bf16') return t.to('f32');
-  if (getNumThreads() === 1 || t.data.buffer instanceof SharedArrayBuffer) return t;
+  if (getNumThreads() === 1 || isShared(t.data.buffer)) return t;
   const data = allocate(t.dtype, t.size, true);
   gather(t, data);
   return new Tensor(t.dtype, data, t.shape);
@@ -52,7 +52,7 @@ function matrixRef(t: Tensor, offset: number, rowAxis: number, colAxis: number):
  */
 export function matmulInto(a: MatrixRef, b: MatrixRef, c: Float32Array | Float64Array, cOffset: number, m: number, n: number, k: number): void {
   const whole: GemmTask = { a, b, c, cOffset, ldc: n, k, m0: 0, m1: m, n0: 0, n1: n, kernel: getKernel() };
-  const shared = [a.data, b.data, c].every((x) => x.buffer instanceof SharedArrayBuffer);
+  const shared = [a.data, b.data, c].every((x) => isShared(x.buffer));
   const threads = !shared || m * n * k < PARALLEL_MIN_MACS ? 1 : getNumThreads();
   const byColumns = n >= m || usesDotPath(a, b, m);
   const step = byColumns ? NR : MR;

@@ -34,7 +34,7 @@ let workers: Worker[] = [];
  * exited[i] = 1 once worker i's thread is ending (it sets the flag from its own 'exit' handler:
  * the waiting thread is blocked and cannot see the Worker's events).
  */
-const exited = new Int32Array(new SharedArrayBuffer(4 * 1024));
+let exited: Int32Array | undefined; // made with the first worker: a module import allocates nothing
 let started = 0; // workers ever started: each gets the next slot of `exited`
 const slots = new WeakMap<Worker, number>();
 
@@ -52,6 +52,7 @@ export function getNumThreads(): number {
 /** Starts workers until there are `count`, waiting until each has loaded its code. */
 function ensureWorkers(count: number): void {
   if (workers.length >= count) return;
+  exited ??= new Int32Array(new SharedArrayBuffer(4 * 1024));
   const ready = new Int32Array(new SharedArrayBuffer(4));
   const starting = count - workers.length;
   for (let i = 0; i < starting; i++) {
@@ -92,7 +93,7 @@ export function runOnThreads<P>(task: ThreadTask<P>, parts: P[]): void {
   const used = workers.slice(0, remote);
   for (let seen = Atomics.load(done, 0); seen < remote; seen = Atomics.load(done, 0)) {
     if (Atomics.wait(done, 0, seen, EXIT_CHECK_MS) !== 'timed-out') continue;
-    const dead = used.findIndex((w) => Atomics.load(exited, slots.get(w)!) === 1);
+    const dead = used.findIndex((w) => Atomics.load(exited!, slots.get(w)!) === 1);
     if (dead >= 0 && Atomics.load(done, 0) < remote) {
       // Its part will never finish: drop every worker (a fresh pool starts on the next call).
       for (const w of workers.splice(0)) void w.terminate();

@@ -1,0 +1,81 @@
+/**
+ * A whole safetensors file held in memory (a browser's fetch, a test's buffer): the same header
+ * checks and the same tensor API as `SafetensorsFile`, without a file descriptor. Nothing here uses
+ * Node APIs.
+ */
+import { Tensor, allocate, bytesPerElement } from '@adsc/core';
+import { assertLittleEndian, toCoreDType } from './dtypes.js';
+import { SafetensorsError } from './errors.js';
+import { HEADER_LENGTH_BYTES, parseHeader, type TensorInfo } from './header.js';
+
+export class SafetensorsBytes {
+  /** The "__metadata__" map ({} when the header has none). */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** The header entries in the order of their data in the file. */
+  readonly tensors: readonly TensorInfo[];
+  private readonly byName: ReadonlyMap<string, TensorInfo>;
+  private readonly dataStart: number;
+
+  /** Validates the header of `bytes` (checks 1-7 of header.ts); `file` names the source in errors. */
+  constructor(
+    private readonly bytes: Uint8Array,
+    readonly file = '<bytes>',
+  ) {
+    const header = parseHeader(bytes, file);
+    this.metadata = header.metadata;
+    this.tensors = header.tensors;
+    this.dataStart = HEADER_LENGTH_BYTES + header.headerLength;
+    this.byName = new Map(header.tensors.map((info) => [info.name, info]));
+  }
+
+  /** Tensor names in file order. */
+  names(): string[] {
+    return this.tensors.map((info) => info.name);
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  /** The header entry of `name`; TensorNotFound when there is none. */
+  info(name: string): TensorInfo {
+    const info = this.byName.get(name);
+    if (info === undefined) {
+      throw new SafetensorsError('TensorNotFound', { file: this.file, tensor: name }, `no such tensor among the file's ${this.tensors.length}`);
+    }
+    return info;
+  }
+
+  /** A copy of tensor `name` in its stored dtype, as a new contiguous Tensor. */
+  tensor(name: string): Tensor {
+    const info = this.info(name);
+    const t = emptyTensor(info, this.file);
+    const [begin, end] = info.dataOffsets;
+    tensorBytes(t).set(this.bytes.subarray(this.dataStart + begin, this.dataStart + end));
+    return t;
+  }
+
+  /** Nothing to release (the bytes belong to the caller); here so both readers share one API. */
+  close(): void {}
+}
+
+/**
+ * A zeroed contiguous Tensor for the header entry `info`, in its stored dtype, on shared memory
+ * (weights: whatever the thread count); its bytes are then copied in from the file or buffer.
+ * UnsupportedDType for the dtypes @adsc/core cannot hold (F8_*, F6_*, F4, C64).
+ */
+export function emptyTensor(info: TensorInfo, file: string): Tensor {
+  const dtype = toCoreDType(info.dtype);
+  if (dtype === undefined) {
+    throw new SafetensorsError('UnsupportedDType', { file, tensor: info.name }, `dtype ${info.dtype} cannot be decoded (no @adsc/core dtype holds it)`);
+  }
+  assertLittleEndian();
+  const [begin, end] = info.dataOffsets;
+  return new Tensor(dtype, allocate(dtype, (end - begin) / bytesPerElement(dtype), true), info.shape);
+}
+
+/** The bytes of a contiguous tensor's storage. */
+export function tensorBytes(t: Tensor): Uint8Array {
+  return new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+}
+
