@@ -8,6 +8,7 @@
  * served in the last run.
  */
 import { createGpuAttention, useGpuAttention, type GpuAttention } from '@adsc/attention';
+import { getKernel } from '@adsc/core';
 import { createRgbImage, type Llava, type LlavaTokenizer, type RgbImage } from '@adsc/model';
 import type { LoraAdapterFile } from '@adsc/train';
 import { tokensChart } from './chart.js';
@@ -164,9 +165,10 @@ async function run(): Promise<void> {
   drawLayer();
   showCost(answer, adapter);
   document.body.dataset.attention = l.attention.mode;
+  document.body.dataset.matmul = getKernel();
   document.body.dataset.gpuCalls = String(l.attention.calls);
   const cpuLayers = answer.referenceAttentionLayers.length ? `; layer ${answer.referenceAttentionLayers.join(', ')} on the CPU reference attention (the schedule ranks by its probabilities)` : '';
-  ui.backend.textContent = `attention: ${l.attention.mode} (${l.attention.note}), ${l.attention.calls} calls${cpuLayers}; matmuls: WebAssembly SIMD`;
+  ui.backend.textContent = `attention: ${l.attention.mode} (${l.attention.note}), ${l.attention.calls} calls${cpuLayers}; matmuls: ${getKernel() === 'wasm' ? 'WebAssembly SIMD kernel' : 'JavaScript kernel (this browser has no WebAssembly SIMD)'}`;
   const t = answer.timings;
   ui.timings.textContent = `vision tower ${t.vision.toFixed(0)} ms, prefill ${t.prefill.toFixed(0)} ms, ${t.decode.length} decode steps ${t.decode.reduce((s, x) => s + x, 0).toFixed(0)} ms`;
   setStatus('done', 'done');

@@ -129,6 +129,7 @@ describe.skipIf(!have && !ci)('the page in headless chromium', () => {
     expect(await page.locator('#question').inputValue()).toBe(question);
     expect(await page.locator('#layer').inputValue()).toBe('2');
     expect(['webgl', 'webgl2']).toContain(await page.evaluate(() => document.body.dataset.attention));
+    expect(await page.evaluate(() => document.body.dataset.matmul)).toBe('wasm');
     // FastV's ranking layer 0 runs the CPU reference (it needs probabilities); every other layer's
     // prefill, the decode steps and the vision tower's layers ran on the gpu.js kernels.
     expect(Number(await page.evaluate(() => document.body.dataset.gpuCalls))).toBeGreaterThanOrEqual(7);
@@ -146,6 +147,23 @@ describe.skipIf(!have && !ci)('the page in headless chromium', () => {
     }
     await slideTo(page, 1);
     await page.screenshot({ path: join(SHOTS, `${method}.png`), fullPage: true });
+  }, TIMEOUT_MS);
+
+  it('answers about an uploaded PNG as adsc run answers about the file', async () => {
+    const { image } = scene(SEED + 1, [1, 1], [42, 56, 70, 84]);
+    const png = join(work, 'upload.png');
+    writeFileSync(png, encodePng(image));
+    const question = 'What shape is the blue object?';
+    await page.goto(`${url}?q=${encodeURIComponent(question)}&schedule=adsc`);
+    await finished(page);
+    await page.locator('#upload').setInputFiles(png);
+    await page.waitForFunction(() => document.getElementById('expected')?.textContent === 'uploaded: upload.png' && document.body.dataset.state === 'done', null, { timeout: TIMEOUT_MS });
+    const out: string[] = [];
+    const args = ['run', '--model', CHECKPOINT, '--image', png, '--prompt', question, '--adapter', join(EXAMPLE, 'adapters/a78-reverse'), '--max-new-tokens', '3', '--json'];
+    expect(await main(args, (l) => out.push(l), () => {})).toBe(0);
+    expect(await page.locator('#answer').textContent()).toBe((JSON.parse(out[0]) as RunJson).text);
+    // The browser decoded the file to the very pixels the scene was drawn with.
+    expect(await unshadedPatches(page, 0, image)).toHaveLength(144);
   }, TIMEOUT_MS);
 
   it('says what is wrong with a URL parameter in #error', async () => {
