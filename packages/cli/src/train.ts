@@ -5,7 +5,7 @@
  *   adsc train --model DIR --data FILE --out DIR [--image-folder DIR] [--train vision,projector,llm]
  *              [--lora r=R,alpha=A,targets=q_proj,v_proj[,dropout=P]] [--schedule SPEC]
  *              [--curriculum SPEC@STEPS;SPEC@STEPS...]
- *              [--optimizer adamw|sgd] [--lr X] [--weight-decay X] [--max-grad-norm X (0 = off)]
+ *              [--optimizer adamw|sgd] [--lr X] [--vision-lr X] [--weight-decay X] [--max-grad-norm X (0 = off)]
  *              [--lr-schedule constant|cosine] [--warmup-steps N] [--steps N | --epochs N]
  *              [--batch-size N] [--grad-accum N] [--seed S] [--save-every N] [--resume DIR]
  *              [--checkpointing] [--template llava-hf|vicuna_v1] [--threads N] [--json]
@@ -19,7 +19,7 @@ import { UsageError } from './errors.js';
 
 export const TRAIN_USAGE = `  adsc train --model DIR --data FILE --out DIR [--image-folder DIR] [--train vision,projector,llm]
              [--lora r=R,alpha=A,targets=q_proj,v_proj[,dropout=P]] [--schedule SPEC]
-             [--curriculum SPEC@STEPS;SPEC@STEPS...] [--optimizer adamw|sgd] [--lr X] [--weight-decay X] [--max-grad-norm X (0 = off)]
+             [--curriculum SPEC@STEPS;SPEC@STEPS...] [--optimizer adamw|sgd] [--lr X] [--vision-lr X] [--weight-decay X] [--max-grad-norm X (0 = off)]
              [--lr-schedule constant|cosine] [--warmup-steps N] [--steps N | --epochs N]
              [--batch-size N] [--grad-accum N] [--seed S] [--save-every N] [--resume DIR]
              [--checkpointing] [--template llava-hf|vicuna_v1] [--threads N] [--json]
@@ -39,6 +39,7 @@ export function trainCommand(args: string[], out: (line: string) => void, err: (
       curriculum: { type: 'string' },
       optimizer: { type: 'string', default: 'adamw' },
       lr: { type: 'string' },
+      'vision-lr': { type: 'string' },
       'weight-decay': { type: 'string', default: '0' },
       'max-grad-norm': { type: 'string', default: '1' },
       'lr-schedule': { type: 'string', default: 'cosine' },
@@ -88,6 +89,7 @@ export function trainCommand(args: string[], out: (line: string) => void, err: (
       curriculum: values.curriculum === undefined ? undefined : parseCurriculum(values.curriculum),
       optimizer,
       lr: values.lr === undefined ? (lora ? 2e-4 : 2e-5) : rateFlag('--lr', values.lr),
+      visionLr: values['vision-lr'] === undefined ? undefined : rateFlag('--vision-lr', values['vision-lr']),
       weightDecay: numberFlag('--weight-decay', values['weight-decay'], { min: 0, max: 1 }),
       maxGradNorm: numberFlag('--max-grad-norm', values['max-grad-norm'], { min: 0, max: 1e6 }),
       lrSchedule,

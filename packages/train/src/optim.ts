@@ -22,6 +22,11 @@ export interface Parameter {
   grad?: Tensor;
   /** Whether weight decay applies (see `defaultDecay`). */
   decay: boolean;
+  /**
+   * Multiplies the step's learning rate for this parameter (default 1): a part trained at its own
+   * rate, as LLaVA-NeXT's mm_vision_tower_lr trains the vision tower.
+   */
+  lrScale?: number;
 }
 
 /**
@@ -77,6 +82,7 @@ export class AdamW {
   /**
    * One update of every parameter that has a gradient, at learning rate `lr`:
    *   w <- w - lr*wd*w                               (decoupled decay, only where `decay`)
+   * (lr times the parameter's `lrScale` throughout)
    *   m <- b1 m + (1-b1) g;  v <- b2 v + (1-b2) g^2
    *   w <- w - lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
    */
@@ -90,8 +96,9 @@ export class AdamW {
       }
       checkSlot('AdamW', p, slot.expAvg.length);
       const t = ++slot.step;
-      const shrink = p.decay ? 1 - lr * this.weightDecay : 1;
-      const stepSize = lr / (1 - this.beta1 ** t);
+      const rate = lr * (p.lrScale ?? 1);
+      const shrink = p.decay ? 1 - rate * this.weightDecay : 1;
+      const stepSize = rate / (1 - this.beta1 ** t);
       const sqrtCorrection2 = Math.sqrt(1 - this.beta2 ** t);
       const { expAvg: m, expAvgSq: v } = slot;
       for (let i = 0; i < w.length; i++) {
@@ -157,7 +164,7 @@ export class Sgd {
    * One update of every parameter that has a gradient:
    *   d <- g + wd*w   (only where `decay`)
    *   b <- d on the first step, else momentum*b + d;  d <- b   (only with momentum)
-   *   w <- w - lr*d
+   *   w <- w - lr*d   (lr times the parameter's `lrScale`)
    */
   step(params: readonly Parameter[], lr: number): void {
     checkHyper('Sgd.step', { lr }, (v) => v >= 0, '>= 0');
@@ -172,13 +179,14 @@ export class Sgd {
       const first = slot.buffer === undefined;
       if (this.momentum !== 0 && first) slot.buffer = new Float32Array(w.length);
       const b = slot.buffer;
+      const rate = lr * (p.lrScale ?? 1);
       for (let i = 0; i < w.length; i++) {
         let d = g[i] + wd * w[i];
         if (b !== undefined) {
           b[i] = first ? d : this.momentum * b[i] + d;
           d = b[i];
         }
-        w[i] -= lr * d;
+        w[i] -= rate * d;
       }
       slot.step++;
     }

@@ -61,6 +61,11 @@ export interface TrainOptions {
   curriculum?: { schedule: string; steps: number }[];
   optimizer: 'adamw' | 'sgd';
   lr: number;
+  /**
+   * The vision tower's own peak learning rate (it follows the same warm-up and decay as `lr`);
+   * default `lr`. Needs 'vision' in `train`. LLaVA-NeXT's mm_vision_tower_lr.
+   */
+  visionLr?: number;
   weightDecay: number;
   /** 0 turns clipping off. */
   maxGradNorm: number;
@@ -139,6 +144,9 @@ export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): Tr
     if (sch.spec !== 'none' && !sch.spec.startsWith('adsc')) {
       throw new TrainError(`schedule ${sch.spec}: training supports ADSC (uniform) schedules and none; score-based schedules rank with the last prompt token, which a training sequence does not end with`);
     }
+  }
+  if (opts.visionLr !== undefined && (opts.lora !== undefined || !opts.train.includes('vision'))) {
+    throw new TrainError(`a vision learning rate (${opts.visionLr}) needs the vision tower among the trained parts (--train vision,...), without --lora`);
   }
   const tokenizer = LlavaTokenizer.load(opts.model, config.imageTokenIndex, config.bosTokenId);
   const visionTokens = (config.vision.imageSize / config.vision.patchSize) ** 2;
@@ -246,7 +254,8 @@ function buildTrainable(opts: TrainOptions, resuming: boolean): { model: Llava; 
     if (opts.lora === undefined && opts.train.includes(partOf(name))) {
       const master = t.to('f32').requireGrad();
       named[name] = master;
-      params.push({ name, value: master, decay: defaultDecay(name, master.shape) });
+      const lrScale = opts.visionLr !== undefined && partOf(name) === 'vision' ? opts.visionLr / opts.lr : undefined;
+      params.push({ name, value: master, decay: defaultDecay(name, master.shape), ...(lrScale === undefined ? {} : { lrScale }) });
     } else {
       named[name] = t;
     }
@@ -309,7 +318,7 @@ function checkOut(opts: TrainOptions): void {
 }
 
 /** Options that must match the checkpoint's for a resumed run to continue the same training. */
-const RESUME_KEYS = ['model', 'train', 'lora', 'schedule', 'curriculum', 'optimizer', 'lr', 'weightDecay', 'lrSchedule', 'warmupSteps', 'batchSize', 'gradAccum', 'seed', 'checkpointing'] as const;
+const RESUME_KEYS = ['model', 'train', 'lora', 'schedule', 'curriculum', 'optimizer', 'lr', 'visionLr', 'weightDecay', 'lrSchedule', 'warmupSteps', 'batchSize', 'gradAccum', 'seed', 'checkpointing'] as const;
 
 function checkResumable(opts: TrainOptions, state: TrainerState): void {
   const saved = state.options as unknown as Record<string, unknown>;

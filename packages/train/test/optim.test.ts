@@ -44,6 +44,13 @@ describe('AdamW', () => {
     expectClose(p.value, tensor([0.85, -1.8], [1, 2]), { atol: 1e-7 });
   });
 
+  it('scales decay and step by a parameter\'s lrScale', () => {
+    // lr 0.1 x lrScale 3 = 0.3: w * (1 - 0.3 * 0.5) - 0.3 * sign(g) = [0.85 - 0.3, -1.7 + 0.3]
+    const p: Parameter = { name: 'w', value: tensor([1, -2], [1, 2]), grad: tensor([2, -0.5], [1, 2]), decay: true, lrScale: 3 };
+    new AdamW({ weightDecay: 0.5 }).step([p], 0.1);
+    expectClose(p.value, tensor([0.55, -1.4], [1, 2]), { atol: 2e-7 });
+  });
+
   it('does not decay a parameter whose decay flag is off', () => {
     const p: Parameter = { name: 'b', value: tensor([1], [1]), grad: tensor([2], [1]), decay: false };
     new AdamW({ weightDecay: 0.5 }).step([p], 0.1);
@@ -117,6 +124,12 @@ describe('Sgd', () => {
     const p: Parameter = { name: 'w', value: tensor([1, 1], [1, 2]), grad: tensor([2, -1], [1, 2]), decay: true };
     new Sgd().step([p], 0.1);
     expectClose(p.value, tensor([0.8, 1.1], [1, 2]), { atol: 1e-7 });
+  });
+
+  it('subtracts lr times lrScale times the gradient', () => {
+    const p: Parameter = { name: 'w', value: tensor([1, 1], [1, 2]), grad: tensor([2, -1], [1, 2]), decay: true, lrScale: 0.5 };
+    new Sgd().step([p], 0.1);
+    expectClose(p.value, tensor([0.9, 1.05], [1, 2]), { atol: 1e-7 });
   });
 
   it('accumulates momentum from the first gradient on', () => {

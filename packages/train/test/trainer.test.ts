@@ -139,6 +139,33 @@ describe('LoRA', () => {
   });
 });
 
+describe('a vision learning rate of its own', () => {
+  it('moves the vision tower by its own rate and every other part as without it', { timeout: 120_000 }, () => {
+    const { root, model, data } = tinySetup();
+    const run = (name: string, more: Partial<TrainOptions>) => {
+      train(options(model, data, join(root, name), { train: ['vision', 'projector', 'llm'], steps: 1, maxGradNorm: 0, ...more }));
+      return openCheckpoint(join(root, name));
+    };
+    const plain = run('plain', {});
+    const doubled = run('doubled', { visionLr: 6e-3 }); // 2 x lr
+    const start = openCheckpoint(model);
+    for (const name of ['vision_tower.vision_model.embeddings.patch_embedding.weight', 'multi_modal_projector.linear_1.weight', 'language_model.model.layers.0.mlp.up_proj.weight']) {
+      const w0 = start.tensor(name).toFloat32Array();
+      const [a, b] = [plain.tensor(name).toFloat32Array(), doubled.tensor(name).toFloat32Array()];
+      // AdamW's first step moves each weight by lr * g / (|g| + eps): twice as far at twice the rate.
+      const factor = name.startsWith('vision_tower') ? 2 : 1;
+      expectClose(Float32Array.from(b, (v, i) => v - w0[i]), Float32Array.from(a, (v, i) => factor * (v - w0[i])), { atol: 2e-6 });
+    }
+  });
+
+  it('is refused when the vision tower is not trained', () => {
+    const { root, model, data } = tinySetup();
+    expect(() => train(options(model, data, join(root, 'out'), { visionLr: 1e-3 }))).toThrow(
+      'a vision learning rate (0.001) needs the vision tower among the trained parts (--train vision,...), without --lora',
+    );
+  });
+});
+
 describe('curriculum', () => {
   it('runs each stage for its steps, then the target schedule', () => {
     const { root, model, data } = tinySetup();
