@@ -6,25 +6,26 @@
 import { Tensor, allocate, bytesPerElement } from '@adsc/core';
 import { assertLittleEndian, toCoreDType } from './dtypes.js';
 import { SafetensorsError } from './errors.js';
-import { HEADER_LENGTH_BYTES, parseHeader, type TensorInfo } from './header.js';
+import { HEADER_LENGTH_BYTES, parseHeader, type SafetensorsHeader, type TensorInfo } from './header.js';
 
-export class SafetensorsBytes {
+/**
+ * One file's header entries by name, and the tensor API both readers share; `tensor` reads the
+ * bytes, from a file descriptor or from memory.
+ */
+export abstract class SafetensorsEntries {
   /** The "__metadata__" map ({} when the header has none). */
   readonly metadata: Readonly<Record<string, string>>;
   /** The header entries in the order of their data in the file. */
   readonly tensors: readonly TensorInfo[];
   private readonly byName: ReadonlyMap<string, TensorInfo>;
-  private readonly dataStart: number;
 
-  /** Validates the header of `bytes` (checks 1-7 of header.ts); `file` names the source in errors. */
-  constructor(
-    private readonly bytes: Uint8Array,
-    readonly file = '<bytes>',
+  protected constructor(
+    /** The file (or name of the buffer) every error names. */
+    readonly source: string,
+    header: Pick<SafetensorsHeader, 'metadata' | 'tensors'>,
   ) {
-    const header = parseHeader(bytes, file);
     this.metadata = header.metadata;
     this.tensors = header.tensors;
-    this.dataStart = HEADER_LENGTH_BYTES + header.headerLength;
     this.byName = new Map(header.tensors.map((info) => [info.name, info]));
   }
 
@@ -41,15 +42,34 @@ export class SafetensorsBytes {
   info(name: string): TensorInfo {
     const info = this.byName.get(name);
     if (info === undefined) {
-      throw new SafetensorsError('TensorNotFound', { file: this.file, tensor: name }, `no such tensor among the file's ${this.tensors.length}`);
+      throw new SafetensorsError('TensorNotFound', { file: this.source, tensor: name }, `no such tensor among the file's ${this.tensors.length}`);
     }
     return info;
+  }
+
+  /** Reads tensor `name` in its stored dtype as a new contiguous Tensor. */
+  abstract tensor(name: string): Tensor;
+
+  abstract close(): void;
+}
+
+export class SafetensorsBytes extends SafetensorsEntries {
+  private readonly dataStart: number;
+
+  /** Validates the header of `bytes` (checks 1-7 of header.ts); `file` names the source in errors. */
+  constructor(
+    private readonly bytes: Uint8Array,
+    readonly file = '<bytes>',
+  ) {
+    const header = parseHeader(bytes, file);
+    super(file, header);
+    this.dataStart = HEADER_LENGTH_BYTES + header.headerLength;
   }
 
   /** A copy of tensor `name` in its stored dtype, as a new contiguous Tensor. */
   tensor(name: string): Tensor {
     const info = this.info(name);
-    const t = emptyTensor(info, this.file);
+    const t = emptyTensor(info, this.source);
     const [begin, end] = info.dataOffsets;
     tensorBytes(t).set(this.bytes.subarray(this.dataStart + begin, this.dataStart + end));
     return t;

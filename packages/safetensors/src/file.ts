@@ -9,34 +9,30 @@
  */
 import { closeSync, readSync } from 'node:fs';
 import type { Tensor } from '@adsc/core';
-import { emptyTensor, tensorBytes } from './bytes.js';
+import { SafetensorsEntries, emptyTensor, tensorBytes } from './bytes.js';
 import { SafetensorsError } from './errors.js';
-import { HEADER_LENGTH_BYTES, decodeHeader, readHeaderLength, type TensorInfo } from './header.js';
+import { HEADER_LENGTH_BYTES, decodeHeader, readHeaderLength, type SafetensorsHeader } from './header.js';
 import { FileError, openRegularFile } from './regular-file.js';
 
 /** The most bytes one readSync call is asked for. */
 const READ_CHUNK_BYTES = 1 << 30;
 
-export class SafetensorsFile {
-  /** The path the file was opened with (named in every error). */
-  readonly path: string;
-  /** The "__metadata__" map ({} when the header has none). */
-  readonly metadata: Readonly<Record<string, string>>;
-  /** The header entries in the order of their data in the file. */
-  readonly tensors: readonly TensorInfo[];
+export class SafetensorsFile extends SafetensorsEntries {
   /** File offset of the byte buffer (8 + N); tensor offsets count from here. */
   readonly dataStart: number;
 
   private fd: number | undefined;
-  private readonly byName: ReadonlyMap<string, TensorInfo>;
 
-  private constructor(path: string, fd: number, metadata: Readonly<Record<string, string>>, tensors: readonly TensorInfo[], dataStart: number) {
-    this.path = path;
+  private constructor(
+    /** The path the file was opened with (named in every error). */
+    readonly path: string,
+    fd: number,
+    header: Pick<SafetensorsHeader, 'metadata' | 'tensors'>,
+    dataStart: number,
+  ) {
+    super(path, header);
     this.fd = fd;
-    this.metadata = metadata;
-    this.tensors = tensors;
     this.dataStart = dataStart;
-    this.byName = new Map(tensors.map((info) => [info.name, info]));
   }
 
   /**
@@ -52,29 +48,11 @@ export class SafetensorsFile {
       const json = new Uint8Array(n);
       readFully(fd, json, HEADER_LENGTH_BYTES, path);
       const header = decodeHeader(json, fileLength, path);
-      return new SafetensorsFile(path, fd, header.metadata, header.tensors, HEADER_LENGTH_BYTES + header.headerLength);
+      return new SafetensorsFile(path, fd, header, HEADER_LENGTH_BYTES + header.headerLength);
     } catch (error) {
       closeSync(fd);
       throw error;
     }
-  }
-
-  /** Tensor names in file order. */
-  names(): string[] {
-    return this.tensors.map((info) => info.name);
-  }
-
-  has(name: string): boolean {
-    return this.byName.has(name);
-  }
-
-  /** The header entry of `name`; TensorNotFound when there is none. */
-  info(name: string): TensorInfo {
-    const info = this.byName.get(name);
-    if (info === undefined) {
-      throw new SafetensorsError('TensorNotFound', { file: this.path, tensor: name }, `no such tensor among the file's ${this.tensors.length}`);
-    }
-    return info;
   }
 
   /**
