@@ -9,6 +9,8 @@
  * - checkpoints/one-object (shape-stages.sh, the base model of docs/results.md): answers every
  *   question type about a single object; with the a78-reverse LoRA adapter (adsc-adapters.sh) it
  *   does so from 16 of the 144 vision tokens after layer 0.
+ * - checkpoints/shape-focus (shape-stages.sh's second round, docs/shapes.md 3d): the same questions,
+ *   shapes included (circles and squares, which one-object confuses).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -92,5 +94,31 @@ describe('the committed one-object checkpoint and its ADSC adapter', { timeout: 
     const tuned = Llava.load(example('checkpoints/one-object'));
     applyAdapter(tuned, adapter, adapterDir);
     expect(accuracy({ ...base, model: tuned }, false, schedule)).toBeGreaterThanOrEqual(ADAPTER_FLOOR);
+  });
+});
+
+describe('the committed shape-focus checkpoint', { timeout: 120_000 }, () => {
+  /** 86.7 % of 300 questions on the validation seed (40), less a margin for 120 questions. */
+  const FLOOR = 0.75;
+  /** 92.0 % of 75 shape questions on the validation seed, less a margin for about 30. */
+  const SHAPE_FLOOR = 0.75;
+  const BLIND_CEILING = 0.5;
+  let set: Scored;
+  beforeAll(() => {
+    set = load('shape-focus', { seed: 4244, count: 120, layout: { minObjects: 1, maxObjects: 1, sizes: [42, 56, 70, 84] } });
+  }, 120_000);
+
+  it('answers fresh one-object questions of every type', () => {
+    expect(accuracy(set)).toBeGreaterThanOrEqual(FLOOR);
+  });
+
+  it('names the shape of the object, circles and squares included', () => {
+    const shapes = { ...set, records: set.records.filter((r) => r.type === 'shape') };
+    expect(shapes.records.length).toBeGreaterThanOrEqual(20);
+    expect(accuracy(shapes)).toBeGreaterThanOrEqual(SHAPE_FLOOR);
+  });
+
+  it('falls to the answer priors without the image (blind control)', () => {
+    expect(accuracy(set, true)).toBeLessThan(BLIND_CEILING);
   });
 });

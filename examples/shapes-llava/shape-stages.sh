@@ -13,6 +13,13 @@
 #   one-object + 600 steps at half the learning rate on fresh scenes of 42, 56, 70 or 84 px
 #          (committed as checkpoints/one-object: the base model of docs/results.md; that run
 #          started from mixed2 exported in f16, a rerun from here continues the f32 checkpoint)
+#
+# The second round (docs/shapes.md, section 3d): the base still confuses circles and squares at
+# every size, so shape gets a longer stage of its own, then every type is mixed back in.
+#   plain  + 400 steps of every type (seed-20 data of adsc-adapters.sh; its whole-model "full-plain")
+#   shape2 + 800 steps of shape questions only, 42-84 px, batch 8
+#   mixed3 + 400 steps of every type, lr 3e-4
+#   mixed4 + 600 steps of every type, lr 2e-4
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-recipe}
@@ -35,3 +42,8 @@ step sizes  big   200 8 30 6 16 1600 1 --objects 1 --sizes 56,70,84 --types shap
 step mixed  sizes 200 4 30 7 17 1000 6 --objects 1 --sizes 56,70,84
 step mixed2 mixed 300 4 30 8 18 1500 6 --objects 1 --sizes 56,70,84
 LR=5e-4 step one-object mixed2 600 4 30 9 19 3000 6 --objects 1 --sizes 42,56,70,84
+
+LR=5e-4 step plain  one-object 400 4 30 27 20 2400 6 --objects 1 --sizes 42,56,70,84
+LR=5e-4 step shape2 plain      800 8 30 21 21 6400 1 --objects 1 --sizes 42,56,70,84 --types shape
+LR=3e-4 step mixed3 shape2     400 4 30 22 22 2400 6 --objects 1 --sizes 42,56,70,84
+LR=2e-4 step mixed4 mixed3     600 4 30 23 23 2400 6 --objects 1 --sizes 42,56,70,84
