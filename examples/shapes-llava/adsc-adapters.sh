@@ -8,6 +8,8 @@
 #
 # The finished adapters are copied to examples/shapes-llava/adapters/<name>/ (adapter_config.json
 # carries the target as "adsc_schedule"), their logs to WORK_DIR/<name>.log.
+#   ADAPTERS=DIR   copy them to DIR/<name>/ instead
+#   ONLY="a50-reverse a78-reverse ..."   run only the adapters and whole-model runs named
 #
 # The schedules. Every target drops at layer 1 or later, so that FastV (K=1) and PyramidDrop can be
 # given exactly the same number of vision tokens per layer (results.sh):
@@ -27,7 +29,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BASE=${1:-examples/shapes-llava/checkpoints/one-object}
 WORK=${2:-/tmp/shapes-adsc}
+ADAPTERS=${ADAPTERS:-examples/shapes-llava/adapters}
 adsc() { npx tsx packages/cli/src/cli.ts "$@"; }
+wanted() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
 mkdir -p "$WORK"
 # The fine-tuning set: fresh one-object scenes (seed 20), 6 questions each, every type.
 [ -d "$WORK/data" ] || adsc data shapes --seed 20 --count 2400 --turns 6 --objects 1 --sizes 42,56,70,84 --out "$WORK/data"
@@ -53,10 +57,11 @@ finetune() {
 # decoder layer, lr 1e-3; the adapter is copied into the repo.
 adapter() {
   local name=$1 seed=$2 target=$3 curriculum=${4:-}
+  wanted "$name" || return 0
   finetune "$name" "$seed" 1e-3 "$target" \
     --lora r=16,alpha=32,targets=q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj ${curriculum:+--curriculum "$curriculum"}
-  mkdir -p "examples/shapes-llava/adapters/$name"
-  cp "$WORK/$name/adapter_config.json" "$WORK/$name/adapter_model.safetensors" "examples/shapes-llava/adapters/$name/"
+  mkdir -p "$ADAPTERS/$name"
+  cp "$WORK/$name/adapter_config.json" "$WORK/$name/adapter_model.safetensors" "$ADAPTERS/$name/"
 }
 
 # Two at a time (this machine has two cores; one thread each is the fastest way to use them).
@@ -74,7 +79,7 @@ adapter g83-none 23 'adsc:1=1/6,2=1/6'
 # Not adapters: the whole model (vision tower, projector, decoder) fine-tuned under a schedule, to
 # see how much of the loss LoRA on the decoder alone leaves (docs/results.md). Same data and steps,
 # lr 5e-4 (the base's last stage), no curriculum. 5 MB each in f16: kept in WORK_DIR, not committed.
-full() { finetune "$1" "$2" 5e-4 "$3" --train vision,projector,llm; }
+full() { wanted "$1" || return 0; finetune "$1" "$2" 5e-4 "$3" --train vision,projector,llm; }
 full full-a85 25 "$A85" &
 full full-a50 26 "$A50"
 wait

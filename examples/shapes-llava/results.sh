@@ -10,6 +10,9 @@
 # Writes WORK_DIR/<run>.json (adsc eval --json), copies them to docs/results/, and draws
 # docs/results.svg (overall accuracy), docs/results-shape.svg (shape questions) and the table
 # (stdout) with packages/eval/scripts/results.ts.
+#   AD=DIR      the adapters (default examples/shapes-llava/adapters)
+#   OUT=DIR     where the reports go (default docs/results); PLOT=PREFIX the plots (default docs/results)
+#   ONLY="base blind adsc-a50 ..."   run and plot only the runs named
 #
 # Matched costs: at each target the three methods keep the same number of vision tokens in every
 # layer (adsc-adapters.sh lists them), so their counted decoder FLOPs differ only by PyramidDrop's
@@ -19,9 +22,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BASE=${1:-examples/shapes-llava/checkpoints/one-object}
 WORK=${2:-/tmp/shapes-results}
-mkdir -p "$WORK" docs/results
+OUT=${OUT:-docs/results}
+PLOT=${PLOT:-docs/results}
+mkdir -p "$WORK" "$OUT"
 [ -d "$WORK/test" ] || npx tsx packages/cli/src/cli.ts data shapes --seed 2 --count 2000 --objects 1 --sizes 42,56,70,84 --out "$WORK/test"
-AD=examples/shapes-llava/adapters
+AD=${AD:-examples/shapes-llava/adapters}
 # Where adsc-adapters.sh left the whole-model fine-tunes (its WORK_DIR).
 ADSC_WORK=${ADSC_WORK:-/tmp/shapes-adsc}
 
@@ -64,16 +69,21 @@ run() {
   mv "$WORK/$name.json.part" "$WORK/$name.json"
   echo "$name done" >&2
 }
+if [ -n "${ONLY:-}" ]; then
+  KEPT=()
+  for entry in "${RUNS[@]}"; do if [[ " $ONLY " == *" ${entry%%|*} "* ]]; then KEPT+=("$entry"); fi; done
+  RUNS=("${KEPT[@]}")
+fi
 export -f run
 export BASE WORK
 printf '%s\n' "${RUNS[@]}" | xargs -P 2 -I{} bash -c 'run "$1"' _ {}
-cp "$WORK"/*.json docs/results/
 
 # The reports in the order of RUNS, each as FILE=label for results.ts.
 REPORTS=()
 for entry in "${RUNS[@]}"; do
   rest=${entry#*|}
-  REPORTS+=("docs/results/${entry%%|*}.json=${rest%%|*}")
+  cp "$WORK/${entry%%|*}.json" "$OUT/"
+  REPORTS+=("$OUT/${entry%%|*}.json=${rest%%|*}")
 done
-npx tsx packages/eval/scripts/results.ts docs/results.svg "${REPORTS[@]}"
-npx tsx packages/eval/scripts/results.ts docs/results-shape.svg "${REPORTS[@]}" --type shape > /dev/null
+npx tsx packages/eval/scripts/results.ts "$PLOT.svg" "${REPORTS[@]}"
+npx tsx packages/eval/scripts/results.ts "$PLOT-shape.svg" "${REPORTS[@]}" --type shape > /dev/null
