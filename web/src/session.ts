@@ -6,7 +6,7 @@
  * No DOM and no Node API: the page runs it in the browser, and the tests run it in Node.
  */
 import {
-  countSchedule, formatPrompt, generate, parseSchedule,
+  countRun, formatPrompt, generate, parseSchedule,
   type Llava, type LlavaTokenizer, type RgbImage, type Timings,
 } from '@adsc/model';
 import { generateShapes, renderScene, type ShapesRecord } from '@adsc/shapes';
@@ -34,8 +34,7 @@ export function ask(model: Llava, tokenizer: LlavaTokenizer, image: RgbImage, qu
   const schedule = parseSchedule(scheduleSpec, { numLayers: cfg.text.numLayers });
   const ids = tokenizer.encode(formatPrompt('llava-hf', question, true));
   const result = generate(model, ids, model.pixels(image), { maxNewTokens: 3, schedule });
-  const vision = result.visionTokensPerLayer[0];
-  const cost = countSchedule(cfg, schedule, { textTokens: result.promptTokens - vision });
+  const cost = countRun(cfg, schedule, result);
   return {
     answer: tokenizer.decode(result.outputIds),
     schedule: schedule.spec,

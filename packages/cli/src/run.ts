@@ -10,8 +10,8 @@ import { applyAdapter, loadAdapter } from '@adsc/train';
 import { existsSync } from 'node:fs';
 import { setNumThreads, type Tensor } from '@adsc/core';
 import {
-  Llava, LlavaTokenizer, cappedThreads, checkContext, countPrefill, formatPrompt, generate, parseSchedule, promptPositions,
-  rankingStages, readConfig, readImage,
+  Llava, LlavaTokenizer, cappedThreads, checkContext, countRun, formatPrompt, generate, parseSchedule, promptPositions,
+  readConfig, readImage,
   type GenerateResult, type PositionMode, type PrefillCount, type TemplateName,
 } from '@adsc/model';
 import { UsageError } from './errors.js';
@@ -93,10 +93,7 @@ export function run(opts: RunOptions, out: (line: string) => void, err: (line: s
   const text = tokenizer ? tokenizer.decode(result.outputIds) : undefined;
   const note = model.metadata.note;
   // FLOPs of this prefill, counted from the tokens each layer really processed.
-  const counted = countPrefill(cfg, result.tokensPerLayer, result.visionTokensPerLayer, {
-    image: pixels !== undefined,
-    rankingStages: rankingStages(schedule, cfg.text.numLayers, result.tokensPerLayer, result.visionTokensPerLayer),
-  });
+  const counted = countRun(cfg, schedule, result, { image: pixels !== undefined }).scheduled;
   if (opts.json) out(JSON.stringify(toJson(result, text, schedule.spec, counted)));
   else report(result, { promptText, text, note, model: opts.model, schedule: `${schedule.spec} (positions ${schedule.positions})`, flops: counted.total }, out);
 }

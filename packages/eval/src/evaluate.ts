@@ -18,7 +18,7 @@
 import { join } from 'node:path';
 import { zeros, type Tensor } from '@adsc/core';
 import {
-  NO_SCHEDULE, countPrefill, formatPrompt, generate, imageFeatureCount, rankingStages, readImage,
+  NO_SCHEDULE, countRun, formatPrompt, generate, readImage,
   type Llava, type LlavaTokenizer, type Schedule, type TemplateName,
 } from '@adsc/model';
 import type { EvalRecord } from './dataset.js';
@@ -41,7 +41,6 @@ export function evaluate(model: Llava, tokenizer: LlavaTokenizer, records: reado
   const { schedule = NO_SCHEDULE, blind = false, maxNewTokens = 3 } = opts;
   const cfg = model.config;
   const template = opts.template ?? (cfg.layout === 'llava-hf' ? 'llava-hf' : 'vicuna_v1');
-  const layers = cfg.text.numLayers;
   const blank = blind ? blindPixels(model) : undefined;
   const tally = emptyTally();
   const start = performance.now();
@@ -50,10 +49,7 @@ export function evaluate(model: Llava, tokenizer: LlavaTokenizer, records: reado
     const pixels = blank ?? model.pixels(readImage(join(opts.imageFolder, record.image)));
     const r = generate(model, ids, pixels, { maxNewTokens, schedule });
     const prediction = r.outputIds.length > 0 ? tokenizer.decode(r.outputIds) : '';
-    const counted = countPrefill(cfg, r.tokensPerLayer, r.visionTokensPerLayer, {
-      rankingStages: rankingStages(schedule, layers, r.tokensPerLayer, r.visionTokensPerLayer),
-    });
-    const full = countPrefill(cfg, new Array<number>(layers).fill(r.promptTokens), new Array<number>(layers).fill(imageFeatureCount(cfg)));
+    const { scheduled: counted, baseline: full } = countRun(cfg, schedule, r);
     const scored: Scored = {
       type: record.type,
       answer: record.answer,

@@ -99,6 +99,28 @@ export function countPrefill(
   return { layers, vision, projector, ranking, lmHead, decoder, total: vision + projector + ranking + lmHead + decoder, kvCacheElements };
 }
 
+/** What a prefill did, as `generate` reports it (the fields `countRun` reads). */
+export interface PrefillRun {
+  tokensPerLayer: readonly number[];
+  visionTokensPerLayer: readonly number[];
+  /** The decoder's input length: the prompt with the image spliced in. */
+  promptTokens: number;
+}
+
+/**
+ * The counted cost of a prefill as it ran under `schedule` (the tokens each layer really
+ * processed, the rankings it really computed), and of the same prompt without a schedule.
+ */
+export function countRun(cfg: LlavaConfig, schedule: Schedule, run: PrefillRun, { image = true }: { image?: boolean } = {}): { scheduled: PrefillCount; baseline: PrefillCount } {
+  const layers = cfg.text.numLayers;
+  const { tokensPerLayer, visionTokensPerLayer } = run;
+  const scheduled = countPrefill(cfg, tokensPerLayer, visionTokensPerLayer, { image, rankingStages: rankingStages(schedule, layers, tokensPerLayer, visionTokensPerLayer) });
+  const unreduced = (n: number) => new Array<number>(layers).fill(n);
+  // Not visionTokensPerLayer[0]: a schedule may already drop before layer 0.
+  const baseline = countPrefill(cfg, unreduced(run.promptTokens), unreduced(image ? imageFeatureCount(cfg) : 0), { image });
+  return { scheduled, baseline };
+}
+
 /**
  * The PyramidDrop-style rankings a prefill really computed: (layer, tokens before the drop) for
  * each ranking layer that still had vision tokens to rank.

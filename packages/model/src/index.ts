@@ -31,6 +31,6 @@ export {
   preprocessorFor, readPreprocessorConfig, resizeBicubic, shortestEdgeSize, visionInput, type PreprocessOptions, type PreprocessorConfig,
 } from './preprocess.js';
 export {
-  countPrefill, countSchedule, decoderLayerFlops, lastTokenRankingFlops, projectorFlops, rankingStages, visionTowerFlops,
-  type Formula, type LayerCount, type PrefillCount, type ScheduleCount,
+  countPrefill, countRun, countSchedule, decoderLayerFlops, lastTokenRankingFlops, projectorFlops, rankingStages, visionTowerFlops,
+  type Formula, type LayerCount, type PrefillCount, type PrefillRun, type ScheduleCount,
 } from './accounting.js';

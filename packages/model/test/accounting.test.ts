@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  PRESETS, countPrefill, countSchedule, decoderLayerFlops, parseSchedule, projectorFlops, rankingStages, readConfig, visionTowerFlops,
+  PRESETS, countPrefill, countRun, countSchedule, decoderLayerFlops, parseSchedule, projectorFlops, rankingStages, readConfig, visionTowerFlops,
 } from '../src/index.js';
 import { checkpointDir, runs } from './golden.js';
 
@@ -92,6 +92,29 @@ describe('rankingStages', () => {
     const pdrop = parseSchedule('pdrop:layers=1,2,3,ratio=0.5');
     expect(rankingStages(pdrop, 6, [79, 47, 31, 23, 23, 23], [64, 32, 16, 8, 8, 8])).toEqual([[1, 79], [2, 47], [3, 31]]);
     expect(rankingStages(pdrop, 6, [15, 15, 15, 15, 15, 15], [0, 0, 0, 0, 0, 0])).toEqual([]); // text only
+  });
+});
+
+describe('countRun', () => {
+  it('counts a PyramidDrop run as it ran, rankings included, against all 576 features in every layer', () => {
+    const pdrop = parseSchedule('pdrop:layers=8,16,24,ratio=0.5');
+    const vision = [...new Array(8).fill(576), ...new Array(8).fill(288), ...new Array(8).fill(144), ...new Array(8).fill(72)];
+    const run = { tokensPerLayer: vision.map((v) => v + 64), visionTokensPerLayer: vision, promptTokens: 640 };
+    const { scheduled, baseline } = countRun(llava7b, pdrop, run);
+    expect(scheduled).toEqual(countPrefill(llava7b, run.tokensPerLayer, vision, { rankingStages: [[8, 640], [16, 352], [24, 208]] }));
+    expect(baseline).toEqual(countPrefill(llava7b, new Array(32).fill(640), new Array(32).fill(576)));
+  });
+
+  it('takes the unscheduled prompt\'s features from the config, not from layer 0, which a schedule may already reduce', () => {
+    const run = { tokensPerLayer: new Array(32).fill(352), visionTokensPerLayer: new Array(32).fill(288), promptTokens: 640 };
+    expect(countRun(llava7b, parseSchedule('adsc:0=0.5'), run).baseline.layers[0]).toMatchObject({ tokens: 640, visionTokens: 576 });
+  });
+
+  it('counts no vision tower and no vision tokens for a prompt without an image', () => {
+    const run = { tokensPerLayer: new Array(32).fill(20), visionTokensPerLayer: new Array(32).fill(0), promptTokens: 20 };
+    const { scheduled, baseline } = countRun(llava7b, parseSchedule('none'), run, { image: false });
+    expect([scheduled.vision, baseline.vision, baseline.layers[0].visionTokens]).toEqual([0, 0, 0]);
+    expect(scheduled.total).toBe(baseline.total);
   });
 });
 
