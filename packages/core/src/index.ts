@@ -5,6 +5,7 @@ export {
   DTYPES, allocate, bf16BitsToNumber, bytesPerElement, f16BitsToNumber, halfTable, isDType, isFloat, isShared,
   numberToBf16Bits, numberToF16Bits, storageView, type DType, type Storage,
 } from './dtype.js';
+export { environmentVariable } from './env.js';
 export { ShapeError, broadcastShapes, contiguousStrides, formatShape, numel } from './shape.js';
 export {
   Tensor, arange, f32Output, f32Values, fromValues, full, mulberry32, ones, randn, scatter, tensor, zeros,

@@ -10,6 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
+import { environmentVariable } from '@adsc/core';
 import type { LlavaConfig } from './config.js';
 import { imageFeatureCount, numPatches } from './config.js';
 import type { PreprocessorConfig } from './preprocess.js';
@@ -221,8 +222,7 @@ function readLimitFile(path: string): number | undefined {
 
 /** An environment variable holding a positive decimal integer (unset: undefined; malformed: refused). */
 function envLimit(name: string): number | undefined {
-  // Read through globalThis: in a browser there is no process, so no variable is set.
-  const text = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+  const text = environmentVariable(name);
   if (text === undefined || text === '') return undefined;
   if (!/^[1-9]\d{0,15}$/.test(text)) throw new LimitError('InvalidLimit', `${name} must be a positive decimal integer, got ${JSON.stringify(text)}`);
   return Number(text);

@@ -3,6 +3,7 @@
  * kernel of kernels/gemm.ts, the readable reference). The default is 'wasm' wherever the engine
  * validates the SIMD module, unless the environment variable ADSC_KERNEL names one.
  */
+import { environmentVariable } from '../env.js';
 import { wasmSupported } from './gemm-wasm.js';
 
 export type KernelName = 'wasm' | 'js';
@@ -23,8 +24,7 @@ export function setKernel(name: KernelName): void {
 
 export function getKernel(): KernelName {
   if (current === undefined) {
-    // Read through globalThis so that this module also loads in a browser, where there is no process.
-    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.ADSC_KERNEL;
+    const env = environmentVariable('ADSC_KERNEL');
     current = env ? check(env, 'ADSC_KERNEL') : wasmSupported() ? 'wasm' : 'js';
   }
   return current;
