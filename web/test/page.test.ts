@@ -16,6 +16,7 @@ import type { Server } from 'node:http';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '@adsc/cli';
+import type { RgbImage } from '@adsc/model';
 import { encodePng } from '@adsc/shapes';
 import { buildSite } from '../scripts/build.js';
 import { serveStatic } from '../scripts/serve.js';
@@ -40,11 +41,16 @@ interface RunJson {
   vision_indices_per_layer: number[][];
 }
 
-/** `adsc run` on the scene of `seed` as a PNG file, with the page's method. */
-async function adscRun(dir: string, seed: number, question: string, method: string): Promise<RunJson> {
+/** The scene of `seed` written as a PNG file in `dir`. */
+function scenePng(dir: string, seed: number, name = `scene-${seed}.png`): { png: string; image: RgbImage } {
   const { image } = scene(seed, [1, 1], [42, 56, 70, 84]);
-  const png = join(dir, `scene-${seed}.png`);
+  const png = join(dir, name);
   writeFileSync(png, encodePng(image));
+  return { png, image };
+}
+
+/** `adsc run` on the image file `png`, with the page's method. */
+async function adscRun(png: string, question: string, method: string): Promise<RunJson> {
   const { schedule, adapter } = resolveMethod(method, undefined);
   const out: string[] = [];
   const args = ['run', '--model', CHECKPOINT, '--image', png, '--prompt', question, '--schedule', schedule, '--max-new-tokens', '3', '--json'];
@@ -124,7 +130,7 @@ describe.skipIf(!have && !ci)('the page in headless chromium', () => {
     const question = 'Is there a red square?';
     await page.goto(`${url}?seed=${SEED}&q=${encodeURIComponent(question)}&schedule=fastv&layer=2`);
     await finished(page);
-    const expected = await adscRun(work, SEED, question, 'fastv');
+    const expected = await adscRun(scenePng(work, SEED).png, question, 'fastv');
     expect(await page.locator('#answer').textContent()).toBe(expected.text);
     expect(await page.locator('#question').inputValue()).toBe(question);
     expect(await page.locator('#layer').inputValue()).toBe('2');
@@ -137,10 +143,11 @@ describe.skipIf(!have && !ci)('the page in headless chromium', () => {
   }, TIMEOUT_MS);
 
   it.each(METHODS.map((m) => m.name))('shows %s: adsc run\'s answer and, at every layer, exactly the vision tokens it kept', async (method) => {
-    const { record, image } = scene(SEED, [1, 1], [42, 56, 70, 84]);
+    const { record } = scene(SEED, [1, 1], [42, 56, 70, 84]);
     await page.goto(`${url}?seed=${SEED}&schedule=${method}`);
     await finished(page);
-    const expected = await adscRun(work, SEED, record.text, method);
+    const { png, image } = scenePng(work, SEED);
+    const expected = await adscRun(png, record.text, method);
     expect(await page.locator('#answer').textContent()).toBe(expected.text);
     for (let layer = 0; layer < expected.vision_indices_per_layer.length; layer++) {
       expect(await unshadedPatches(page, layer, image), `layer ${layer}`).toEqual(expected.vision_indices_per_layer[layer]);
@@ -150,18 +157,13 @@ describe.skipIf(!have && !ci)('the page in headless chromium', () => {
   }, TIMEOUT_MS);
 
   it('answers about an uploaded PNG as adsc run answers about the file', async () => {
-    const { image } = scene(SEED + 1, [1, 1], [42, 56, 70, 84]);
-    const png = join(work, 'upload.png');
-    writeFileSync(png, encodePng(image));
+    const { png, image } = scenePng(work, SEED + 1, 'upload.png');
     const question = 'What shape is the blue object?';
     await page.goto(`${url}?q=${encodeURIComponent(question)}&schedule=adsc`);
     await finished(page);
     await page.locator('#upload').setInputFiles(png);
     await page.waitForFunction(() => document.getElementById('expected')?.textContent === 'uploaded: upload.png' && document.body.dataset.state === 'done', null, { timeout: TIMEOUT_MS });
-    const out: string[] = [];
-    const args = ['run', '--model', CHECKPOINT, '--image', png, '--prompt', question, '--adapter', join(EXAMPLE, 'adapters/a78-reverse'), '--max-new-tokens', '3', '--json'];
-    expect(await main(args, (l) => out.push(l), () => {})).toBe(0);
-    expect(await page.locator('#answer').textContent()).toBe((JSON.parse(out[0]) as RunJson).text);
+    expect(await page.locator('#answer').textContent()).toBe((await adscRun(png, question, 'adsc')).text);
     // The browser decoded the file to the very pixels the scene was drawn with.
     expect(await unshadedPatches(page, 0, image)).toHaveLength(144);
   }, TIMEOUT_MS);

@@ -35,6 +35,11 @@ async function open(mode: GpuMode, required: boolean): Promise<Session> {
   }
 }
 
+/** `gpu` with `onCall` run before each of its attention calls. */
+function countingCalls(gpu: GpuAttention, onCall: () => void): GpuAttention {
+  return { mode: gpu.mode, destroy: () => gpu.destroy(), attention: (...args) => (onCall(), gpu.attention(...args)) };
+}
+
 const sessions: Session[] = [await open('cpu', true), await open('webasm', false), await open('headlessgl', ci)];
 
 for (const session of sessions) {
@@ -95,7 +100,7 @@ describe('createGpuAttention', () => {
   it('useGpuAttention sends inference calls of attention() to the gpu.js kernels until it is given undefined', async () => {
     const gpu = await createGpuAttention({ mode: 'cpu' });
     let calls = 0;
-    const counting: GpuAttention = { mode: gpu.mode, destroy: () => gpu.destroy(), attention: (...args) => (calls++, gpu.attention(...args)) };
+    const counting = countingCalls(gpu, () => calls++);
     const [q, k, v] = [randn([2, 5, 8], 1), randn([2, 7, 8], 2), randn([2, 7, 8], 3)];
     const cpu = attention(q, k, v, { causal: true });
     try {
@@ -117,7 +122,7 @@ describe('createGpuAttention', () => {
   it('useGpuAttention leaves attention on the autograd tape to the CPU kernels', async () => {
     const gpu = await createGpuAttention({ mode: 'cpu' });
     let calls = 0;
-    const counting: GpuAttention = { mode: gpu.mode, destroy: () => gpu.destroy(), attention: (...args) => (calls++, gpu.attention(...args)) };
+    const counting = countingCalls(gpu, () => calls++);
     try {
       useGpuAttention(counting);
       const q = randn([1, 3, 4], 4).requireGrad();
