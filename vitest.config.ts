@@ -5,5 +5,6 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: ['packages/*', 'test', 'web'],
+    globalSetup: ['test/scratch-tmpdir.ts'],
   },
 });
