@@ -8,7 +8,7 @@ export {
   HEADER_LENGTH_BYTES, MAX_HEADER_LENGTH, METADATA_KEY, decodeHeader, parseHeader, readHeaderLength,
   type SafetensorsHeader, type TensorInfo,
 } from './header.js';
-export { SafetensorsBytes } from './bytes.js';
+export { SafetensorsBytes, SafetensorsEntries } from './bytes.js';
 export { SafetensorsFile } from './file.js';
 export { FileError, openRegularFile, readRegularFile, type FileErrorCode, type RegularFile } from './regular-file.js';
 export {

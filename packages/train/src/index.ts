@@ -11,7 +11,7 @@ export { learningRate, type LrScheduleName, type LrScheduleOptions } from './lr.
 export { batchAt, batchesPerEpoch, epochOrder, type DataOrderOptions } from './order.js';
 export {
   ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, AdapterError, initLoraA, loadAdapter, parseAdapter, saveAdapter,
-  type AdapterWeights, type LoraAdapterFile, type LoraConfig, type LoraModule,
+  type LoraAdapterFile, type LoraConfig, type LoraModule,
 } from './peft.js';
 export { DataError, IGNORE_INDEX, readTrainingData, type TrainingDataOptions, type TrainingExample } from './data.js';
 export { LORA_TARGETS, applyAdapter, attachNewLora, decoderLinears, removeAdapters, type LoraTarget } from './lora.js';

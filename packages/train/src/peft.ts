@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatShape, mulberry32, tensor, type Tensor } from '@adsc/core';
-import { SafetensorsFile, save } from '@adsc/safetensors';
+import { SafetensorsFile, save, type SafetensorsEntries } from '@adsc/safetensors';
 
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
@@ -109,16 +109,13 @@ export function loadAdapter(dir: string): LoraAdapterFile {
   }
 }
 
-/** The part of a safetensors reader an adapter is read through (SafetensorsFile or SafetensorsBytes). */
-export type AdapterWeights = Pick<SafetensorsFile, 'names' | 'info' | 'tensor'>;
-
 /**
  * An adapter from the text of its adapter_config.json and its weights file, opened from disk or
  * held in memory (a browser's fetch: SafetensorsBytes), validated as `loadAdapter` does except
  * for the check that the two files come from one save (its SHA-256 needs Node's crypto). The paths
  * name the files in errors. Tensors come back as f32.
  */
-export function parseAdapter(configText: string, weights: AdapterWeights, configPath = ADAPTER_CONFIG_FILE, weightsPath = ADAPTER_WEIGHTS_FILE): LoraAdapterFile {
+export function parseAdapter(configText: string, weights: SafetensorsEntries, configPath = ADAPTER_CONFIG_FILE, weightsPath = ADAPTER_WEIGHTS_FILE): LoraAdapterFile {
   const config = parseConfig(configPath, configText);
   const halves = new Map<string, { a?: string; b?: string }>();
   for (const name of weights.names()) {
