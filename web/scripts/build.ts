@@ -5,13 +5,14 @@
  *   index.html, style.css  from web/static
  *   models/manifest.json   the model's folder and the adapters with the schedule each was tuned for
  *   models/shapes-llava/   config, preprocessor, tokenizer and weights of the checkpoint
- *   models/adapters/NAME/  every adapter of examples/shapes-llava/adapters
+ *   models/adapters/NAME/  every adapter tuned for it (MODEL/adapters/NAME)
  *
  * Every adapter is loaded with loadAdapter first (the checks a browser cannot run, such as the
  * pairing of its two files), and the site is assembled in a temporary folder renamed into place,
  * so a failed build leaves the previous site as it was.
  *
- *   tsx web/scripts/build.ts [--out DIR] [--model DIR] [--adapters DIR]
+ *   tsx web/scripts/build.ts [--out DIR] [--model DIR] [--adapters DIR]   (default: checkpoints/shape-focus of
+ *   examples/shapes-llava and its adapters/)
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -32,8 +33,8 @@ export interface BuildOptions {
 
 export async function buildSite({
   out = join(WEB, 'dist'),
-  model = join(ROOT, 'examples/shapes-llava/checkpoints/one-object'),
-  adapters = join(ROOT, 'examples/shapes-llava/adapters'),
+  model = join(ROOT, 'examples/shapes-llava/checkpoints/shape-focus'),
+  adapters = join(model, 'adapters'),
 }: BuildOptions = {}): Promise<string> {
   const missing = MODEL_FILES.filter((f) => !existsSync(join(model, f)));
   if (missing.length) throw new Error(`--model ${model}: missing ${missing.join(', ')}`);

@@ -15,7 +15,7 @@ export interface Method {
   name: string;
   label: string;
   schedule: string;
-  /** The adapter (examples/shapes-llava/adapters/<name>) the method runs with by default. */
+  /** The adapter (the site's models/adapters/<name>) the method runs with by default. */
   adapter?: string;
 }
 

@@ -24,8 +24,6 @@ import { METHODS, resolveMethod } from '../src/methods.js';
 import { scene } from '../src/session.js';
 
 const WEB = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const EXAMPLE = join(WEB, '../examples/shapes-llava');
-const CHECKPOINT = join(EXAMPLE, 'checkpoints/one-object');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = process.env.ADSC_SCREENSHOTS ?? join(WEB, 'screenshots');
 const ci = Boolean(process.env.CI);
@@ -49,12 +47,15 @@ function scenePng(dir: string, seed: number, name = `scene-${seed}.png`): { png:
   return { png, image };
 }
 
-/** `adsc run` on the image file `png`, with the page's method. */
-async function adscRun(png: string, question: string, method: string): Promise<RunJson> {
+/**
+ * `adsc run` on the image file `png`, with the page's method, on the very model and adapter files
+ * the site serves (buildSite's default: examples/shapes-llava/checkpoints/shape-focus).
+ */
+async function adscRun(site: string, png: string, question: string, method: string): Promise<RunJson> {
   const { schedule, adapter } = resolveMethod(method, undefined);
   const out: string[] = [];
-  const args = ['run', '--model', CHECKPOINT, '--image', png, '--prompt', question, '--schedule', schedule, '--max-new-tokens', '3', '--json'];
-  if (adapter) args.push('--adapter', join(EXAMPLE, 'adapters', adapter));
+  const args = ['run', '--model', join(site, 'models/shapes-llava'), '--image', png, '--prompt', question, '--schedule', schedule, '--max-new-tokens', '3', '--json'];
+  if (adapter) args.push('--adapter', join(site, 'models/adapters', adapter));
   const code = await main(args, (l) => out.push(l), () => {});
   expect(code).toBe(0);
   return JSON.parse(out[0]) as RunJson;
@@ -104,12 +105,13 @@ describe.skipIf(!have && !ci)('the page in headless chromium', () => {
   let server: Server;
   let url: string;
   let work: string;
+  let site: string;
 
   beforeAll(async () => {
     if (!have) throw new Error(`chromium is required here (CI is set) but ${CHROMIUM} does not exist: apt-get install chromium`);
     work = mkdtempSync(join(tmpdir(), 'adsc-web-'));
     mkdirSync(SHOTS, { recursive: true });
-    const site = await buildSite({ out: join(work, 'site') });
+    site = await buildSite({ out: join(work, 'site') });
     ({ server, url } = await serveStatic(site, 0));
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -130,7 +132,7 @@ describe.skipIf(!have && !ci)('the page in headless chromium', () => {
     const question = 'Is there a red square?';
     await page.goto(`${url}?seed=${SEED}&q=${encodeURIComponent(question)}&schedule=fastv&layer=2`);
     await finished(page);
-    const expected = await adscRun(scenePng(work, SEED).png, question, 'fastv');
+    const expected = await adscRun(site, scenePng(work, SEED).png, question, 'fastv');
     expect(await page.locator('#answer').textContent()).toBe(expected.text);
     expect(await page.locator('#question').inputValue()).toBe(question);
     expect(await page.locator('#layer').inputValue()).toBe('2');
@@ -147,7 +149,7 @@ describe.skipIf(!have && !ci)('the page in headless chromium', () => {
     await page.goto(`${url}?seed=${SEED}&schedule=${method}`);
     await finished(page);
     const { png, image } = scenePng(work, SEED);
-    const expected = await adscRun(png, record.text, method);
+    const expected = await adscRun(site, png, record.text, method);
     expect(await page.locator('#answer').textContent()).toBe(expected.text);
     for (let layer = 0; layer < expected.vision_indices_per_layer.length; layer++) {
       expect(await unshadedPatches(page, layer, image), `layer ${layer}`).toEqual(expected.vision_indices_per_layer[layer]);
@@ -163,7 +165,7 @@ describe.skipIf(!have && !ci)('the page in headless chromium', () => {
     await finished(page);
     await page.locator('#upload').setInputFiles(png);
     await page.waitForFunction(() => document.getElementById('expected')?.textContent === 'uploaded: upload.png' && document.body.dataset.state === 'done', null, { timeout: TIMEOUT_MS });
-    expect(await page.locator('#answer').textContent()).toBe((await adscRun(png, question, 'adsc')).text);
+    expect(await page.locator('#answer').textContent()).toBe((await adscRun(site, png, question, 'adsc')).text);
     // The browser decoded the file to the very pixels the scene was drawn with.
     expect(await unshadedPatches(page, 0, image)).toHaveLength(144);
   }, TIMEOUT_MS);

@@ -1,5 +1,5 @@
 /**
- * `pnpm start`: the trained shapes-llava (examples/shapes-llava/checkpoints/one-object) answers a
+ * `pnpm start`: the trained shapes-llava (examples/shapes-llava/checkpoints/shape-focus) answers a
  * question about a bundled scene three times through `adsc run`, which prints the answer, the
  * tokens per layer, the counted FLOPs and the KV cache of each run:
  *
@@ -17,9 +17,10 @@ import { main } from '../src/main.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const example = join(root, 'examples/shapes-llava');
-const model = join(example, 'checkpoints/one-object');
+const BASE = 'checkpoints/shape-focus';
 const ADAPTER = 'adapters/a78-reverse';
-const adapter = join(example, ADAPTER);
+const model = join(example, BASE);
+const adapter = join(model, ADAPTER);
 const schedule = (JSON.parse(readFileSync(join(adapter, 'adapter_config.json'), 'utf8')) as { adsc_schedule: string }).adsc_schedule;
 const [record] = JSON.parse(readFileSync(join(example, 'demo.json'), 'utf8')) as { image: string; conversations: { value: string }[] }[];
 const question = record.conversations[0].value.replace('<image>', '').trim();
@@ -29,7 +30,7 @@ console.log(`Shapes VQA: examples/shapes-llava/${record.image}, "${question}" (r
 const runs: [string, string[]][] = [
   ['all vision tokens', ['--schedule', 'none']],
   [`ADSC ${schedule}, training-free`, ['--schedule', schedule]],
-  [`ADSC ${schedule}, with the adapter tuned for it (${ADAPTER})`, ['--adapter', adapter]],
+  [`ADSC ${schedule}, with the adapter tuned for it (${BASE}/${ADAPTER})`, ['--adapter', adapter]],
 ];
 for (const [title, flags] of runs) {
   console.log(`\n=== ${title} ===`);
