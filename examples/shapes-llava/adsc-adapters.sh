@@ -4,9 +4,9 @@
 # ablations and a control adapter trained without any schedule. Rerun from the repo root:
 #
 #   bash examples/shapes-llava/adsc-adapters.sh [BASE_DIR] [WORK_DIR]
-#        (default examples/shapes-llava/checkpoints/one-object and /tmp/shapes-adsc)
+#        (default examples/shapes-llava/checkpoints/shape-focus and /tmp/shapes-adsc/<its name>)
 #
-# The finished adapters are copied to examples/shapes-llava/adapters/<name>/ (adapter_config.json
+# The finished adapters are copied to BASE_DIR/adapters/<name>/ (adapter_config.json
 # carries the target as "adsc_schedule"), their logs to WORK_DIR/<name>.log.
 #   ADAPTERS=DIR   copy them to DIR/<name>/ instead
 #   ONLY="a50-reverse a78-reverse ..."   run only the adapters and whole-model runs named
@@ -20,18 +20,19 @@
 # The curricula (400 steps: 130 + 130 + the remaining 140 at the target):
 #   reverse  from harsher than the target down to it (a50: 16 tokens, then the a75 step, then a50;
 #            a78: 4, 8, then 16 tokens; a85: 1, 2, then 4 tokens)
-#   forward  mild to aggressive (a85: a50, a78, then a85)
-#   none     the target from the first step
+#   forward  mild to aggressive (a85: a50, a78, then a85; a78: a50, 36 tokens, then 16)
+#   none     the target from the first step (a85, a78, a50)
 # And one more target at about the a85 cost, reached in two steps instead of one, to see whether a
 # gradual drop lets the decoder compress what one abrupt drop loses (no curriculum, like a85-none):
 #   g83  adsc:1=1/6,2=1/6   144, 24, then 4: 83.3 %
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BASE=${1:-examples/shapes-llava/checkpoints/one-object}
-WORK=${2:-/tmp/shapes-adsc}
-ADAPTERS=${ADAPTERS:-examples/shapes-llava/adapters}
+BASE=${1:-examples/shapes-llava/checkpoints/shape-focus}
+WORK=${2:-/tmp/shapes-adsc/$(basename "$BASE")}
+ADAPTERS=${ADAPTERS:-$BASE/adapters}
 adsc() { npx tsx packages/cli/src/cli.ts "$@"; }
-wanted() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
+ONLY=$(echo ${ONLY:-})   # one space between names, whatever the list was written with
+wanted() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 mkdir -p "$WORK"
 # The fine-tuning set: fresh one-object scenes (seed 20), 6 questions each, every type.
 [ -d "$WORK/data" ] || adsc data shapes --seed 20 --count 2400 --turns 6 --objects 1 --sizes 42,56,70,84 --out "$WORK/data"
@@ -75,6 +76,13 @@ adapter a85-none 23 "$A85" &
 adapter plain 24 none
 wait
 adapter g83-none 23 'adsc:1=1/6,2=1/6'
+# The curriculum ablation where a tuned adapter recovers most over training-free (78 %, on the
+# shape-focus base), and no curriculum at 50 %: forward runs 130 steps at a50 and 130 at 36 tokens
+# from layer 1 before the target's 16.
+adapter a78-forward 22 "$A78" "$A50@130;adsc:1=1/4@130" &
+adapter a78-none 22 "$A78"
+wait
+adapter a50-none 21 "$A50"
 
 # Not adapters: the whole model (vision tower, projector, decoder) fine-tuned under a schedule, to
 # see how much of the loss LoRA on the decoder alone leaves (docs/results.md). Same data and steps,

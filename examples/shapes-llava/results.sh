@@ -4,14 +4,14 @@
 # the repo root:
 #
 #   bash examples/shapes-llava/results.sh [BASE_DIR] [WORK_DIR]
-#        (default examples/shapes-llava/checkpoints/one-object and /tmp/shapes-results;
-#        ADSC_WORK=DIR: adsc-adapters.sh's WORK_DIR, default /tmp/shapes-adsc, for its whole-model runs)
+#        (default examples/shapes-llava/checkpoints/shape-focus and /tmp/shapes-results/<its name>;
+#        ADSC_WORK=DIR: adsc-adapters.sh's WORK_DIR, default /tmp/shapes-adsc/<its name>, for its whole-model runs)
 #
-# Writes WORK_DIR/<run>.json (adsc eval --json), copies them to docs/results/, and draws
-# docs/results.svg (overall accuracy), docs/results-shape.svg (shape questions) and the table
+# Writes WORK_DIR/<run>.json (adsc eval --json), copies them to docs/results/<base name>/, and draws
+# docs/results-<base name>.svg (overall accuracy), docs/results-<base name>-shape.svg (shape questions) and the table
 # (stdout) with packages/eval/scripts/results.ts.
-#   AD=DIR      the adapters (default examples/shapes-llava/adapters)
-#   OUT=DIR     where the reports go (default docs/results); PLOT=PREFIX the plots (default docs/results)
+#   AD=DIR      the adapters (default BASE_DIR/adapters)
+#   OUT=DIR     where the reports go; PLOT=PREFIX the plots
 #   ONLY="base blind adsc-a50 ..."   run and plot only the runs named
 #
 # Matched costs: at each target the three methods keep the same number of vision tokens in every
@@ -20,15 +20,16 @@
 # rank with a layer's attention), which is why no target drops before layer 0.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BASE=${1:-examples/shapes-llava/checkpoints/one-object}
-WORK=${2:-/tmp/shapes-results}
-OUT=${OUT:-docs/results}
-PLOT=${PLOT:-docs/results}
+BASE=${1:-examples/shapes-llava/checkpoints/shape-focus}
+NAME=$(basename "$BASE")
+WORK=${2:-/tmp/shapes-results/$NAME}
+OUT=${OUT:-docs/results/$NAME}
+PLOT=${PLOT:-docs/results-$NAME}
 mkdir -p "$WORK" "$OUT"
 [ -d "$WORK/test" ] || npx tsx packages/cli/src/cli.ts data shapes --seed 2 --count 2000 --objects 1 --sizes 42,56,70,84 --out "$WORK/test"
-AD=${AD:-examples/shapes-llava/adapters}
+AD=${AD:-$BASE/adapters}
 # Where adsc-adapters.sh left the whole-model fine-tunes (its WORK_DIR).
-ADSC_WORK=${ADSC_WORK:-/tmp/shapes-adsc}
+ADSC_WORK=${ADSC_WORK:-/tmp/shapes-adsc/$NAME}
 
 # name | label in the table and plots (its first word names the line a point joins) | eval flags
 RUNS=(
@@ -48,6 +49,9 @@ RUNS=(
   "pdrop-a85|PyramidDrop 85 %|--schedule pdrop:layers=1,ratio=0.02778"
   "forward-a85|forward curriculum 85 %|--adapter $AD/a85-forward"
   "none-a85|no-curriculum 85 %|--adapter $AD/a85-none"
+  "forward-a78|forward curriculum 78 %|--adapter $AD/a78-forward"
+  "none-a78|no-curriculum 78 %|--adapter $AD/a78-none"
+  "none-a50|no-curriculum 50 %|--adapter $AD/a50-none"
   "plain|plain LoRA (no schedule)|--adapter $AD/plain"
   "plain-a50|plain LoRA at 50 %|--adapter $AD/plain --schedule adsc:2=1/2,4=1/2"
   "plain-a78|plain LoRA at 78 %|--adapter $AD/plain --schedule adsc:1=1/9"
@@ -65,11 +69,18 @@ run() {
   # A run that names its own --model (the whole-model fine-tunes) is not run on BASE.
   [[ $flags == --model* ]] && model=()
   # shellcheck disable=SC2086
-  npx tsx packages/cli/src/cli.ts eval "${model[@]}" --data "$WORK/test/questions.json" $flags --threads 1 --json > "$WORK/$name.json.part"
-  mv "$WORK/$name.json.part" "$WORK/$name.json"
-  echo "$name done" >&2
+  # A failed evaluation leaves no report (and makes xargs, then this script, fail).
+  if npx tsx packages/cli/src/cli.ts eval "${model[@]}" --data "$WORK/test/questions.json" $flags --threads 1 --json > "$WORK/$name.json.part"; then
+    mv "$WORK/$name.json.part" "$WORK/$name.json"
+    echo "$name done" >&2
+  else
+    rm -f "$WORK/$name.json.part"
+    echo "$name failed" >&2
+    return 1
+  fi
 }
 if [ -n "${ONLY:-}" ]; then
+  ONLY=$(echo $ONLY)   # one space between names, whatever the list was written with
   KEPT=()
   for entry in "${RUNS[@]}"; do if [[ " $ONLY " == *" ${entry%%|*} "* ]]; then KEPT+=("$entry"); fi; done
   RUNS=("${KEPT[@]}")
