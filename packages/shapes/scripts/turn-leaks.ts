@@ -12,7 +12,7 @@
  * Generates the set in memory exactly as `adsc data shapes --objects 1` does (no files written).
  */
 import { parseArgs } from 'node:util';
-import { generateShapes, isShape, type Turn } from '../src/index.js';
+import { generateShapes, isShape, recordTurns, type Turn } from '../src/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,9 +40,8 @@ let binding = 0;
 let given = 0;
 let first = 0;
 for (const r of records) {
-  const turns: Turn[] = [{ type: r.type, question: r.question, text: r.text, answer: r.answer }, ...r.followUps];
   let known = false;
-  turns.forEach((t, i) => {
+  recordTurns(r).forEach((t, i) => {
     if (binds(t)) {
       binding++;
       if (known) given++;

@@ -97,19 +97,21 @@ export function generateShapes({ seed, count, imageSize = BASE_IMAGE_SIZE, turns
   });
 }
 
+/** Every question of a record in the order asked: the first, then its follow-ups. */
+export function recordTurns(r: ShapesRecord): Turn[] {
+  return [{ type: r.type, question: r.question, text: r.text, answer: r.answer }, ...r.followUps];
+}
+
 export function llavaRecord(r: ShapesRecord): LlavaRecord {
   return {
     id: r.id,
     image: r.image,
     type: r.type,
-    conversations: [
-      { from: 'human', value: `<image>\n${r.text}` },
-      { from: 'gpt', value: r.answer },
-      ...r.followUps.flatMap((t) => [
-        { from: 'human' as const, value: t.text },
-        { from: 'gpt' as const, value: t.answer },
-      ]),
-    ],
+    // The image token goes before the first question only.
+    conversations: recordTurns(r).flatMap((t, i) => [
+      { from: 'human' as const, value: i === 0 ? `<image>\n${t.text}` : t.text },
+      { from: 'gpt' as const, value: t.answer },
+    ]),
   };
 }
 

@@ -14,7 +14,7 @@ export { ANSWERS, MAX_COUNT, QUESTION_TYPES, RELATION_MARGIN, allQuestions, answ
 export { describeLayout, generateExample, possible, type Example } from './generate.js';
 export { followUps, type Turn } from './follow-ups.js';
 export {
-  DatasetExistsError, MAX_IMAGE_SIZE, MAX_OBJECTS, MAX_OBJECT_SIZE, MAX_TURNS, MIN_IMAGE_SIZE, MIN_OBJECT_SIZE, generateShapes, llavaRecord, writeShapes,
+  DatasetExistsError, MAX_IMAGE_SIZE, MAX_OBJECTS, MAX_OBJECT_SIZE, MAX_TURNS, MIN_IMAGE_SIZE, MIN_OBJECT_SIZE, generateShapes, llavaRecord, recordTurns, writeShapes,
   type LlavaRecord, type ShapesOptions, type ShapesRecord,
 } from './dataset.js';
 export {

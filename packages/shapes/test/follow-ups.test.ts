@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ANSWERS, answer, generateShapes, llavaRecord, questionText } from '../src/index.js';
+import { ANSWERS, answer, generateShapes, llavaRecord, questionText, recordTurns } from '../src/index.js';
 
 const single = generateShapes({ seed: 11, count: 300 });
 const multi = generateShapes({ seed: 11, count: 300, turns: 6 });
@@ -40,6 +40,13 @@ describe('follow-up questions (--turns)', { timeout: 60_000 }, () => {
     expect(conversations.map((t) => t.from)).toEqual(Array.from({ length: 12 }, (_, i) => (i % 2 ? 'gpt' : 'human')));
     expect(conversations.filter((t) => t.value.includes('<image>'))).toEqual([conversations[0]]);
     expect(conversations.slice(2).map((t) => t.value)).toEqual(multi[0].followUps.flatMap((t) => [t.text, t.answer]));
+  });
+
+  it('lists a record\'s turns in the order asked: the first question, then its follow-ups', () => {
+    const r = multi[0];
+    const turns = recordTurns(r);
+    expect(turns[0]).toEqual({ type: r.type, question: r.question, text: r.text, answer: r.answer });
+    expect(turns.slice(1)).toEqual(r.followUps);
   });
 
   it('names a bad turn count', () => {
