@@ -7,10 +7,12 @@
  * memory of the whole 32-layer f16 stack plus embeddings, lm_head, projector and the 23 CLIP layers
  * that run, and one decode step through all 32 layers.
  *
- * The stack's weights are constants (`full`): filling 7 billion f16 values with random numbers
- * takes minutes and changes neither the memory nor the time of a step.
+ * The stack's weights are constants: filling 7 billion f16 values with random numbers takes minutes
+ * and changes neither the memory nor the time of a step. Every weight is stored as the safetensors
+ * loader stores a checkpoint's (`allocateWeight`: large ones in wasm arenas, read in place by the
+ * decode kernels).
  */
-import { Tensor, full, getNumThreads, randn, scale, setNumThreads } from '@adsc/core';
+import { Tensor, allocateWeight, full, getNumThreads, randn, scale, setNumThreads } from '@adsc/core';
 import { ADSC_PRESET, DecoderLayer, KVCache, PRESETS, countSchedule, decoderLayerFlops, parseSchedule, range, tokenPositions } from '@adsc/model';
 import type { SuiteOptions } from './run.js';
 import { measure, printTable } from './report.js';
@@ -31,13 +33,28 @@ function layerWeights(make: (shape: number[]) => Tensor): DecoderLayer {
 /** Position ids with their RoPE tables. */
 const at = (ids: Int32Array) => tokenPositions(ids, t.headDim, t.ropeTheta);
 
+/** `t` stored as a loaded checkpoint's weights are (`allocateWeight`: large ones in a wasm arena). */
+function asLoaded(t: Tensor): Tensor {
+  const data = allocateWeight(t.dtype, t.size) as Uint16Array;
+  data.set(t.data as Uint16Array);
+  return new Tensor(t.dtype, data, t.shape);
+}
+
+/** A constant f16 weight stored as a loaded one, filled in place (no f16 copy of it made first). */
+function loadedConstant(shape: number[], value: number): Tensor {
+  const size = shape.reduce((p, d) => p * d, 1);
+  const data = allocateWeight('f16', size) as Uint16Array;
+  data.fill((full([1], value, 'f16').data as Uint16Array)[0]);
+  return new Tensor('f16', data, shape);
+}
+
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 
 export default async function llava7bSuite({ quick }: SuiteOptions): Promise<void> {
   const threads = getNumThreads();
   const tokens = quick ? 64 : 640;
   let seed = 1;
-  const layer = layerWeights((shape) => scale(randn(shape, seed++), 0.02).to('f16'));
+  const layer = layerWeights((shape) => asLoaded(scale(randn(shape, seed++), 0.02).to('f16')));
   const x = scale(randn([tokens, t.hiddenSize], 100), 0.5);
   const step = scale(randn([1, t.hiddenSize], 101), 0.5);
   const positions = at(range(tokens));
@@ -90,7 +107,7 @@ export default async function llava7bSuite({ quick }: SuiteOptions): Promise<voi
 
   // The whole stack in f16: what a LLaVA-1.5-7B checkpoint occupies once loaded.
   const before = process.memoryUsage();
-  const constant = (shape: number[]) => full(shape, 0.01, 'f16');
+  const constant = (shape: number[]) => loadedConstant(shape, 0.01);
   const stack = Array.from({ length: t.numLayers }, () => layerWeights(constant));
   const v = cfg.vision;
   const extras = [

@@ -2,13 +2,14 @@
  * Matmul speed: @adsc/core's wasm SIMD kernel on 1 and 2 threads and its JS kernel on one, against
  * tfjs-backend-wasm (XNNPACK's SIMD kernel, one thread) on the same inputs; then the two shapes
  * LLaVA-1.5-7B's decoder runs (f16 weights: a prefill and a decode step), with the decode's weight
- * bandwidth next to what `Buffer.compare` of two 256 MiB buffers reads in the same run.
+ * bandwidth next to what `Buffer.compare` of two 256 MiB buffers reads in the same run; the decode
+ * both with weights on buffers of their own (copied in) and in a wasm arena (read in place).
  * Targets (issue #8): f32 1024^3 on one thread >= 1.0x tfjs-backend-wasm, two threads >= 1.7x one;
  * the f16 prefill at least the f32 GFLOP/s; the f16 decode on two threads >= 50 % of the bandwidth.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { setThreadsCount } from '@tensorflow/tfjs-backend-wasm';
-import { getKernel, getNumThreads, linear, matmul, randn, setKernel, setNumThreads, type KernelName } from '@adsc/core';
+import { Tensor, getKernel, getNumThreads, linear, matmul, placeWeight, randn, setKernel, setNumThreads, type KernelName } from '@adsc/core';
 import type { SuiteOptions } from './run.js';
 import { measure, printTable, speedup, type Case, type Measured } from './report.js';
 
@@ -44,12 +45,28 @@ export default async function matmulSuite({ quick }: SuiteOptions): Promise<void
   const rows = prefill.shape[0];
   const prefillFlops = 2 * rows * 4096 * 4096;
   const decodeFlops = 2 * 4096 * 4096;
+  // The decode cycles through 8 such weights (256 MiB), so that they stream from memory as a 7B's
+  // 13 GiB do, not from cache: on buffers of their own (copied into the kernel's memory in chunks)
+  // and placed in a wasm arena (read in place: wasm/arena.ts).
+  const own = Array.from({ length: 8 }, (_, i) => (i === 0 ? w : randn([4096, 4096], 10 + i, 'f16')));
+  const inArena = own.map((t) => {
+    const data = placeWeight('f16', t.size);
+    if (!data) throw new Error('matmul bench: this engine cannot place weights in wasm arenas');
+    data.set(t.data as Uint16Array);
+    return new Tensor('f16', data, t.shape);
+  });
+  const cycle = (weights: Tensor[]) => {
+    let i = 0;
+    return () => linear(decode, weights[i++ % weights.length]);
+  };
   cases.push(
     { name: `f16 linear ${rows}x4096x4096 wasm 1 thread`, flops: prefillFlops, setup: on('wasm', 1), fn: () => linear(prefill, w) },
     { name: `f16 linear ${rows}x4096x4096 wasm 2 threads`, flops: prefillFlops, setup: on('wasm', 2), fn: () => linear(prefill, w) },
-    { name: 'f16 decode 1x4096x4096 js 2 threads', flops: decodeFlops, setup: on('js', 2), fn: () => linear(decode, w) },
-    { name: 'f16 decode 1x4096x4096 wasm 1 thread', flops: decodeFlops, setup: on('wasm', 1), fn: () => linear(decode, w) },
-    { name: 'f16 decode 1x4096x4096 wasm 2 threads', flops: decodeFlops, setup: on('wasm', 2), fn: () => linear(decode, w) },
+    { name: 'f16 decode 1x4096x4096 js 2 threads', flops: decodeFlops, setup: on('js', 2), fn: cycle(own) },
+    { name: 'f16 decode 1x4096x4096 wasm copied 1 thread', flops: decodeFlops, setup: on('wasm', 1), fn: cycle(own) },
+    { name: 'f16 decode 1x4096x4096 wasm copied 2 threads', flops: decodeFlops, setup: on('wasm', 2), fn: cycle(own) },
+    { name: 'f16 decode 1x4096x4096 wasm arena 1 thread', flops: decodeFlops, setup: on('wasm', 1), fn: cycle(inArena) },
+    { name: 'f16 decode 1x4096x4096 wasm arena 2 threads', flops: decodeFlops, setup: on('wasm', 2), fn: cycle(inArena) },
   );
   for (const c of cases) if (c.name.includes('decode')) bytes.set(c.name, w.size * 2);
   // The machine's read bandwidth on one thread: compare two equal buffers (reads both in full).

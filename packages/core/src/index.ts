@@ -21,6 +21,7 @@ export type { MatrixRef } from './kernels/gemm.js';
 export { getKernel, setKernel, type KernelName } from './kernels/select.js';
 export { wasmSupported } from './kernels/gemm-wasm.js';
 export { kernelModule } from './wasm/kernels.js';
+export { allocateWeight, arenasSupported, placeWeight } from './wasm/arena.js';
 export { webAssembly, type WasmInstance, type WasmMemory } from './wasm/webassembly.js';
 export { conv2dPatches } from './ops/conv.js';
 export { crossEntropy, type CrossEntropyOptions } from './ops/loss.js';

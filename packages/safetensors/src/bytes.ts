@@ -3,7 +3,7 @@
  * checks and the same tensor API as `SafetensorsFile`, without a file descriptor. Nothing here uses
  * Node APIs.
  */
-import { Tensor, allocate, bytesPerElement } from '@adsc/core';
+import { Tensor, allocateWeight, bytesPerElement } from '@adsc/core';
 import { assertLittleEndian, toCoreDType } from './dtypes.js';
 import { SafetensorsError } from './errors.js';
 import { HEADER_LENGTH_BYTES, parseHeader, type SafetensorsHeader, type TensorInfo } from './header.js';
@@ -81,7 +81,8 @@ export class SafetensorsBytes extends SafetensorsEntries {
 
 /**
  * A zeroed contiguous Tensor for the header entry `info`, in its stored dtype, on shared memory
- * (weights: whatever the thread count); its bytes are then copied in from the file or buffer.
+ * (weights: whatever the thread count; large ones in a wasm arena, where the decode kernels read
+ * them in place); its bytes are then copied in from the file or buffer.
  * UnsupportedDType for the dtypes @adsc/core cannot hold (F8_*, F6_*, F4, C64).
  */
 export function emptyTensor(info: TensorInfo, file: string): Tensor {
@@ -91,7 +92,7 @@ export function emptyTensor(info: TensorInfo, file: string): Tensor {
   }
   assertLittleEndian();
   const [begin, end] = info.dataOffsets;
-  return new Tensor(dtype, allocate(dtype, (end - begin) / bytesPerElement(dtype), true), info.shape);
+  return new Tensor(dtype, allocateWeight(dtype, (end - begin) / bytesPerElement(dtype)), info.shape);
 }
 
 /** The bytes of a contiguous tensor's storage. */

@@ -6,16 +6,18 @@
  * of their own. So packing, which copies anyway, is where operands cross over: a block of B is
  * packed into the instance's memory (k-contiguous weights by a SIMD kernel that also converts
  * f16 / bf16, other layouts by the JS packer), A likewise, and C is accumulated in an f32 strip of
- * the instance's memory that is copied out once per column block. The decode path copies a chunk
- * of weight rows (memcpy-speed `TypedArray.set`) and runs the dot kernel on it while it sits in L2.
+ * the instance's memory that is copied out once per column block. The decode path reads a weight
+ * in place where it lies in a shared arena (wasm/arena.ts: large loaded weights); otherwise it
+ * copies a chunk of weight rows (memcpy-speed `TypedArray.set`) and runs the dot kernel on it.
  *
  * Every thread has its own instance (a module-level singleton: each worker imports this module
  * anew), so no memory is shared between kernels. Nothing here uses Node APIs: the kernels load the
  * same way in a browser worker.
  */
-import { DOT_STEP, PACK_STEP, kernelModule, relaxedSimdSupported } from '../wasm/kernels.js';
+import { DOT_STEP, F16_X_SCALE, PACK_STEP, kernelModule, relaxedSimdSupported } from '../wasm/kernels.js';
 import { webAssembly, type WasmMemory, type WasmModule } from '../wasm/webassembly.js';
 import { KC, MC, MR, NC, NR, packA, packB, type GemmTask, type MatrixRef } from './gemm.js';
+import { ARENA_SLOTS, SLOT_X_BYTES, arenaKernels, slotAt, type ArenaHandle } from '../wasm/arena.js';
 
 /** Rows of C accumulated in the instance at once (a strip of MS x NC f32 = 4 MiB). */
 const MS = 1024;
@@ -130,11 +132,20 @@ function stageRows(b: MatrixRef, jc: number, nc: number, ncp: number, k: number,
 }
 
 /**
- * Few rows of A (a decode step) against a k-contiguous B: C[i, n] = dot(A[i, :], W[n, :]). x is
- * copied in once; the weight rows stream through in chunks of DOT_CHUNK_BYTES.
+ * Few rows of A (a decode step) against a k-contiguous B: C[i, n] = dot(A[i, :], W[n, :]). A weight
+ * in an arena is read in place (`dotRowsInArena`); any other is copied into this thread's instance
+ * in chunks of DOT_CHUNK_BYTES, each run through the dot kernel while it sits in L2. Returns false,
+ * having written nothing, where the kernels cannot take the product exactly (f16 weights and some
+ * |x| >= 2^16: see putRow); the caller then runs the JS kernel.
  */
-export function dotRowsWasm(t: GemmTask): void {
-  const { a, b, k } = t;
+export function dotRowsWasm(t: GemmTask): boolean {
+  if (t.arena && t.b.colStride === t.k && t.k % DOT_STEP === 0) return dotRowsInArena(t, t.arena);
+  return dotRowsCopied(t);
+}
+
+/** The decode product on a weight outside arenas: chunks of its rows copied into the instance. */
+function dotRowsCopied(t: GemmTask): boolean {
+  const { b, k } = t;
   const c = t.c as Float32Array;
   const rows = t.m1 - t.m0;
   const kp = roundUp(k, DOT_STEP);
@@ -146,8 +157,7 @@ export function dotRowsWasm(t: GemmTask): void {
   const { memory, fns } = reserve(outAt + rows * chunk * 4);
   const f32 = new Float32Array(memory.buffer);
   for (let i = 0; i < rows; i++) {
-    const from = a.offset + (t.m0 + i) * a.rowStride;
-    f32.set((a.data as Float32Array).subarray(from, from + k), xAt / 4 + i * kp);
+    if (!putRow(t, i, f32, xAt / 4 + i * kp)) return false;
     f32.fill(0, xAt / 4 + i * kp + k, xAt / 4 + (i + 1) * kp);
   }
   const kernel = fns[`dot${KERNEL_SUFFIX[b.dtype]}x${rows}`];
@@ -170,6 +180,59 @@ export function dotRowsWasm(t: GemmTask): void {
       c.set(f32.subarray(from, from + count), t.cOffset + (t.m0 + i) * t.ldc + n);
     }
   }
+  return true;
+}
+
+/**
+ * Copies row `i` of the task's x (row t.m0 + i of A) to f32[at ...], multiplied by F16_X_SCALE for
+ * f16 weights (as their dot kernels expect). False if that would overflow (a finite |x| >= 2^16):
+ * such a product goes to the JS kernel.
+ */
+function putRow(t: GemmTask, i: number, f32: Float32Array, at: number): boolean {
+  const { a, k } = t;
+  const x = a.data as Float32Array; // f32 with unit column stride on the dot path
+  const from = a.offset + (t.m0 + i) * a.rowStride;
+  if (t.b.dtype !== 'f16') {
+    f32.set(x.subarray(from, from + k), at);
+    return true;
+  }
+  for (let p = 0; p < k; p++) {
+    const v = x[from + p];
+    if (Math.abs(v) >= 2 ** 16 && Math.abs(v) !== Infinity) return false;
+    f32[at + p] = v * F16_X_SCALE;
+  }
+  return true;
+}
+
+/**
+ * The decode product with W inside an arena (its rows back to back, k a multiple of DOT_STEP): x
+ * goes into this part's scratch slot there, the kernel streams W's rows from where they lie, and
+ * outputs come back a slot's worth at a time. More parts than slots, or x rows larger than a slot,
+ * take the copying path instead.
+ */
+function dotRowsInArena(t: GemmTask, arena: ArenaHandle): boolean {
+  const { b, k } = t;
+  const rows = t.m1 - t.m0;
+  const part = t.part ?? 0;
+  if (part >= ARENA_SLOTS || rows * k * 4 > SLOT_X_BYTES) return dotRowsCopied(t);
+  const fns = arenaKernels(arena);
+  const size = b.dtype === 'f32' ? 4 : 2;
+  const xAt = slotAt(part);
+  const outAt = xAt + SLOT_X_BYTES;
+  const f32 = new Float32Array(b.data.buffer);
+  for (let i = 0; i < rows; i++) if (!putRow(t, i, f32, xAt / 4 + i * k)) return false;
+  const kernel = fns[`dot${KERNEL_SUFFIX[b.dtype]}x${rows}`];
+  const chunk = Math.floor(SLOT_X_BYTES / (rows * 4)); // output columns per call
+  const c = t.c as Float32Array;
+  for (let n = t.n0; n < t.n1; n += chunk) {
+    const count = Math.min(chunk, t.n1 - n);
+    kernel(xAt, b.data.byteOffset + (b.offset + n * k) * size, outAt, k, count);
+    for (let i = 0; i < rows; i++) {
+      const from = outAt / 4 + i * count;
+      c.set(f32.subarray(from, from + count), t.cOffset + (t.m0 + i) * t.ldc + n);
+    }
+  }
+  return true;
 }
 
 /** Exposed for tests: f16 / bf16 bit patterns converted by the SIMD kernel (through packing). */

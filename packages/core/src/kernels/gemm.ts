@@ -27,6 +27,7 @@
 import { halfTable } from '../dtype.js';
 import { blockedWasm, dotRowsWasm } from './gemm-wasm.js';
 import type { KernelName } from './select.js';
+import type { ArenaHandle } from '../wasm/arena.js';
 
 export type GemmDType = 'f32' | 'f16' | 'bf16';
 
@@ -57,6 +58,10 @@ export interface GemmTask {
   n1: number;
   /** Which kernel computes it (chosen on the calling thread: workers do not share its setting). */
   kernel: KernelName;
+  /** B's weight arena, where B lies in one (wasm/arena.ts): the wasm dot path then reads B in place. */
+  arena?: ArenaHandle;
+  /** Which part of the product this is (0 .. parts - 1): its scratch slot in the arena. */
+  part?: number;
 }
 
 export const MR = 4; // rows of the register tile
@@ -84,8 +89,8 @@ export function gemm(t: GemmTask): void {
   const dot = usesDotPath(t.a, t.b, t.m1 - t.m0);
   // The wasm kernels sum in f32: a caller that asked for f64 sums gets the JS kernel's doubles.
   if (t.kernel === 'wasm' && t.c instanceof Float32Array) {
-    if (dot) dotRowsWasm(t);
-    else blockedWasm(t);
+    if (!dot) blockedWasm(t);
+    else if (!dotRowsWasm(t)) dotRows(t); // x the f16 kernels cannot scale: the JS kernel
   } else if (dot) dotRows(t);
   else blocked(t);
 }

@@ -10,6 +10,7 @@ import { sumToShape } from '../autograd/broadcast.js';
 import { getNumThreads, runOnThreads } from '../threads/pool.js';
 import { GEMM_TASK, MR, NR, gemm, usesDotPath, type GemmDType, type GemmTask, type MatrixRef } from '../kernels/gemm.js';
 import { getKernel } from '../kernels/select.js';
+import { arenaOf } from '../wasm/arena.js';
 import { ShapeError, broadcastShapes, formatShape } from '../shape.js';
 import { allocate, isShared } from '../dtype.js';
 import { Tensor, f32Output, f32Values, gather } from '../tensor.js';
@@ -51,7 +52,9 @@ function matrixRef(t: Tensor, offset: number, rowAxis: number, colAxis: number):
  * SharedArrayBuffer (workers get copies of anything else, so it stays on the calling thread).
  */
 export function matmulInto(a: MatrixRef, b: MatrixRef, c: Float32Array | Float64Array, cOffset: number, m: number, n: number, k: number): void {
-  const whole: GemmTask = { a, b, c, cOffset, ldc: n, k, m0: 0, m1: m, n0: 0, n1: n, kernel: getKernel() };
+  const kernel = getKernel();
+  const arena = kernel === 'wasm' && usesDotPath(a, b, m) ? arenaOf(b.data) : undefined;
+  const whole: GemmTask = { a, b, c, cOffset, ldc: n, k, m0: 0, m1: m, n0: 0, n1: n, kernel, arena, part: 0 };
   const shared = [a.data, b.data, c].every((x) => isShared(x.buffer));
   const threads = !shared || m * n * k < PARALLEL_MIN_MACS ? 1 : getNumThreads();
   const byColumns = n >= m || usesDotPath(a, b, m);
@@ -66,7 +69,8 @@ export function matmulInto(a: MatrixRef, b: MatrixRef, c: Float32Array | Float64
   const tasks: GemmTask[] = [];
   for (let lo = 0; lo < extent; lo += chunk) {
     const hi = Math.min(extent, lo + chunk);
-    tasks.push(byColumns ? { ...whole, n0: lo, n1: hi } : { ...whole, m0: lo, m1: hi });
+    const part = tasks.length;
+    tasks.push(byColumns ? { ...whole, n0: lo, n1: hi, part } : { ...whole, m0: lo, m1: hi, part });
   }
   runOnThreads(GEMM_TASK, tasks);
 }

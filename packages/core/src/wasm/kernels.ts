@@ -14,13 +14,13 @@
  *   its 16-bit storage: the decode step, bound by how fast the weights stream from memory.
  */
 import { MR, NR } from '../kernels/gemm.js';
-import { Fn, assemble } from './assembler.js';
+import { Fn, assemble, type MemorySource } from './assembler.js';
 import { webAssembly } from './webassembly.js';
 
 /** f32 lanes of a v128. The register tile (MR x NR) is the JS kernel's, so both read one packing. */
 const LANES = 4;
-/** Weight rows in `dot*` kernels are read 8 elements (one v128 of halves) per step. */
-export const DOT_STEP = 8;
+/** Weight rows in `dot*` kernels are read 16 elements per step (two v128 of halves). */
+export const DOT_STEP = 16;
 /** k of a packed panel is a multiple of this (the 4 x 4 transposes of `pack*`). */
 export const PACK_STEP = 4;
 
@@ -101,22 +101,36 @@ function gemmBlock(fma: boolean): Fn {
  * also holds for f16 subnormals (e = 0: an f32 subnormal m * 2^-136, times 2^112 = m * 2^-24) and
  * zero. For e = 31 (inf, NaN) the product is 2^16 (1 + m/1024), exponent field 0x8f: OR-ing 0x70
  * into it in those lanes (found by one signed compare) makes it 0xff with m kept. The sign goes
- * back last. `x` and `em` are two v128 locals it overwrites. With `seen` (a v128 local), the
- * inf / NaN fix is left out and the largest `em` is kept there instead, for a caller that redoes
- * the rare block holding one exactly (3 operations of 9 saved: +30 % for the dot kernel).
+ * back last. `x` and `em` are two v128 locals it overwrites.
  */
-function emitHalfToF32(f: Fn, dtype: 'f16' | 'bf16', [x, em]: readonly [number, number], seen?: number): void {
+function emitHalfToF32(f: Fn, dtype: 'f16' | 'bf16', [x, em]: readonly [number, number]): void {
   if (dtype === 'bf16') return;
   f.localSet(x);
   f.localGet(x).i32x4Const(0x7fff0000).v128And().i32Const(3).i32x4ShrU().localTee(em);
   f.f32x4Const(2 ** 112).f32x4Mul(); // finite values
-  if (seen === undefined) {
-    f.localGet(em).i32x4Const(F16_LARGEST_FINITE).i32x4GtS().i32x4Const(0x38000000).v128And().v128Or(); // inf / NaN
-  } else {
-    f.localGet(seen).localGet(em).i32x4MaxU().localSet(seen); // checked once per row instead
-  }
+  f.localGet(em).i32x4Const(F16_LARGEST_FINITE).i32x4GtS().i32x4Const(0x38000000).v128And().v128Or(); // inf / NaN
   f.localGet(x).i32x4Const(0x80000000 | 0).v128And().v128Or(); // sign
 }
+
+/**
+ * The dot kernels' f16 conversion, 2^-112 short: the f16 in the top half of each i32 lane on the
+ * stack becomes `w * 2^-112` as an f32, and the caller's x rows carry the 2^112 instead (F16_X_SCALE:
+ * x * 2^112 times w * 2^-112 is the same real product, rounded once, so the dot is exactly what the
+ * exact conversion gives). An arithmetic shift by 3 moves e and m into place and copies the sign
+ * into bits 28-30, which one AND clears: 2 operations for 4 values where emitHalfToF32 takes 7.
+ * Subnormals and zero come out right as they do there. Inf and NaN (e = 31) would come out finite;
+ * `exact` adds the fix (OR-ing 0x70 into the exponent field of those lanes, found by a compare),
+ * which dotRows runs only on a row that holds one. `y` is a v128 local it overwrites.
+ */
+function emitHalfToScaledF32(f: Fn, exact: boolean, y: number): void {
+  f.i32Const(3).i32x4ShrS().i32x4Const(0x8fffffff | 0).v128And();
+  if (!exact) return;
+  f.localTee(y).localGet(y).i32x4Const(0x0fffffff).v128And().i32x4Const(F16_LARGEST_FINITE).i32x4GtS();
+  f.i32x4Const(0x70000000).v128And().v128Or();
+}
+
+/** What the f16 dot kernels expect x rows to be multiplied by (see emitHalfToScaledF32). */
+export const F16_X_SCALE = 2 ** 112;
 
 /** `(bits & 0x7fff) << 13` of the largest finite f16, 65504: anything above is inf or NaN. */
 const F16_LARGEST_FINITE = 0x7bff << 13;
@@ -197,16 +211,23 @@ function packPanels(dtype: HalfOrF32): Fn {
 
 /**
  * out[r, j] = dot(x[r, :], w[j, :]) for r < rows (1-4) and j < n: `x` is rows x k f32, `w` n rows of
- * k elements (k a multiple of DOT_STEP), `out` rows x n f32. Each weight row is read once, 8
- * elements per step, converted in registers and multiplied into every row of x: two accumulators
- * per row (low and high four lanes), summed across lanes at the end of the row. f16 rows are
- * first converted without the inf / NaN fix; a row that turns out to hold one is done again with it.
+ * k elements (k a multiple of DOT_STEP), `out` rows x n f32. Each weight row is read once, 16
+ * elements per step (two v128 of halves, four of f32), converted in registers and multiplied into
+ * every row of x, summed across lanes at the end of the row. For f16 weights x must come
+ * multiplied by F16_X_SCALE (exactly, so every |x| < 2^16), and rows are first converted without
+ * the inf / NaN fix; a row that turns out to hold one is done again with it.
+ *
+ * Accumulators: one per four lanes of the step would make each add wait for the previous one (an
+ * f32x4.add takes 3-4 cycles on x86), which bounds one row to about 5 G weights/s. So 1 or 2 rows
+ * keep a v128 accumulator for each of the step's four quarters (4 or 8 registers); 3 or 4 rows
+ * have enough independent chains with two each (6 or 8), and four each would spill.
  */
 function dotRows(dtype: HalfOrF32, rows: number): Fn {
   const prefix = { f16: 'dotF16', bf16: 'dotBf16', f32: 'dotF32' }[dtype];
   const f = new Fn(`${prefix}x${rows}`, ['i32', 'i32', 'i32', 'i32', 'i32']);
   const [x, w, out, k, n] = [0, 1, 2, 3, 4];
   const size = dtype === 'f32' ? 4 : 2;
+  const chains = rows <= 2 ? 4 : 2; // accumulators per row
   const p = f.local('i32'); // byte offset into the x rows (4 per element)
   const q = f.local('i32'); // current weight address
   const rowStart = f.local('i32');
@@ -214,45 +235,41 @@ function dotRows(dtype: HalfOrF32, rows: number): Fn {
   const kBytes = f.local('i32');
   const o = f.local('i32');
   const oEnd = f.local('i32');
-  const lo = f.local('v128');
-  const hi = f.local('v128');
-  const acc = Array.from({ length: rows }, () => [f.local('v128'), f.local('v128')] as const);
+  const wv = f.local('v128'); // four weights of the step, as f32
+  const acc = Array.from({ length: rows }, () => Array.from({ length: chains }, () => f.local('v128')));
   const raw = f.local('v128');
   const zero = f.local('v128');
   const seen = f.local('v128');
-  const scratch = [f.local('v128'), f.local('v128')] as const;
 
   /** acc = the row's products, from the weight row at rowStart (`fast`: f16 without the inf / NaN fix). */
   const rowLoop = (fast: boolean) => {
-    for (const [a0, a1] of acc) {
-      f.f32x4Const(0).localSet(a0);
-      f.f32x4Const(0).localSet(a1);
-    }
+    for (const chain of acc) for (const a of chain) f.f32x4Const(0).localSet(a);
     f.i32Const(0).localSet(p);
     f.localGet(rowStart).localSet(q);
     f.loop(() => {
-      if (dtype === 'f32') {
-        f.localGet(q).v128Load().localSet(lo);
-        f.localGet(q).v128Load(16).localSet(hi);
-      } else {
-        // 8 halves in one load, spread into the top halves of two i32x4 by shuffles.
-        f.localGet(q).v128Load().localSet(raw);
-        f.localGet(zero).localGet(raw).i8x16Shuffle(halvesToHighLanes(0));
-        emitHalfToF32(f, dtype, scratch, fast ? seen : undefined);
-        f.localSet(lo);
-        f.localGet(zero).localGet(raw).i8x16Shuffle(halvesToHighLanes(4));
-        emitHalfToF32(f, dtype, scratch, fast ? seen : undefined);
-        f.localSet(hi);
+      for (let quarter = 0; quarter < DOT_STEP / LANES; quarter++) {
+        // wv = weights 4 * quarter .. 4 * quarter + 3 of the step, as f32.
+        if (dtype === 'f32') {
+          f.localGet(q).v128Load(16 * quarter).localSet(wv);
+        } else {
+          // 8 halves per load, spread into the top halves of i32 lanes by a shuffle, four at a time.
+          if (quarter % 2 === 0) {
+            f.localGet(q).v128Load(16 * (quarter / 2)).localSet(raw);
+            // f16: the largest magnitude so far (each half doubled: the sign bit drops out).
+            if (dtype === 'f16' && fast) f.localGet(seen).localGet(raw).localGet(raw).i16x8Add().i16x8MaxU().localSet(seen);
+          }
+          f.localGet(zero).localGet(raw).i8x16Shuffle(halvesToHighLanes(4 * (quarter % 2)));
+          if (dtype === 'f16') emitHalfToScaledF32(f, !fast, wv);
+          f.localSet(wv);
+        }
+        acc.forEach((chain, r) => {
+          // x row r, lanes 4 * quarter .. of the step, at x + r * kBytes + p.
+          const a = chain[quarter % chains];
+          f.localGet(a).localGet(x).localGet(p).i32Add();
+          if (r > 0) f.localGet(kBytes).i32Const(r).i32Mul().i32Add();
+          f.v128Load(16 * quarter).localGet(wv).f32x4Mul().f32x4Add().localSet(a);
+        });
       }
-      acc.forEach(([a0, a1], r) => {
-        // x row r at x + r * kBytes + p.
-        f.localGet(a0).localGet(x).localGet(p).i32Add();
-        if (r > 0) f.localGet(kBytes).i32Const(r).i32Mul().i32Add();
-        f.v128Load().localGet(lo).f32x4Mul().f32x4Add().localSet(a0);
-        f.localGet(a1).localGet(x).localGet(p).i32Add();
-        if (r > 0) f.localGet(kBytes).i32Const(r).i32Mul().i32Add();
-        f.v128Load(16).localGet(hi).f32x4Mul().f32x4Add().localSet(a1);
-      });
       f.localGet(q).i32Const(DOT_STEP * size).i32Add().localSet(q);
       f.localGet(p).i32Const(DOT_STEP * 4).i32Add().localTee(p);
       f.localGet(kBytes).i32LtU().brIf(0);
@@ -268,17 +285,18 @@ function dotRows(dtype: HalfOrF32, rows: number): Fn {
     if (dtype === 'f16') {
       f.i32x4Const(0).localSet(seen);
       rowLoop(true);
-      // Any exponent 31 in this row: again with the exact conversion.
-      f.localGet(seen).i32x4Const(F16_LARGEST_FINITE).i32x4GtS().v128AnyTrue();
+      // Any exponent 31 in this row (a doubled half above 0x7bff * 2): again with the fix.
+      f.localGet(seen).i32x4Const(0xf7fef7fe | 0).i16x8GtU().v128AnyTrue();
       f.if(() => rowLoop(false));
     } else {
       rowLoop(false);
     }
-    acc.forEach(([a0, a1], r) => {
-      // out[r, j] at o + r * n * 4; the sum of the 8 partial sums.
+    acc.forEach((chain, r) => {
+      // out[r, j] at o + r * n * 4; the sum of the chains' lanes.
       f.localGet(o);
       if (r > 0) f.localGet(n).i32Const(4 * r).i32Mul().i32Add();
-      f.localGet(a0).localGet(a1).f32x4Add().localSet(a0);
+      const [a0, ...rest] = chain;
+      for (const a of rest) f.localGet(a0).localGet(a).f32x4Add().localSet(a0);
       f.localGet(a0).f32x4ExtractLane(0).localGet(a0).f32x4ExtractLane(1).f32Add();
       f.localGet(a0).f32x4ExtractLane(2).localGet(a0).f32x4ExtractLane(3).f32Add().f32Add();
       f.f32Store();
@@ -290,14 +308,17 @@ function dotRows(dtype: HalfOrF32, rows: number): Fn {
   return f;
 }
 
-/** Every kernel in one module; `fma` uses relaxed SIMD's fused multiply-add in the GEMM. */
-export function kernelModule(fma: boolean): Uint8Array {
+/**
+ * Every kernel in one module; `fma` uses relaxed SIMD's fused multiply-add in the GEMM. `memory`:
+ * the module's own, or an imported shared one (see assembler.ts).
+ */
+export function kernelModule(fma: boolean, memory: MemorySource = { pages: 1 }): Uint8Array {
   const dtypes: HalfOrF32[] = ['f16', 'bf16', 'f32'];
   return assemble([
     gemmBlock(fma),
     ...dtypes.map(packPanels),
     ...dtypes.flatMap((d) => [1, 2, 3, 4].map((rows) => dotRows(d, rows))),
-  ]);
+  ], memory);
 }
 
 /** Whether this engine runs relaxed SIMD (Node 20 only behind a V8 flag): a one-instruction probe. */

@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectClose } from '../src/testing.js';
+import {
+  Tensor, allocate, allocateWeight, arenasSupported, f16BitsToNumber, getKernel, getNumThreads, linear, placeWeight, randn, setKernel, setNumThreads, tensor,
+} from '../src/index.js';
+import { ARENA_MIN_BYTES, arenaOf } from '../src/wasm/arena.js';
+
+/** `t`'s values in a weight arena (a copy). */
+function inArena(t: Tensor): Tensor {
+  const data = placeWeight(t.dtype, t.size)!;
+  data.set(t.data as Float32Array & Uint16Array);
+  return new Tensor(t.dtype, data, t.shape);
+}
+
+/** x W^T in doubles, from the weight's decoded values. */
+function reference(x: Tensor, w: Tensor): number[] {
+  const [rows, k] = x.shape;
+  const n = w.shape[0];
+  const out: number[] = [];
+  for (let i = 0; i < rows; i++) for (let j = 0; j < n; j++) {
+    let s = 0;
+    for (let p = 0; p < k; p++) s += x.get(i, p) * w.get(j, p);
+    out.push(s);
+  }
+  return out;
+}
+
+describe.skipIf(!arenasSupported())('weight arenas and the in-place decode (skipped without WebAssembly SIMD or SharedArrayBuffer)', () => {
+  const [kernel, threads] = [getKernel(), getNumThreads()];
+  beforeAll(() => setKernel('wasm'));
+  afterAll(() => {
+    setKernel(kernel);
+    setNumThreads(threads);
+  });
+
+  it('places a weight in an arena: a view on a shared wasm memory, 64-byte aligned, zeroed', () => {
+    const data = placeWeight('f16', 1000)!;
+    expect(arenaOf(data)).toBeDefined();
+    expect(data.byteOffset % 64).toBe(0);
+    expect(data.length).toBe(1000);
+    expect(data.every((v) => v === 0)).toBe(true);
+  });
+
+  it('keeps tensors under ARENA_MIN_BYTES out of arenas and puts larger ones in (allocateWeight)', () => {
+    expect(arenaOf(allocateWeight('f16', 1024))).toBeUndefined();
+    expect(arenaOf(allocateWeight('f16', ARENA_MIN_BYTES / 2))).toBeDefined();
+  });
+
+  it('refuses dtypes the kernels do not read (placeWeight gives undefined)', () => {
+    expect(placeWeight('i32', 16)).toBeUndefined();
+  });
+
+  for (const dtype of ['f32', 'f16', 'bf16'] as const) {
+    it(`gives the decode product of 1 to 4 rows from a ${dtype} weight in an arena, on 1 and 2 threads, as from its own buffer`, () => {
+      const own = randn([4096, 1088], 3).to(dtype); // 1088 * 4096 = 4.5M multiply-adds per row: split over threads
+      const placed = inArena(own);
+      for (const n of [1, 2]) {
+        setNumThreads(n);
+        for (const rows of [1, 2, 3, 4]) {
+          const x = randn([rows, 1088], 10 + rows);
+          const want = linear(x, own).toFloat32Array();
+          const got = linear(x, placed).toFloat32Array();
+          expect(got).toEqual(want); // the same kernel, reading the weight where it lies
+          if (rows === 1 && n === 1) expectClose(got, reference(x, own), { atol: 1e-3 });
+        }
+      }
+    });
+  }
+
+  it('reads every f16 pattern exactly in the in-place decode: subnormals, zeros, infinities, NaN', () => {
+    // Row i holds pattern i and fifteen zeros; x = e0, so output i is pattern i's value.
+    const bits = allocate('f16', 65536 * 16) as Uint16Array;
+    for (let i = 0; i < 65536; i++) bits[i * 16] = i;
+    const w = inArena(new Tensor('f16', bits, [65536, 16]));
+    const x = tensor([1, ...new Array(15).fill(0)], [1, 16]);
+    const y = linear(x, w).toFloat32Array();
+    const bad: string[] = [];
+    for (let i = 0; i < 65536; i++) {
+      const want = Math.fround(f16BitsToNumber(i));
+      if (!(y[i] === want || (Number.isNaN(want) && Number.isNaN(y[i])))) bad.push(`0x${i.toString(16)}: ${y[i]} != ${want}`);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('gives x up to 65504 times f16 weights exactly (x is scaled by 2^112 inside: no overflow below 2^16)', () => {
+    const w = inArena(new Tensor('f16', Uint16Array.from({ length: 16 }, (_, i) => (i === 0 ? 0x3c00 : 0x0400)), [1, 16])); // [1, 2^-14 x 15]
+    const y = linear(tensor([65504, ...new Array(15).fill(2 ** 15)], [1, 16]), w);
+    expectClose(y, [65504 + 15 * 2], { atol: 0 }); // 2^15 * 2^-14 = 2 each; every partial sum an integer < 2^24
+  });
+
+  it('hands f16 products whose x reaches 2^16 to the JS kernel, which gets them right', () => {
+    const w = inArena(new Tensor('f16', Uint16Array.from({ length: 16 }, (_, i) => (i === 0 ? 0x0001 : 0)), [1, 16])); // [2^-24, 0 ...]
+    const y = linear(tensor([2 ** 20, ...new Array(15).fill(1)], [1, 16]), w);
+    expectClose(y, [2 ** -4], { atol: 0 }); // scaled by 2^112, 2^20 would have overflowed to inf
+  });
+});
