@@ -27,7 +27,7 @@ const STUBS: Record<string, string> = {
     'export const constants = {};',
   ].join('\n'),
   'node:crypto': unavailable('crypto', ['createHash']),
-  'node:worker_threads': [unavailable('worker_threads', ['Worker']), 'export const parentPort = null;', 'export const workerData = undefined;'].join('\n'),
+  'node:worker_threads': [unavailable('worker_threads', ['MessageChannel', 'Worker', 'receiveMessageOnPort']), 'export const parentPort = null;', 'export const workerData = undefined;'].join('\n'),
   // The thread pool asks for the core count at load: the page runs every kernel on its one thread.
   'node:os': [
     'export const availableParallelism = () => 1;',
