@@ -52,6 +52,8 @@ RUNS=(
   "forward-a78|forward curriculum 78 %|--adapter $AD/a78-forward"
   "none-a78|no-curriculum 78 %|--adapter $AD/a78-none"
   "none-a50|no-curriculum 50 %|--adapter $AD/a50-none"
+  "long-a50|long no-curriculum (1,200 steps) 50 %|--adapter $AD/a50-none-1200"
+  "long-a85|long no-curriculum (1,200 steps) 85 %|--adapter $AD/a85-none-1200"
   "plain|plain LoRA (no schedule)|--adapter $AD/plain"
   "plain-a50|plain LoRA at 50 %|--adapter $AD/plain --schedule adsc:2=1/2,4=1/2"
   "plain-a78|plain LoRA at 78 %|--adapter $AD/plain --schedule adsc:1=1/9"
