@@ -88,6 +88,11 @@ adapter a50-none 21 "$A50"
 STEPS=1200 adapter a50-none-1200 21 "$A50" &
 STEPS=1200 adapter a85-none-1200 23 "$A85"
 wait
+# And at that budget the reverse curriculum (its stages three times as long: 390 + 390 steps, then
+# 420 at the target) against none, at 50 %; and none at 78 %.
+STEPS=1200 adapter a50-reverse-1200 21 "$A50" "$A78@390;adsc:1=1/4,2=1/2@390" &
+STEPS=1200 adapter a78-none-1200 22 "$A78"
+wait
 
 # Not adapters: the whole model (vision tower, projector, decoder) fine-tuned under a schedule, to
 # see how much of the loss LoRA on the decoder alone leaves (docs/results.md). Same data and steps,
