@@ -139,14 +139,17 @@ function stageRows(b: MatrixRef, jc: number, nc: number, ncp: number, k: number,
  * |x| >= 2^16: see putRow); the caller then runs the JS kernel.
  */
 export function dotRowsWasm(t: GemmTask): boolean {
-  if (t.arena && t.b.colStride === t.k && t.k % DOT_STEP === 0) return dotRowsInArena(t, t.arena);
-  return dotRowsCopied(t);
+  const { arena, b, k } = t;
+  // In place: W's rows back to back, k a multiple of the kernel's step, a slot for this part, and
+  // x rows that fit in it.
+  const part = t.part ?? 0;
+  const inPlace = arena && b.colStride === k && k % DOT_STEP === 0 && part < ARENA_SLOTS && (t.m1 - t.m0) * k * 4 <= SLOT_X_BYTES;
+  return inPlace ? dotRowsInArena(t, arena, part) : dotRowsCopied(t);
 }
 
-/** The decode product on a weight outside arenas: chunks of its rows copied into the instance. */
+/** The decode product with chunks of W's rows copied into the instance (W outside arenas, or not readable in place). */
 function dotRowsCopied(t: GemmTask): boolean {
   const { b, k } = t;
-  const c = t.c as Float32Array;
   const rows = t.m1 - t.m0;
   const kp = roundUp(k, DOT_STEP);
   const size = b.dtype === 'f32' ? 4 : 2;
@@ -175,12 +178,18 @@ function dotRowsCopied(t: GemmTask): boolean {
       }
     }
     kernel(xAt, wAt, outAt, kp, count);
-    for (let i = 0; i < rows; i++) {
-      const from = outAt / 4 + i * count;
-      c.set(f32.subarray(from, from + count), t.cOffset + (t.m0 + i) * t.ldc + n);
-    }
+    storeOutputs(t, f32, outAt, n, count);
   }
   return true;
+}
+
+/** Copies the kernel's outputs for columns n .. n + count of every row (at `outAt`, row after row) into C. */
+function storeOutputs(t: GemmTask, f32: Float32Array, outAt: number, n: number, count: number): void {
+  const c = t.c as Float32Array;
+  for (let i = 0; i < t.m1 - t.m0; i++) {
+    const from = outAt / 4 + i * count;
+    c.set(f32.subarray(from, from + count), t.cOffset + (t.m0 + i) * t.ldc + n);
+  }
 }
 
 /**
@@ -205,16 +214,12 @@ function putRow(t: GemmTask, i: number, f32: Float32Array, at: number): boolean 
 }
 
 /**
- * The decode product with W inside an arena (its rows back to back, k a multiple of DOT_STEP): x
- * goes into this part's scratch slot there, the kernel streams W's rows from where they lie, and
- * outputs come back a slot's worth at a time. More parts than slots, or x rows larger than a slot,
- * take the copying path instead.
+ * The decode product with W inside an arena: x goes into this part's scratch slot there, the kernel
+ * streams W's rows from where they lie, and outputs come back a slot's worth at a time.
  */
-function dotRowsInArena(t: GemmTask, arena: ArenaHandle): boolean {
+function dotRowsInArena(t: GemmTask, arena: ArenaHandle, part: number): boolean {
   const { b, k } = t;
   const rows = t.m1 - t.m0;
-  const part = t.part ?? 0;
-  if (part >= ARENA_SLOTS || rows * k * 4 > SLOT_X_BYTES) return dotRowsCopied(t);
   const fns = arenaKernels(arena);
   const size = b.dtype === 'f32' ? 4 : 2;
   const xAt = slotAt(part);
@@ -223,14 +228,10 @@ function dotRowsInArena(t: GemmTask, arena: ArenaHandle): boolean {
   for (let i = 0; i < rows; i++) if (!putRow(t, i, f32, xAt / 4 + i * k)) return false;
   const kernel = fns[`dot${KERNEL_SUFFIX[b.dtype]}x${rows}`];
   const chunk = Math.floor(SLOT_X_BYTES / (rows * 4)); // output columns per call
-  const c = t.c as Float32Array;
   for (let n = t.n0; n < t.n1; n += chunk) {
     const count = Math.min(chunk, t.n1 - n);
     kernel(xAt, b.data.byteOffset + (b.offset + n * k) * size, outAt, k, count);
-    for (let i = 0; i < rows; i++) {
-      const from = outAt / 4 + i * count;
-      c.set(f32.subarray(from, from + count), t.cOffset + (t.m0 + i) * t.ldc + n);
-    }
+    storeOutputs(t, f32, outAt, n, count);
   }
   return true;
 }

@@ -53,11 +53,12 @@ function matrixRef(t: Tensor, offset: number, rowAxis: number, colAxis: number):
  */
 export function matmulInto(a: MatrixRef, b: MatrixRef, c: Float32Array | Float64Array, cOffset: number, m: number, n: number, k: number): void {
   const kernel = getKernel();
-  const arena = kernel === 'wasm' && usesDotPath(a, b, m) ? arenaOf(b.data) : undefined;
+  const dot = usesDotPath(a, b, m);
+  const arena = kernel === 'wasm' && dot ? arenaOf(b.data) : undefined;
   const whole: GemmTask = { a, b, c, cOffset, ldc: n, k, m0: 0, m1: m, n0: 0, n1: n, kernel, arena, part: 0 };
   const shared = [a.data, b.data, c].every((x) => isShared(x.buffer));
   const threads = !shared || m * n * k < PARALLEL_MIN_MACS ? 1 : getNumThreads();
-  const byColumns = n >= m || usesDotPath(a, b, m);
+  const byColumns = n >= m || dot;
   const step = byColumns ? NR : MR;
   const extent = byColumns ? n : m;
   const parts = Math.min(threads, Math.ceil(extent / step));
