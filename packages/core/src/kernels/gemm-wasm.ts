@@ -3,10 +3,11 @@
  * reference and the fallback), with the arithmetic in the kernels of wasm/kernels.ts.
  *
  * A wasm instance can only address its own linear memory, while tensors live on SharedArrayBuffers
- * of their own. So packing, which copies anyway, is where operands cross over: a block of B is
- * packed into the instance's memory (k-contiguous weights by a SIMD kernel that also converts
- * f16 / bf16, other layouts by the JS packer), A likewise, and C is accumulated in an f32 strip of
- * the instance's memory that is copied out once per column block. The decode path reads a weight
+ * of their own. So packing, which copies anyway, is where operands cross over: the rows of a block
+ * are copied into the instance's memory (`TypedArray.set`, memcpy speed) and packed there by a SIMD
+ * kernel (which also converts f16 / bf16 weights); operands in other layouts (a transposed A, a
+ * strided B) are packed by the JS packer. C is accumulated in an f32 strip of the instance's memory
+ * that is copied out once per column block. The decode path reads a weight
  * in place where it lies in a shared arena (wasm/arena.ts: large loaded weights); otherwise it
  * copies a chunk of weight rows (memcpy-speed `TypedArray.set`) and runs the dot kernel on it.
  *
@@ -72,34 +73,49 @@ export function blockedWasm(t: GemmTask): void {
   const { a, b, k } = t;
   const c = t.c as Float32Array;
   const strip = Math.min(MS, roundUp(t.m1 - t.m0, MR));
-  const packInWasm = b.rowStride === 1; // k-contiguous B: a weight W [N, K] read as W^T
+  // Where B's panels come from: a k-contiguous B (a weight W [N, K] read as W^T) and an
+  // n-contiguous f32 B are copied in and packed by a kernel; any other layout by the JS packer.
+  const bFrom = b.rowStride === 1 ? 'k-rows' : b.dtype === 'f32' && b.colStride === 1 ? 'n-rows' : 'js';
+  const aInWasm = a.dtype === 'f32' && a.colStride === 1;
   const kp = roundUp(k, PACK_STEP);
   const size = b.dtype === 'f32' ? 4 : 2;
-  // Byte layout of the instance memory: packed A, packed B, C strip, then (k-contiguous B) the
-  // column block's source rows, all k of them: staged once per column block, packed KC at a time.
+  // Byte layout of the instance memory: packed A, packed B, C strip, A's rows (a KC-deep block of
+  // the strip), then B's source: for k-rows the column block's rows, all k of them (staged once per
+  // column block, packed KC at a time), for n-rows one KC x NC block.
   const aAt = 0;
   const bAt = aAt + MC * KC * 4;
   const cAt = bAt + KC * NC * 4;
-  const stageAt = cAt + strip * NC * 4;
-  const { memory, fns } = reserve(stageAt + (packInWasm ? NC * kp * size : 0));
+  const aRowsAt = cAt + strip * NC * 4;
+  const bRowsAt = aRowsAt + (aInWasm ? strip * KC * 4 : 0);
+  const bRowsBytes = { 'k-rows': NC * kp * size, 'n-rows': KC * NC * 4, js: 0 }[bFrom];
+  const { memory, fns } = reserve(bRowsAt + bRowsBytes);
   const f32 = new Float32Array(memory.buffer);
   const pack = fns[`pack${KERNEL_SUFFIX[b.dtype]}`];
   for (let ms = t.m0; ms < t.m1; ms += MS) {
     const msEnd = Math.min(t.m1, ms + MS);
+    const msp = roundUp(msEnd - ms, MR);
     for (let jc = t.n0; jc < t.n1; jc += NC) {
       const nc = Math.min(NC, t.n1 - jc);
       const ncp = roundUp(nc, NR);
-      if (packInWasm) stageRows(b, jc, nc, ncp, k, kp, memory.buffer, stageAt);
-      f32.fill(0, cAt / 4, cAt / 4 + roundUp(msEnd - ms, MR) * ncp);
+      if (bFrom === 'k-rows') stageRows(b, jc, nc, ncp, k, kp, memory.buffer, bRowsAt);
+      f32.fill(0, cAt / 4, cAt / 4 + msp * ncp);
       for (let pc = 0; pc < k; pc += KC) {
         const kc = Math.min(KC, k - pc);
         const kcp = roundUp(kc, PACK_STEP);
-        if (packInWasm) pack(stageAt + pc * size, kp * size, bAt, kcp, ncp);
-        else packB(b, pc, kc, kcp, jc, nc, f32, bAt / 4);
+        if (bFrom === 'k-rows') {
+          pack(bRowsAt + pc * size, kp * size, bAt, kcp, ncp);
+        } else if (bFrom === 'n-rows') {
+          stageBlock(b, pc, kc, kcp, jc, nc, ncp, f32, bRowsAt / 4);
+          fns.packRowMajorF32(bRowsAt, ncp * 4, bAt, kcp, ncp);
+        } else {
+          packB(b, pc, kc, kcp, jc, nc, f32, bAt / 4);
+        }
+        if (aInWasm) stageBlock(a, ms, msEnd - ms, msp, pc, kc, kcp, f32, aRowsAt / 4);
         for (let ic = ms; ic < msEnd; ic += MC) {
           const mc = Math.min(MC, msEnd - ic);
           const mcp = roundUp(mc, MR);
-          packA(a, ic, mc, pc, kc, kcp, f32, aAt / 4);
+          if (aInWasm) fns.packAF32(aRowsAt + (ic - ms) * kcp * 4, kcp * 4, aAt, kcp, mcp);
+          else packA(a, ic, mc, pc, kc, kcp, f32, aAt / 4);
           fns.gemmBlock(aAt, bAt, cAt + (ic - ms) * ncp * 4, ncp * 4, mcp, ncp, kcp);
         }
       }
@@ -109,6 +125,21 @@ export function blockedWasm(t: GemmTask): void {
       }
     }
   }
+}
+
+/**
+ * Copies rows r0..r0+rows, columns c0..c0+cols of an f32 matrix whose columns are contiguous into
+ * out[at...] as rows of `stride` values, zero-filling each row past `cols` and rows up to
+ * `paddedRows`, so that the pack kernels read zeros (not stale memory) in the padding.
+ */
+function stageBlock(m: MatrixRef, r0: number, rows: number, paddedRows: number, c0: number, cols: number, stride: number, out: Float32Array, at: number): void {
+  const data = m.data as Float32Array;
+  for (let r = 0; r < rows; r++) {
+    const from = m.offset + (r0 + r) * m.rowStride + c0;
+    out.set(data.subarray(from, from + cols), at + r * stride);
+    if (stride > cols) out.fill(0, at + r * stride + cols, at + (r + 1) * stride);
+  }
+  out.fill(0, at + rows * stride, at + paddedRows * stride);
 }
 
 /**

@@ -9,7 +9,8 @@
  *   relaxed SIMD present, 8 `f32x4.relaxed_madd` instead.
  * - `packF16` / `packBf16` / `packF32`: B panels from k-contiguous rows (a weight W [N, K] read as
  *   B = W^T), converting half precision to f32 with integer shifts and masks and transposing
- *   4 x 4 blocks with shuffles, so a weight is converted one block at a time, never whole.
+ *   4 x 4 blocks with shuffles, so a weight is converted one block at a time, never whole;
+ *   `packAF32` the same for A's panels, `packRowMajorF32` B panels from an n-contiguous B.
  * - `dot{F16,Bf16,F32}x{1..4}`: 1-4 rows of x times every row of a weight block, straight from
  *   its 16-bit storage: the decode step, bound by how fast the weights stream from memory.
  */
@@ -146,14 +147,19 @@ function halvesToHighLanes(first: number): number[] {
 }
 
 /**
- * B panels from rows: `src` holds nc rows of at least kc elements, `rowBytes` apart (element size 2
- * for f16 / bf16, 4 for f32; nc a multiple of NR, kc of PACK_STEP), row j being column j of B.
- * Writes NR-column panels to `dst` (f32, panel after panel, kc rows of NR), as `gemmBlock` reads
- * them. Each step takes 4 values from each of the panel's 8 rows, converts them, and transposes
- * two 4 x 4 blocks with shuffles into 4 rows of the panel.
+ * Panels from rows, transposed: `src` holds rows of at least kc elements, `rowBytes` apart (element
+ * size 2 for f16 / bf16, 4 for f32; kc a multiple of PACK_STEP). Every `width` rows become one
+ * panel at `dst` (f32, panel after panel, kc rows of `width`), as `gemmBlock` reads them:
+ *
+ * - width NR, `pack{F16,Bf16,F32}`: B panels from a k-contiguous B (the rows of a weight W [N, K],
+ *   B = W^T; row j is column j of B), nc rows (a multiple of NR);
+ * - width MR, `packAF32`: A panels from the rows of an f32 A, mc rows (a multiple of MR).
+ *
+ * Each step takes 4 values from each of the panel's rows, converts them, and transposes 4 x 4
+ * blocks with shuffles into 4 rows of the panel.
  */
-function packPanels(dtype: HalfOrF32): Fn {
-  const name = { f16: 'packF16', bf16: 'packBf16', f32: 'packF32' }[dtype];
+function packPanels(dtype: HalfOrF32, width: typeof MR | typeof NR): Fn {
+  const name = `${width === MR ? 'packA' : 'pack'}${{ f16: 'F16', bf16: 'Bf16', f32: 'F32' }[dtype]}`;
   const f = new Fn(name, ['i32', 'i32', 'i32', 'i32', 'i32']);
   const [src, rowBytes, dst, kc, nc] = [0, 1, 2, 3, 4];
   const size = dtype === 'f32' ? 4 : 2;
@@ -162,7 +168,7 @@ function packPanels(dtype: HalfOrF32): Fn {
   const s = f.local('i32'); // current source address in the first row of the panel
   const sEnd = f.local('i32');
   const d = f.local('i32');
-  const v = Array.from({ length: NR }, () => f.local('v128'));
+  const v = Array.from({ length: width }, () => f.local('v128'));
   const t = Array.from({ length: 4 }, () => f.local('v128'));
   const scratch = [f.local('v128'), f.local('v128')] as const;
 
@@ -173,7 +179,7 @@ function packPanels(dtype: HalfOrF32): Fn {
     f.localGet(panel).localTee(s).localGet(kc).i32Const(size).i32Mul().i32Add().localSet(sEnd);
     f.loop(() => {
       // v[j] = B[p:p+4, j] (4 consecutive k of source row j), as f32.
-      for (let j = 0; j < NR; j++) {
+      for (let j = 0; j < width; j++) {
         f.localGet(s).localGet(rowBytes).i32Const(j).i32Mul().i32Add();
         if (dtype === 'f32') f.v128Load();
         else {
@@ -182,8 +188,8 @@ function packPanels(dtype: HalfOrF32): Fn {
         }
         f.localSet(v[j]);
       }
-      // Transpose rows 0-3 and 4-7: out row q holds B[p+q, 0:4] and B[p+q, 4:8].
-      for (const half of [0, 1]) {
+      // Transpose rows 0-3 (and 4-7): out row q holds B[p+q, 0:4] (and B[p+q, 4:8]).
+      for (let half = 0; half < width / 4; half++) {
         const [r0, r1, r2, r3] = v.slice(4 * half, 4 * half + 4);
         f.localGet(r0).localGet(r1).f32x4Shuffle([0, 4, 1, 5]).localSet(t[0]); // r0[0] r1[0] r0[1] r1[1]
         f.localGet(r0).localGet(r1).f32x4Shuffle([2, 6, 3, 7]).localSet(t[1]); // r0[2] r1[2] r0[3] r1[3]
@@ -196,15 +202,43 @@ function packPanels(dtype: HalfOrF32): Fn {
           [t[1], t[3], [2, 3, 6, 7]], // k = p+3
         ] as const;
         out.forEach(([x, y, lanes], q) => {
-          f.localGet(d).localGet(x).localGet(y).f32x4Shuffle([...lanes]).v128Store(q * NR * 4 + 16 * half);
+          f.localGet(d).localGet(x).localGet(y).f32x4Shuffle([...lanes]).v128Store(q * width * 4 + 16 * half);
         });
       }
-      f.localGet(d).i32Const(PACK_STEP * NR * 4).i32Add().localSet(d);
+      f.localGet(d).i32Const(PACK_STEP * width * 4).i32Add().localSet(d);
       f.localGet(s).i32Const(PACK_STEP * size).i32Add().localTee(s);
       f.localGet(sEnd).i32LtU().brIf(0);
     });
-    f.localGet(panel).localGet(rowBytes).i32Const(NR).i32Mul().i32Add().localTee(panel);
+    f.localGet(panel).localGet(rowBytes).i32Const(width).i32Mul().i32Add().localTee(panel);
     f.localGet(panelEnd).i32LtU().brIf(0);
+  });
+  return f;
+}
+
+/**
+ * B panels from an n-contiguous f32 B (row p holds B[p, 0:nc], `rowBytes` apart; nc a multiple of
+ * NR): panel j's row p is B[p, 8j : 8j + 8], so each is two v128 copied as they are.
+ */
+function packRowMajorF32(): Fn {
+  const f = new Fn('packRowMajorF32', ['i32', 'i32', 'i32', 'i32', 'i32']);
+  const [src, rowBytes, dst, kc, nc] = [0, 1, 2, 3, 4];
+  const column = f.local('i32'); // address of the panel's first value in row 0
+  const columnEnd = f.local('i32');
+  const s = f.local('i32');
+  const sEnd = f.local('i32');
+  const d = f.local('i32');
+  f.localGet(src).localTee(column).localGet(nc).i32Const(4).i32Mul().i32Add().localSet(columnEnd);
+  f.localGet(dst).localSet(d);
+  f.loop(() => {
+    f.localGet(column).localTee(s).localGet(rowBytes).localGet(kc).i32Mul().i32Add().localSet(sEnd);
+    f.loop(() => {
+      for (const half of [0, 1]) f.localGet(d).localGet(s).v128Load(16 * half).v128Store(16 * half);
+      f.localGet(d).i32Const(NR * 4).i32Add().localSet(d);
+      f.localGet(s).localGet(rowBytes).i32Add().localTee(s);
+      f.localGet(sEnd).i32LtU().brIf(0);
+    });
+    f.localGet(column).i32Const(NR * 4).i32Add().localTee(column);
+    f.localGet(columnEnd).i32LtU().brIf(0);
   });
   return f;
 }
@@ -316,7 +350,9 @@ export function kernelModule(fma: boolean, memory: MemorySource = { pages: 1 }):
   const dtypes: HalfOrF32[] = ['f16', 'bf16', 'f32'];
   return assemble([
     gemmBlock(fma),
-    ...dtypes.map(packPanels),
+    ...dtypes.map((d) => packPanels(d, NR)),
+    packPanels('f32', MR),
+    packRowMajorF32(),
     ...dtypes.flatMap((d) => [1, 2, 3, 4].map((rows) => dotRows(d, rows))),
   ], memory);
 }
