@@ -67,6 +67,24 @@ describe.skipIf(!arenasSupported())('weight arenas and the in-place decode (skip
     });
   }
 
+  it('takes an x row deeper than 4,096 four weight rows at a time (the last n % 4 one by one), in place and copied, inf and NaN included', () => {
+    setNumThreads(1);
+    const k = 4112; // 4096 + 16: x no longer stays in L1, so the four-row kernel runs
+    const own = randn([7, k], 7).to('f16');
+    const bits = own.data as Uint16Array;
+    bits[1 * k + 5] = 0x7c00; // +inf in row 1 (four-row kernel)
+    bits[2 * k + 9] = 0x7e00; // NaN in row 2 (four-row kernel)
+    bits[6 * k + 3] = 0xfc00; // -inf in row 6 (the tail, one row at a time)
+    const x = randn([1, k], 8);
+    (x.data as Float32Array)[5] = 1;
+    (x.data as Float32Array)[3] = 1;
+    const want = reference(x, own);
+    expect([want[1], want[2], want[6]]).toEqual([Infinity, NaN, -Infinity]);
+    const copied = linear(x, own).toFloat32Array();
+    expectClose(copied, want, { atol: 1e-2 });
+    expect(linear(x, inArena(own)).toFloat32Array()).toEqual(copied);
+  });
+
   it('reads every f16 pattern exactly in the in-place decode: subnormals, zeros, infinities, NaN', () => {
     // Row i holds pattern i and fifteen zeros; x = e0, so output i is pattern i's value.
     const bits = allocate('f16', 65536 * 16) as Uint16Array;

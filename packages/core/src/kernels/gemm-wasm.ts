@@ -184,7 +184,9 @@ function dotRowsCopied(t: GemmTask): boolean {
   const rows = t.m1 - t.m0;
   const kp = roundUp(k, DOT_STEP);
   const size = b.dtype === 'f32' ? 4 : 2;
-  const chunk = Math.max(1, Math.floor(DOT_CHUNK_BYTES / (kp * size)));
+  // Weight rows per copy: a multiple of 4, so that the same rows go through the 4-row kernel as in
+  // dotRowsInArena (parts start at multiples of NR) and both paths agree bit for bit.
+  const chunk = Math.max(4, Math.floor(DOT_CHUNK_BYTES / (kp * size) / 4) * 4);
   const xAt = 0;
   const wAt = roundUp(rows * kp * 4, 16);
   const outAt = wAt + roundUp(chunk * kp * size, 16);
@@ -194,7 +196,6 @@ function dotRowsCopied(t: GemmTask): boolean {
     if (!putRow(t, i, f32, xAt / 4 + i * kp)) return false;
     f32.fill(0, xAt / 4 + i * kp + k, xAt / 4 + (i + 1) * kp);
   }
-  const kernel = fns[`dot${KERNEL_SUFFIX[b.dtype]}x${rows}`];
   const w = b.dtype === 'f32' ? f32 : new Uint16Array(memory.buffer);
   const wStart = wAt / size;
   for (let n = t.n0; n < t.n1; n += chunk) {
@@ -208,10 +209,33 @@ function dotRowsCopied(t: GemmTask): boolean {
         w.fill(0, wStart + j * kp + k, wStart + (j + 1) * kp);
       }
     }
-    kernel(xAt, wAt, outAt, kp, count);
+    runDot(fns, b.dtype, rows, xAt, wAt, outAt, kp, count);
     storeOutputs(t, f32, outAt, n, count);
   }
   return true;
+}
+
+/**
+ * x bytes that still sit in L1 (32 KiB here) beside the weights streaming through it: up to this,
+ * a single x row runs dot*x1 (13-14 GB/s of f16 weights on one thread at k = 4096, where dot*x1w4
+ * measured 8.5); past it, dot*x1w4 (10.4 GB/s at k = 11008, where dot*x1 fell to 8.2).
+ */
+const DOT_X_IN_L1_BYTES = 16 * 1024;
+
+/**
+ * out = x W^T for `count` weight rows of k elements from `wAt` (rows back to back): for a single x
+ * row deeper than DOT_X_IN_L1_BYTES, four weight rows per step (dot*x1w4) and the last count % 4
+ * one by one; otherwise the kernel for that many x rows.
+ */
+function runDot(fns: Record<string, KernelFn>, dtype: GemmTask['b']['dtype'], rows: number, xAt: number, wAt: number, outAt: number, k: number, count: number): void {
+  const name = `dot${KERNEL_SUFFIX[dtype]}x${rows}`;
+  if (rows > 1 || k * 4 <= DOT_X_IN_L1_BYTES) {
+    fns[name](xAt, wAt, outAt, k, count);
+    return;
+  }
+  const four = count - (count % 4);
+  if (four > 0) fns[`${name}w4`](xAt, wAt, outAt, k, four);
+  if (four < count) fns[name](xAt, wAt + four * k * (dtype === 'f32' ? 4 : 2), outAt + four * 4, k, count - four);
 }
 
 /** Copies the kernel's outputs for columns n .. n + count of every row (at `outAt`, row after row) into C. */
@@ -257,11 +281,10 @@ function dotRowsInArena(t: GemmTask, arena: ArenaHandle, part: number): boolean 
   const outAt = xAt + SLOT_X_BYTES;
   const f32 = new Float32Array(b.data.buffer);
   for (let i = 0; i < rows; i++) if (!putRow(t, i, f32, xAt / 4 + i * k)) return false;
-  const kernel = fns[`dot${KERNEL_SUFFIX[b.dtype]}x${rows}`];
-  const chunk = Math.floor(SLOT_X_BYTES / (rows * 4)); // output columns per call
+  const chunk = Math.floor(SLOT_X_BYTES / (rows * 4)); // output columns per call (a multiple of 4)
   for (let n = t.n0; n < t.n1; n += chunk) {
     const count = Math.min(chunk, t.n1 - n);
-    kernel(xAt, b.data.byteOffset + (b.offset + n * k) * size, outAt, k, count);
+    runDot(fns, b.dtype, rows, xAt, b.data.byteOffset + (b.offset + n * k) * size, outAt, k, count);
     storeOutputs(t, f32, outAt, n, count);
   }
   return true;

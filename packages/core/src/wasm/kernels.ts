@@ -343,6 +343,103 @@ function dotRows(dtype: HalfOrF32, rows: number): Fn {
 }
 
 /**
+ * One row of x times four weight rows at a time: out[j + o] = dot(x, w[j + o, :]) for o < 4, j < n
+ * (n a multiple of 4), `x` k f32, `w` n rows of k elements (k a multiple of DOT_STEP): the decode
+ * step of a single token. Each quarter of x is loaded once for the four rows, so x is read at half
+ * the rate of the weights' bytes, where `dotRows(dtype, 1)` reads 4 bytes of x for every 2-byte
+ * weight: that rate held while x sat in L1, but LLaVA-7B's down_proj (k = 11008: a 44 KB x) ran
+ * 40 % slower per weight byte than k = 4096. One accumulator per weight row (four chains) is what
+ * the 16 registers leave room for. f16 as in dotRows: x comes scaled, the four rows are converted
+ * without the inf / NaN fix and done again with it when one of them holds such a value.
+ */
+function dotFourRows(dtype: HalfOrF32): Fn {
+  const prefix = { f16: 'dotF16', bf16: 'dotBf16', f32: 'dotF32' }[dtype];
+  const f = new Fn(`${prefix}x1w4`, ['i32', 'i32', 'i32', 'i32', 'i32']);
+  const [x, w, out, k, n] = [0, 1, 2, 3, 4];
+  const size = dtype === 'f32' ? 4 : 2;
+  const p = f.local('i32'); // byte offset into x (4 per element)
+  const q = f.local('i32'); // current weight address in the first of the four rows
+  const rowStart = f.local('i32');
+  const rowBytes = f.local('i32');
+  const kBytes = f.local('i32');
+  const o = f.local('i32');
+  const oEnd = f.local('i32');
+  const rowOffset = [0, 1, 2].map(() => f.local('i32')); // 1, 2 and 3 rows' bytes
+  const acc = Array.from({ length: 4 }, () => f.local('v128'));
+  const raw = Array.from({ length: 4 }, () => f.local('v128'));
+  const xv = f.local('v128');
+  const wv = f.local('v128');
+  const zero = f.local('v128');
+  const seen = f.local('v128');
+
+  /** Pushes the address of weight row `row`'s current step: q + row * rowBytes. */
+  const rowAddress = (row: number) => {
+    f.localGet(q);
+    if (row > 0) f.localGet(rowOffset[row - 1]).i32Add();
+  };
+
+  /** acc[o] = row o's products (`fast`: f16 without the inf / NaN fix). */
+  const rowLoop = (fast: boolean) => {
+    for (const a of acc) f.f32x4Const(0).localSet(a);
+    f.i32Const(0).localSet(p);
+    f.localGet(rowStart).localSet(q);
+    f.loop(() => {
+      for (let quarter = 0; quarter < DOT_STEP / LANES; quarter++) {
+        if (dtype !== 'f32' && quarter % 2 === 0) {
+          for (let row = 0; row < 4; row++) {
+            rowAddress(row);
+            f.v128Load(16 * (quarter / 2)).localSet(raw[row]);
+            if (dtype === 'f16' && fast) f.localGet(seen).localGet(raw[row]).localGet(raw[row]).i16x8Add().i16x8MaxU().localSet(seen);
+          }
+        }
+        f.localGet(x).localGet(p).i32Add().v128Load(16 * quarter).localSet(xv);
+        for (let row = 0; row < 4; row++) {
+          if (dtype === 'f32') {
+            rowAddress(row);
+            f.v128Load(16 * quarter);
+          } else {
+            f.localGet(zero).localGet(raw[row]).i8x16Shuffle(halvesToHighLanes(4 * (quarter % 2)));
+            if (dtype === 'f16') emitHalfToScaledF32(f, !fast, wv);
+          }
+          f.localSet(wv);
+          f.localGet(acc[row]).localGet(xv).localGet(wv).f32x4Mul().f32x4Add().localSet(acc[row]);
+        }
+      }
+      f.localGet(q).i32Const(DOT_STEP * size).i32Add().localSet(q);
+      f.localGet(p).i32Const(DOT_STEP * 4).i32Add().localTee(p);
+      f.localGet(kBytes).i32LtU().brIf(0);
+    });
+  };
+
+  f.localGet(k).i32Const(4).i32Mul().localSet(kBytes);
+  f.localGet(k).i32Const(size).i32Mul().localSet(rowBytes);
+  rowOffset.forEach((r, i) => f.localGet(rowBytes).i32Const(i + 1).i32Mul().localSet(r));
+  f.i32x4Const(0).localSet(zero);
+  f.localGet(w).localSet(rowStart);
+  f.localGet(out).localTee(o).localGet(n).i32Const(4).i32Mul().i32Add().localSet(oEnd);
+  f.loop(() => {
+    if (dtype === 'f16') {
+      f.i32x4Const(0).localSet(seen);
+      rowLoop(true);
+      f.localGet(seen).i32x4Const(0xf7fef7fe | 0).i16x8GtU().v128AnyTrue();
+      f.if(() => rowLoop(false));
+    } else {
+      rowLoop(false);
+    }
+    acc.forEach((a, row) => {
+      f.localGet(o);
+      f.localGet(a).f32x4ExtractLane(0).localGet(a).f32x4ExtractLane(1).f32Add();
+      f.localGet(a).f32x4ExtractLane(2).localGet(a).f32x4ExtractLane(3).f32Add().f32Add();
+      f.f32Store(4 * row);
+    });
+    f.localGet(rowStart).localGet(rowBytes).i32Const(4).i32Mul().i32Add().localSet(rowStart);
+    f.localGet(o).i32Const(16).i32Add().localTee(o);
+    f.localGet(oEnd).i32LtU().brIf(0);
+  });
+  return f;
+}
+
+/**
  * Every kernel in one module; `fma` uses relaxed SIMD's fused multiply-add in the GEMM. `memory`:
  * the module's own, or an imported shared one (see assembler.ts).
  */
@@ -354,6 +451,7 @@ export function kernelModule(fma: boolean, memory: MemorySource = { pages: 1 }):
     packPanels('f32', MR),
     packRowMajorF32(),
     ...dtypes.flatMap((d) => [1, 2, 3, 4].map((rows) => dotRows(d, rows))),
+    ...dtypes.map(dotFourRows),
   ], memory);
 }
 
