@@ -290,7 +290,7 @@ function dotRows(dtype: HalfOrF32, rows: number): Fn {
           if (quarter % 2 === 0) {
             f.localGet(q).v128Load(16 * (quarter / 2)).localSet(raw);
             // f16: the largest magnitude so far (each half doubled: the sign bit drops out).
-            if (dtype === 'f16' && fast) f.localGet(seen).localGet(raw).localGet(raw).i16x8Add().i16x8MaxU().localSet(seen);
+            if (dtype === 'f16' && fast) emitSeen(f, seen, raw);
           }
           f.localGet(zero).localGet(raw).i8x16Shuffle(halvesToHighLanes(4 * (quarter % 2)));
           if (dtype === 'f16') emitHalfToScaledF32(f, !fast, wv);
@@ -316,23 +316,14 @@ function dotRows(dtype: HalfOrF32, rows: number): Fn {
   f.localGet(w).localSet(rowStart);
   f.localGet(out).localTee(o).localGet(n).i32Const(4).i32Mul().i32Add().localSet(oEnd);
   f.loop(() => {
-    if (dtype === 'f16') {
-      f.i32x4Const(0).localSet(seen);
-      rowLoop(true);
-      // Any exponent 31 in this row (a doubled half above 0x7bff * 2): again with the fix.
-      f.localGet(seen).i32x4Const(0xf7fef7fe | 0).i16x8GtU().v128AnyTrue();
-      f.if(() => rowLoop(false));
-    } else {
-      rowLoop(false);
-    }
+    emitCheckedRows(f, dtype, seen, rowLoop);
     acc.forEach((chain, r) => {
       // out[r, j] at o + r * n * 4; the sum of the chains' lanes.
       f.localGet(o);
       if (r > 0) f.localGet(n).i32Const(4 * r).i32Mul().i32Add();
       const [a0, ...rest] = chain;
       for (const a of rest) f.localGet(a0).localGet(a).f32x4Add().localSet(a0);
-      f.localGet(a0).f32x4ExtractLane(0).localGet(a0).f32x4ExtractLane(1).f32Add();
-      f.localGet(a0).f32x4ExtractLane(2).localGet(a0).f32x4ExtractLane(3).f32Add().f32Add();
+      emitLaneSum(f, a0);
       f.f32Store();
     });
     f.localGet(rowStart).localGet(rowBytes).i32Add().localSet(rowStart);
@@ -389,7 +380,7 @@ function dotFourRows(dtype: HalfOrF32): Fn {
           for (let row = 0; row < 4; row++) {
             rowAddress(row);
             f.v128Load(16 * (quarter / 2)).localSet(raw[row]);
-            if (dtype === 'f16' && fast) f.localGet(seen).localGet(raw[row]).localGet(raw[row]).i16x8Add().i16x8MaxU().localSet(seen);
+            if (dtype === 'f16' && fast) emitSeen(f, seen, raw[row]);
           }
         }
         f.localGet(x).localGet(p).i32Add().v128Load(16 * quarter).localSet(xv);
@@ -418,18 +409,10 @@ function dotFourRows(dtype: HalfOrF32): Fn {
   f.localGet(w).localSet(rowStart);
   f.localGet(out).localTee(o).localGet(n).i32Const(4).i32Mul().i32Add().localSet(oEnd);
   f.loop(() => {
-    if (dtype === 'f16') {
-      f.i32x4Const(0).localSet(seen);
-      rowLoop(true);
-      f.localGet(seen).i32x4Const(0xf7fef7fe | 0).i16x8GtU().v128AnyTrue();
-      f.if(() => rowLoop(false));
-    } else {
-      rowLoop(false);
-    }
+    emitCheckedRows(f, dtype, seen, rowLoop);
     acc.forEach((a, row) => {
       f.localGet(o);
-      f.localGet(a).f32x4ExtractLane(0).localGet(a).f32x4ExtractLane(1).f32Add();
-      f.localGet(a).f32x4ExtractLane(2).localGet(a).f32x4ExtractLane(3).f32Add().f32Add();
+      emitLaneSum(f, a);
       f.f32Store(4 * row);
     });
     f.localGet(rowStart).localGet(rowBytes).i32Const(4).i32Mul().i32Add().localSet(rowStart);
@@ -437,6 +420,33 @@ function dotFourRows(dtype: HalfOrF32): Fn {
     f.localGet(oEnd).i32LtU().brIf(0);
   });
   return f;
+}
+
+/** seen = max(seen, raw doubled) per 16-bit lane: the largest f16 magnitude so far (the sign drops out). */
+function emitSeen(f: Fn, seen: number, raw: number): void {
+  f.localGet(seen).localGet(raw).localGet(raw).i16x8Add().i16x8MaxU().localSet(seen);
+}
+
+/**
+ * Runs a dot kernel's `rowLoop` over the current weight row(s): for f16 first without the inf / NaN
+ * fix, keeping the largest doubled half in `seen` (emitSeen), and again with the fix when one of
+ * them has exponent 31 (a doubled half above 0x7bff * 2).
+ */
+function emitCheckedRows(f: Fn, dtype: HalfOrF32, seen: number, rowLoop: (fast: boolean) => void): void {
+  if (dtype !== 'f16') {
+    rowLoop(false);
+    return;
+  }
+  f.i32x4Const(0).localSet(seen);
+  rowLoop(true);
+  f.localGet(seen).i32x4Const(0xf7fef7fe | 0).i16x8GtU().v128AnyTrue();
+  f.if(() => rowLoop(false));
+}
+
+/** Pushes the f32 sum of the four lanes of v128 local `a`. */
+function emitLaneSum(f: Fn, a: number): void {
+  f.localGet(a).f32x4ExtractLane(0).localGet(a).f32x4ExtractLane(1).f32Add();
+  f.localGet(a).f32x4ExtractLane(2).localGet(a).f32x4ExtractLane(3).f32Add().f32Add();
 }
 
 /**
