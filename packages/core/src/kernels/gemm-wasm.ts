@@ -7,9 +7,9 @@
  * are copied into the instance's memory (`TypedArray.set`, memcpy speed) and packed there by a SIMD
  * kernel (which also converts f16 / bf16 weights); operands in other layouts (a transposed A, a
  * strided B) are packed by the JS packer. C is accumulated in an f32 strip of the instance's memory
- * that is copied out once per column block. The decode path reads a weight
- * in place where it lies in a shared arena (wasm/arena.ts: large loaded weights); otherwise it
- * copies a chunk of weight rows (memcpy-speed `TypedArray.set`) and runs the dot kernel on it.
+ * that is copied out once per column block. The decode path reads a weight in place where it lies
+ * in a shared arena (wasm/arena.ts: large loaded weights); otherwise it copies a chunk of weight
+ * rows and runs the dot kernel on it.
  *
  * Every thread has its own instance (a module-level singleton: each worker imports this module
  * anew), so no memory is shared between kernels. Nothing here uses Node APIs: the kernels load the

@@ -12,7 +12,8 @@
  *   4 x 4 blocks with shuffles, so a weight is converted one block at a time, never whole;
  *   `packAF32` the same for A's panels, `packRowMajorF32` B panels from an n-contiguous B.
  * - `dot{F16,Bf16,F32}x{1..4}`: 1-4 rows of x times every row of a weight block, straight from
- *   its 16-bit storage: the decode step, bound by how fast the weights stream from memory.
+ *   its 16-bit storage: the decode step, bound by how fast the weights stream from memory;
+ *   `dot*x1w4` one x row against four weight rows per step, for an x too long to stay in L1.
  */
 import { MR, NR } from '../kernels/gemm.js';
 import { Fn, assemble, type MemorySource } from './assembler.js';
