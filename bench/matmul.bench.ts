@@ -3,7 +3,8 @@
  * tfjs-backend-wasm (XNNPACK's SIMD kernel, one thread) on the same inputs; then the two shapes
  * LLaVA-1.5-7B's decoder runs (f16 weights: a prefill and a decode step), with the decode's weight
  * bandwidth next to what `Buffer.compare` of two 256 MiB buffers reads in the same run; the decode
- * both with weights on buffers of their own (copied in) and in a wasm arena (read in place).
+ * both with weights on buffers of their own (copied in) and in a wasm arena (read in place), and
+ * down_proj's deeper decode (k = 11008, the four-row dot kernel).
  * Targets (issue #8): f32 1024^3 on one thread >= 1.0x tfjs-backend-wasm, two threads >= 1.7x one;
  * the f16 prefill at least the f32 GFLOP/s; the f16 decode on two threads >= 50 % of the bandwidth.
  */
@@ -49,16 +50,21 @@ export default async function matmulSuite({ quick }: SuiteOptions): Promise<void
   // 13 GiB do, not from cache: on buffers of their own (copied into the kernel's memory in chunks)
   // and placed in a wasm arena (read in place: wasm/arena.ts).
   const own = Array.from({ length: 8 }, (_, i) => (i === 0 ? w : randn([4096, 4096], 10 + i, 'f16')));
-  const inArena = own.map((t) => {
+  const placed = (t: Tensor) => {
     const data = placeWeight('f16', t.size);
     if (!data) throw new Error('matmul bench: this engine cannot place weights in wasm arenas');
     data.set(t.data as Uint16Array);
     return new Tensor('f16', data, t.shape);
-  });
-  const cycle = (weights: Tensor[]) => {
-    let i = 0;
-    return () => linear(decode, weights[i++ % weights.length]);
   };
+  const inArena = own.map(placed);
+  const cycle = (weights: Tensor[], x = decode) => {
+    let i = 0;
+    return () => linear(x, weights[i++ % weights.length]);
+  };
+  // down_proj [4096, 11008]: an x row of 44 KB, past L1, takes the four-row dot kernel (3 weights, 270 MB).
+  const down = Array.from({ length: 3 }, (_, i) => placed(randn([4096, 11008], 20 + i, 'f16')));
+  const downX = randn([1, 11008], 6);
+  const downBytes = 4096 * 11008 * 2;
   cases.push(
     { name: `f16 linear ${rows}x4096x4096 wasm 1 thread`, flops: prefillFlops, setup: on('wasm', 1), fn: () => linear(prefill, w) },
     { name: `f16 linear ${rows}x4096x4096 wasm 2 threads`, flops: prefillFlops, setup: on('wasm', 2), fn: () => linear(prefill, w) },
@@ -67,8 +73,10 @@ export default async function matmulSuite({ quick }: SuiteOptions): Promise<void
     { name: 'f16 decode 1x4096x4096 wasm copied 2 threads', flops: decodeFlops, setup: on('wasm', 2), fn: cycle(own) },
     { name: 'f16 decode 1x4096x4096 wasm arena 1 thread', flops: decodeFlops, setup: on('wasm', 1), fn: cycle(inArena) },
     { name: 'f16 decode 1x4096x4096 wasm arena 2 threads', flops: decodeFlops, setup: on('wasm', 2), fn: cycle(inArena) },
+    { name: 'f16 decode 1x11008x4096 (down_proj) wasm arena 1 thread', flops: 2 * 4096 * 11008, setup: on('wasm', 1), fn: cycle(down, downX) },
+    { name: 'f16 decode 1x11008x4096 (down_proj) wasm arena 2 threads', flops: 2 * 4096 * 11008, setup: on('wasm', 2), fn: cycle(down, downX) },
   );
-  for (const c of cases) if (c.name.includes('decode')) bytes.set(c.name, w.size * 2);
+  for (const c of cases) if (c.name.includes('decode')) bytes.set(c.name, c.name.includes('down_proj') ? downBytes : w.size * 2);
   // The machine's read bandwidth on one thread: compare two equal buffers (reads both in full).
   const x = Buffer.alloc(256 * 2 ** 20, 7);
   const y = Buffer.alloc(256 * 2 ** 20, 7);
