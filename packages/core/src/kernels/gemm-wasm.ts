@@ -92,6 +92,7 @@ export function blockedWasm(t: GemmTask): void {
   const bRowsBytes = { 'k-rows': NC * kp * size, 'n-rows': KC * NC * 4, js: 0 }[bFrom];
   const { memory, fns } = reserve(bRowsAt + bRowsBytes);
   const f32 = new Float32Array(memory.buffer);
+  const bRows = b.dtype === 'f32' ? f32 : new Uint16Array(memory.buffer); // B's source, in its own dtype
   const pack = fns[`pack${KERNEL_SUFFIX[b.dtype]}`];
   for (let ms = t.m0; ms < t.m1; ms += MS) {
     const msEnd = Math.min(t.m1, ms + MS);
@@ -99,7 +100,8 @@ export function blockedWasm(t: GemmTask): void {
     for (let jc = t.n0; jc < t.n1; jc += NC) {
       const nc = Math.min(NC, t.n1 - jc);
       const ncp = roundUp(nc, NR);
-      if (bFrom === 'k-rows') stageRows(b, jc, nc, ncp, k, kp, memory.buffer, bRowsAt);
+      // k-rows: columns jc..jc+nc of B are rows of W, copied as ncp rows of kp elements.
+      if (bFrom === 'k-rows') copyRows(b.data, b.offset + jc * b.colStride, b.colStride, nc, k, bRows, bRowsAt / size, kp, ncp);
       f32.fill(0, cAt / 4, cAt / 4 + msp * ncp);
       for (let pc = 0; pc < k; pc += KC) {
         const kc = Math.min(KC, k - pc);
@@ -107,7 +109,7 @@ export function blockedWasm(t: GemmTask): void {
         if (bFrom === 'k-rows') {
           pack(bRowsAt + pc * size, kp * size, bAt, kcp, ncp);
         } else if (bFrom === 'n-rows') {
-          stageBlock(b, pc, kc, kcp, jc, nc, ncp, f32, bRowsAt / 4);
+          copyRows(b.data, b.offset + pc * b.rowStride + jc, b.rowStride, kc, nc, f32, bRowsAt / 4, ncp, kcp);
           fns.packRowMajorF32(bRowsAt, ncp * 4, bAt, kcp, ncp);
         } else {
           packB(b, pc, kc, kcp, jc, nc, f32, bAt / 4);
@@ -116,7 +118,7 @@ export function blockedWasm(t: GemmTask): void {
           const mc = Math.min(MC, msEnd - ic);
           const mcp = roundUp(mc, MR);
           if (aInWasm) {
-            stageBlock(a, ic, mc, mcp, pc, kc, kcp, f32, aRowsAt / 4);
+            copyRows(a.data, a.offset + ic * a.rowStride + pc, a.rowStride, mc, kc, f32, aRowsAt / 4, kcp, mcp);
             fns.packAF32(aRowsAt, kcp * 4, aAt, kcp, mcp);
           } else {
             packA(a, ic, mc, pc, kc, kcp, f32, aAt / 4);
@@ -133,38 +135,25 @@ export function blockedWasm(t: GemmTask): void {
 }
 
 /**
- * Copies rows r0..r0+rows, columns c0..c0+cols of an f32 matrix whose columns are contiguous into
- * out[at...] as rows of `stride` values, zero-filling each row past `cols` and rows up to
- * `paddedRows`, so that the pack kernels read zeros (not stale memory) in the padding.
+ * Copies `rows` rows of `cols` contiguous elements, the first at data[from] and `rowStride` apart,
+ * into out[at...] as rows of `stride` elements, zero-filling each row past `cols` and the rows up
+ * to `paddedRows`, so that the kernels read zeros (not stale memory) in the padding. Rows that lie
+ * back to back go over in one copy. `data` and `out` hold the same element type.
  */
-function stageBlock(m: MatrixRef, r0: number, rows: number, paddedRows: number, c0: number, cols: number, stride: number, out: Float32Array, at: number): void {
-  const data = m.data as Float32Array;
-  for (let r = 0; r < rows; r++) {
-    const from = m.offset + (r0 + r) * m.rowStride + c0;
-    out.set(data.subarray(from, from + cols), at + r * stride);
-    if (stride > cols) out.fill(0, at + r * stride + cols, at + (r + 1) * stride);
-  }
-  out.fill(0, at + rows * stride, at + paddedRows * stride);
-}
-
-/**
- * Copies columns jc..jc+nc of a k-contiguous B (rows of a weight W) into the instance as ncp rows
- * of kp elements (B's columns are the rows here), zero-padded to the panel sizes. Rows that lie
- * back to back in W go over in one copy.
- */
-function stageRows(b: MatrixRef, jc: number, nc: number, ncp: number, k: number, kp: number, buffer: ArrayBuffer, at: number): void {
-  const stage = b.dtype === 'f32' ? new Float32Array(buffer, at, ncp * kp) : new Uint16Array(buffer, at, ncp * kp);
-  const data = b.data;
-  const first = b.offset + jc * b.colStride;
-  if (kp === k && b.colStride === k) {
-    stage.set(data.subarray(first, first + nc * k));
+function copyRows(
+  data: Float32Array | Uint16Array, from: number, rowStride: number, rows: number, cols: number,
+  out: Float32Array | Uint16Array, at: number, stride: number, paddedRows: number,
+): void {
+  const src = data as Float32Array; // same element type as out: a plain element copy
+  if (stride === cols && rowStride === cols) {
+    out.set(src.subarray(from, from + rows * cols), at);
   } else {
-    for (let j = 0; j < nc; j++) {
-      stage.set(data.subarray(first + j * b.colStride, first + j * b.colStride + k), j * kp);
-      stage.fill(0, j * kp + k, (j + 1) * kp);
+    for (let r = 0; r < rows; r++) {
+      out.set(src.subarray(from + r * rowStride, from + r * rowStride + cols), at + r * stride);
+      out.fill(0, at + r * stride + cols, at + (r + 1) * stride);
     }
   }
-  stage.fill(0, nc * kp);
+  out.fill(0, at + rows * stride, at + paddedRows * stride);
 }
 
 /**
@@ -205,15 +194,7 @@ function dotRowsCopied(t: GemmTask): boolean {
   const wStart = wAt / size;
   for (let n = t.n0; n < t.n1; n += chunk) {
     const count = Math.min(chunk, t.n1 - n);
-    const first = b.offset + n * b.colStride;
-    if (kp === k && b.colStride === k) {
-      w.set(b.data.subarray(first, first + count * k), wStart); // rows back to back: one copy
-    } else {
-      for (let j = 0; j < count; j++) {
-        w.set(b.data.subarray(first + j * b.colStride, first + j * b.colStride + k), wStart + j * kp);
-        w.fill(0, wStart + j * kp + k, wStart + (j + 1) * kp);
-      }
-    }
+    copyRows(b.data, b.offset + n * b.colStride, b.colStride, count, k, w, wStart, kp, count);
     runDot(fns, b.dtype, rows, xAt, wAt, outAt, kp, count);
     storeOutputs(t, f32, outAt, n, count);
   }
