@@ -15,7 +15,7 @@
  * anew), so no memory is shared between kernels. Nothing here uses Node APIs: the kernels load the
  * same way in a browser worker.
  */
-import { DOT_STEP, F16_X_SCALE, PACK_STEP, kernelModule, relaxedSimdSupported } from '../wasm/kernels.js';
+import { DOT_STEP, F16_X_SCALE, KERNEL_SUFFIX, PACK_STEP, kernelModule, relaxedSimdSupported } from '../wasm/kernels.js';
 import { webAssembly, type WasmMemory, type WasmModule } from '../wasm/webassembly.js';
 import { KC, MC, MR, NC, NR, packA, packB, type GemmTask, type MatrixRef } from './gemm.js';
 import { ARENA_SLOTS, SLOT_X_BYTES, arenaKernels, slotAt, type ArenaHandle } from '../wasm/arena.js';
@@ -66,7 +66,6 @@ function reserve(bytes: number): Instance {
 }
 
 const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
-const KERNEL_SUFFIX = { f32: 'F32', f16: 'F16', bf16: 'Bf16' } as const;
 
 /** One thread's share of C = A B by the blocked algorithm (gemm.ts's), into f32 `t.c`. */
 export function blockedWasm(t: GemmTask): void {

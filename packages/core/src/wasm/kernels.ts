@@ -28,6 +28,9 @@ export const PACK_STEP = 4;
 
 export type HalfOrF32 = 'f16' | 'bf16' | 'f32';
 
+/** How a kernel's name spells its weight dtype: packF16, dotBf16x2, dotF32x1w4, ... */
+export const KERNEL_SUFFIX = { f16: 'F16', bf16: 'Bf16', f32: 'F32' } as const;
+
 /**
  * The register tile (MR x NR of C in v128 registers):
  *
@@ -160,7 +163,7 @@ function halvesToHighLanes(first: number): number[] {
  * blocks with shuffles into 4 rows of the panel.
  */
 function packPanels(dtype: HalfOrF32, width: typeof MR | typeof NR): Fn {
-  const name = `${width === MR ? 'packA' : 'pack'}${{ f16: 'F16', bf16: 'Bf16', f32: 'F32' }[dtype]}`;
+  const name = `${width === MR ? 'packA' : 'pack'}${KERNEL_SUFFIX[dtype]}`;
   const f = new Fn(name, ['i32', 'i32', 'i32', 'i32', 'i32']);
   const [src, rowBytes, dst, kc, nc] = [0, 1, 2, 3, 4];
   const size = dtype === 'f32' ? 4 : 2;
@@ -258,7 +261,7 @@ function packRowMajorF32(): Fn {
  * have enough independent chains with two each (6 or 8), and four each would spill.
  */
 function dotRows(dtype: HalfOrF32, rows: number): Fn {
-  const prefix = { f16: 'dotF16', bf16: 'dotBf16', f32: 'dotF32' }[dtype];
+  const prefix = `dot${KERNEL_SUFFIX[dtype]}`;
   const f = new Fn(`${prefix}x${rows}`, ['i32', 'i32', 'i32', 'i32', 'i32']);
   const [x, w, out, k, n] = [0, 1, 2, 3, 4];
   const size = dtype === 'f32' ? 4 : 2;
@@ -345,7 +348,7 @@ function dotRows(dtype: HalfOrF32, rows: number): Fn {
  * without the inf / NaN fix and done again with it when one of them holds such a value.
  */
 function dotFourRows(dtype: HalfOrF32): Fn {
-  const prefix = { f16: 'dotF16', bf16: 'dotBf16', f32: 'dotF32' }[dtype];
+  const prefix = `dot${KERNEL_SUFFIX[dtype]}`;
   const f = new Fn(`${prefix}x1w4`, ['i32', 'i32', 'i32', 'i32', 'i32']);
   const [x, w, out, k, n] = [0, 1, 2, 3, 4];
   const size = dtype === 'f32' ? 4 : 2;
