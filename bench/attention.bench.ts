@@ -1,8 +1,9 @@
 /**
  * Attention speed and memory at LLaVA-1.5-7B's decoder shapes (32 heads, D 128): a causal prefill
  * of T = 640 tokens and one decode step against a 640-token cache, for the reference (forms the
- * Tq x Tk matrix), the tiled FlashAttention-2 kernel (1 and 2 threads) and the gpu.js kernels in
- * gpu.js's cpu mode (and on headless GL when an X display makes it available: run under
+ * Tq x Tk matrix), the tiled FlashAttention-2 kernel (1 and 2 threads), for the decode step the SIMD
+ * kernels that read a KV cache in a wasm arena (1 and 2 threads; wasm kernel only), and the gpu.js
+ * kernels in gpu.js's cpu mode (and on headless GL when an X display makes it available: run under
  * `xvfb-run -a`).
  *
  * GFLOP/s counts 4 * D * H flops per (query, key) pair the causal mask lets through:
@@ -18,7 +19,7 @@
  * many threads, in the same run. Extra bytes as above, for the backward's scratch.
  * `--quick` uses 4 heads instead of 32 (numbers are rough, for checking that the suite runs).
  */
-import { getNumThreads, randn, setNumThreads, type Tensor } from '@adsc/core';
+import { Tensor, getKernel, getNumThreads, placeFreeable, randn, setNumThreads } from '@adsc/core';
 import {
   DEFAULT_GPU_TILE, DEFAULT_TILE, attention, attentionBackward, attentionWithLse, backwardScratchBytes, createBackwardScratch,
   createGpuAttention, createTiledScratch, gpuScratchBytes, referenceBackwardScratchBytes, referenceScratchBytes, scratchBytes,
@@ -38,6 +39,14 @@ export default async function attentionSuite({ quick }: SuiteOptions): Promise<v
   const q = view(1);
   const k = view(2);
   const v = view(3);
+  // k and v copied into one wasm arena block, token-major as the KV cache holds them (arena-decode.ts).
+  const placed = getKernel() === 'wasm' ? placeFreeable(T * heads * D, 2) : undefined;
+  const [kArena, vArena] = placed
+    ? [k, v].map((t, i) => {
+      placed[i].set(t.permute([1, 0, 2]).toFloat32Array());
+      return new Tensor('f32', placed[i], [heads, T, D], [D, heads * D, 1], 0);
+    })
+    : [undefined, undefined];
   const gpus: GpuAttention[] = [await createGpuAttention({ mode: 'cpu' })];
   try {
     gpus.push(await createGpuAttention({ mode: 'headlessgl' }));
@@ -65,6 +74,11 @@ export default async function attentionSuite({ quick }: SuiteOptions): Promise<v
     add('reference 2 threads', () => attention(qs, k, v, { causal: true, impl: 'reference' }), referenceScratchBytes(problem), () => setNumThreads(2));
     add('tiled 1 thread', () => attention(qs, k, v, { causal: true }), tiledBytes, () => setNumThreads(1));
     add('tiled 2 threads', () => attention(qs, k, v, { causal: true }), 2 * tiledBytes, () => setNumThreads(2));
+    if (tq === 1 && kArena && vArena) {
+      // The same keys and values where the model's KV cache keeps them: the SIMD decode kernels.
+      add('wasm SIMD, K/V in an arena, 1 thread', () => attention(qs, kArena, vArena, { causal: true }), 0, () => setNumThreads(1));
+      add('wasm SIMD, K/V in an arena, 2 threads', () => attention(qs, kArena, vArena, { causal: true }), 0, () => setNumThreads(2));
+    }
     for (const gpu of gpus) {
       add(`gpu.js ${gpu.mode}`, () => gpu.attention(qs, k, v, { causal: true }), gpuScratchBytes(problem, DEFAULT_GPU_TILE));
     }

@@ -4,7 +4,9 @@
  * - `reference` (reference.ts): softmax(scale * Q K^T) V with the Tq x Tk matrix in memory; the only
  *   one that can return the probabilities (`attentionWithProbs`), which FastV needs.
  * - `tiled` (tiled.ts, the default): FlashAttention-2's tiled online softmax on the CPU; extra
- *   memory O(tile), never Tq x Tk. ADSC runs on it: it never asks for the probabilities.
+ *   memory O(tile), never Tq x Tk. ADSC runs on it: it never asks for the probabilities. With no
+ *   impl asked for, a decode step whose keys and values lie in a wasm arena (the model's KV cache)
+ *   runs on SIMD kernels instead (arena-decode.ts).
  * - gpu.js kernels (gpu.ts, `createGpuAttention`): the same recurrence on WebGL / headless GL, or as
  *   JavaScript in gpu.js's cpu mode. gpu.js is loaded only when asked for.
  *
@@ -19,6 +21,7 @@
  * (tiled-backward.ts, the default) or the textbook one (reference.ts).
  */
 import { f32Output, needsGrad, record, tensor, type Tensor } from '@adsc/core';
+import { arenaDecodeAttention, decodeArena } from './arena-decode.js';
 import { headRows, rowValues } from './head-rows.js';
 import { DEFAULT_TILE, resolveBackwardProblem, resolveProblem, resolveTile, type AttentionOptions, type AttentionProblem } from './options.js';
 import { referenceAttention, referenceAttentionBackward } from './reference.js';
@@ -95,11 +98,18 @@ export function attentionWithLse(q: Tensor, k: Tensor, v: Tensor, opts: Attentio
 function forward(p: AttentionProblem, q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions, out: Float32Array, lse?: Float32Array): void {
   if (opts.impl === 'reference') {
     referenceAttention(p, headRows(q, p, true), headRows(k, p, true), headRows(v, p, true), out, { lse });
-  } else {
-    const shared = threadsFor(p) > 1;
-    const tile = resolveTile('attention', opts.tile, DEFAULT_TILE);
-    tiledAttention(p, headRows(q, p, shared), headRows(k, p, shared), headRows(v, p, shared), out, tile, lse);
+    return;
   }
+  const shared = threadsFor(p) > 1;
+  const [qRows, kRows, vRows] = [headRows(q, p, shared), headRows(k, p, shared), headRows(v, p, shared)];
+  // A decode step over a KV cache in a wasm arena (no impl asked for, no lse: inference).
+  const arena = opts.impl === undefined && lse === undefined ? decodeArena(p, kRows, vRows) : undefined;
+  if (arena) {
+    arenaDecodeAttention(arena, p, qRows, kRows, vRows, out);
+    return;
+  }
+  const tile = resolveTile('attention', opts.tile, DEFAULT_TILE);
+  tiledAttention(p, qRows, kRows, vRows, out, tile, lse);
 }
 
 /**

@@ -21,7 +21,10 @@ export type { MatrixRef } from './kernels/gemm.js';
 export { getKernel, setKernel, type KernelName } from './kernels/select.js';
 export { wasmSupported } from './kernels/gemm-wasm.js';
 export { kernelModule } from './wasm/kernels.js';
-export { allocateWeight, arenasSupported, placeWeight } from './wasm/arena.js';
+export {
+  ARENA_SLOTS, SLOT_X_BYTES, allocateWeight, arenaFreeBytes, arenaKernels, arenaOf, arenasSupported, placeFreeable, placeWeight, releaseFreeable, slotAt, type ArenaHandle,
+} from './wasm/arena.js';
+export { ATTEND_STEP } from './wasm/attention-kernels.js';
 export { webAssembly, type WasmInstance, type WasmMemory } from './wasm/webassembly.js';
 export { conv2dPatches } from './ops/conv.js';
 export { crossEntropy, type CrossEntropyOptions } from './ops/loss.js';

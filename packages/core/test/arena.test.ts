@@ -1,7 +1,10 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectClose } from '../src/testing.js';
 import {
-  Tensor, allocate, allocateWeight, arenasSupported, f16BitsToNumber, getKernel, getNumThreads, linear, placeWeight, randn, setKernel, setNumThreads, tensor,
+  Tensor, allocate, allocateWeight, arenaFreeBytes, arenasSupported, f16BitsToNumber, getKernel, getNumThreads, linear, placeFreeable, placeWeight, randn, releaseFreeable,
+  setKernel, setNumThreads, tensor,
 } from '../src/index.js';
 import { ARENA_MIN_BYTES, arenaOf } from '../src/wasm/arena.js';
 
@@ -10,6 +13,13 @@ function inArena(t: Tensor): Tensor {
   const data = placeWeight(t.dtype, t.size)!;
   data.set(t.data as Float32Array & Uint16Array);
   return new Tensor(t.dtype, data, t.shape);
+}
+
+/** A full garbage collection (V8's gc, exposed for this test file), then a turn of the event loop for finalizers. */
+async function collectGarbage(): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 /** x W^T in doubles, from the weight's decoded values. */
@@ -44,6 +54,50 @@ describe.skipIf(!arenasSupported())('weight arenas and the in-place decode (skip
   it('keeps tensors under ARENA_MIN_BYTES out of arenas and puts larger ones in (allocateWeight)', () => {
     expect(arenaOf(allocateWeight('f16', 1024))).toBeUndefined();
     expect(arenaOf(allocateWeight('f16', ARENA_MIN_BYTES / 2))).toBeDefined();
+  });
+
+  it('places freeable arrays one after another in one arena, zeroed (placeFreeable)', () => {
+    const [k, v] = placeFreeable(1000, 2)!;
+    expect(arenaOf(k)!.id).toBe(arenaOf(v)!.id);
+    expect(v.byteOffset).toBe(k.byteOffset + 4032); // 4000 bytes rounded up to 64
+    expect([...k, ...v].every((x) => x === 0)).toBe(true);
+  });
+
+  it('returns a freeable block to its arena once its arrays are collected, and hands its bytes out again zeroed', async () => {
+    const bytes = 2 * 2 ** 20;
+    await collectGarbage(); // earlier tests' blocks first
+    const offset = (() => {
+      const [k, v] = placeFreeable(2 ** 18, 2)!; // 1 MiB each
+      k.fill(1);
+      v.fill(2);
+      return k.byteOffset;
+    })();
+    const before = arenaFreeBytes();
+    for (let i = 0; i < 20 && arenaFreeBytes() === before; i++) await collectGarbage();
+    expect(arenaFreeBytes()).toBe(before + bytes);
+    const [k, v] = placeFreeable(2 ** 18, 2)!;
+    expect(k.byteOffset).toBe(offset);
+    expect([...k, ...v].every((x) => x === 0)).toBe(true);
+  });
+
+  it('gives a freeable block back at once when its owner releases it, and only once (releaseFreeable)', () => {
+    const [k, v] = placeFreeable(2 ** 16, 2)!;
+    const before = arenaFreeBytes();
+    expect(releaseFreeable(v)).toBe(true);
+    expect(arenaFreeBytes()).toBe(before + 2 * 2 ** 18);
+    expect(releaseFreeable(k)).toBe(false);
+    expect(releaseFreeable(new Float32Array(4))).toBe(false);
+    expect(placeFreeable(2 ** 16, 1)![0].byteOffset).toBe(k.byteOffset);
+  });
+
+  it('reuses a freed block that lies before other blocks for the next block that fits', async () => {
+    await collectGarbage();
+    const offset = (() => placeFreeable(2 ** 16, 2)![0].byteOffset)(); // 512 KiB, dropped at once
+    const after = placeWeight('f32', 16)!; // a block after it, held
+    expect(after.byteOffset).toBeGreaterThan(offset);
+    const before = arenaFreeBytes();
+    for (let i = 0; i < 20 && arenaFreeBytes() === before; i++) await collectGarbage();
+    expect(placeFreeable(2 ** 15, 1)![0].byteOffset).toBe(offset);
   });
 
   it('refuses dtypes the kernels do not read (placeWeight gives undefined)', () => {

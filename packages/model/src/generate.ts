@@ -52,21 +52,27 @@ export function generate(model: Llava, inputIds: readonly number[], pixels: Tens
 
   t0 = performance.now();
   const prompt = model.embedPrompt(inputIds, features);
-  const { logits, cache, ...stats } = model.prefill(prompt, schedule);
+  // Room for every token the decode steps may append: a 7B cache grown by half is a copy of 0.6 GB.
+  const { logits, cache, ...stats } = model.prefill(prompt, schedule, Math.max(0, maxNewTokens - 1));
   const prefill = performance.now() - t0;
   const kvCacheElements = cache.elements;
 
   const outputIds: number[] = [];
   const decode: number[] = [];
   let next = logits;
-  while (outputIds.length < maxNewTokens) {
-    const id = choose(next);
-    outputIds.push(id);
-    opts.onToken?.(id);
-    if (model.config.eosTokenIds.includes(id) || outputIds.length === maxNewTokens) break;
-    t0 = performance.now();
-    next = model.decodeStep(id, cache);
-    decode.push(performance.now() - t0);
+  try {
+    while (outputIds.length < maxNewTokens) {
+      const id = choose(next);
+      outputIds.push(id);
+      opts.onToken?.(id);
+      if (model.config.eosTokenIds.includes(id) || outputIds.length === maxNewTokens) break;
+      t0 = performance.now();
+      next = model.decodeStep(id, cache);
+      decode.push(performance.now() - t0);
+    }
+  } finally {
+    // A 7B's cache is hundreds of MB in wasm arenas, and an evaluation loop never waits for the GC.
+    cache.release();
   }
   return {
     inputIds: [...inputIds],

@@ -7,7 +7,7 @@ export type { LlavaConfig, TextConfig, VisionConfig } from './config.js';
 export { Weights, WeightError, memoized, tensorMap, type TensorSource } from './weights.js';
 export { rope, ropeTables, tokenPositions, type RopeTables, type TokenPositions } from './rope.js';
 export { applyLinear, loadLinear, type Linear, type LoraWeights } from './linear.js';
-export { KVCache, LayerCache } from './kv-cache.js';
+export { CACHE_ARENA_MIN_BYTES, KVCache, LayerCache } from './kv-cache.js';
 export { DecoderLayer, LlamaDecoder } from './llama.js';
 export { ClipEncoderLayer, ClipVisionTower } from './clip.js';
 export { Projector } from './projector.js';

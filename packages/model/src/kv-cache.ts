@@ -7,8 +7,17 @@
  *
  * Storage is token-major, [capacity, kvHeads * headDim], the layout the k/v projections produce,
  * so appending is a row copy; attention reads it as the strided view [kvHeads, length, headDim].
+ * A layer's cache of CACHE_ARENA_MIN_BYTES or more sits in a wasm arena (core's `placeFreeable`),
+ * where the decode step's attention reads it in place with SIMD kernels; smaller ones, or all of
+ * them where arenas are unsupported, on shared buffers of their own. An arena block goes back to
+ * its arena when the cache grows out of it or is released (`release`, which `generate` calls when
+ * it is done), or else when the cache is garbage-collected. So the views `keys()` and `values()`
+ * return are valid until the next `append` or `release`: read them, do not keep them.
  */
-import { Tensor, allocate, f32Values } from '@adsc/core';
+import { Tensor, allocate, f32Values, placeFreeable, releaseFreeable } from '@adsc/core';
+
+/** Keys and values of one layer from this many bytes on go to a wasm arena. */
+export const CACHE_ARENA_MIN_BYTES = 1 << 20;
 
 export class LayerCache {
   private k: Float32Array;
@@ -19,6 +28,8 @@ export class LayerCache {
   constructor(
     readonly kvHeads: number,
     readonly headDim: number,
+    /** Tokens of room the first append leaves beyond its own (a generation's new tokens). */
+    readonly spare = 0,
   ) {
     this.k = new Float32Array(0);
     this.v = new Float32Array(0);
@@ -50,8 +61,8 @@ export class LayerCache {
 
   /**
    * Appends T tokens: k and v are [T, kvHeads * headDim], `positions` their T position ids. The
-   * first append allocates exactly T tokens (so a cache right after prefill holds no spare room);
-   * later ones grow by half.
+   * first append allocates T + `spare` tokens (with no spare room, a cache right after prefill
+   * holds exactly the prompt); later ones grow by half, copying the whole cache.
    */
   append(k: Tensor, v: Tensor, positions: ArrayLike<number>): void {
     const width = this.kvHeads * this.headDim;
@@ -61,9 +72,12 @@ export class LayerCache {
     }
     const needed = (this.used + tokens) * width;
     if (needed > this.k.length) {
-      const capacity = this.used === 0 ? needed : Math.max(needed, Math.ceil((this.k.length * 1.5) / width) * width);
-      this.k = grow(this.k, capacity, this.used * width);
-      this.v = grow(this.v, capacity, this.used * width);
+      const capacity = this.used === 0 ? needed + this.spare * width : Math.max(needed, Math.ceil((this.k.length * 1.5) / width) * width);
+      const [k, v] = storage(capacity);
+      k.set(this.k.subarray(0, this.used * width));
+      v.set(this.v.subarray(0, this.used * width));
+      releaseFreeable(this.k); // the old block, when it was in an arena
+      [this.k, this.v] = [k, v];
     }
     this.k.set(f32Values(k), this.used * width);
     this.v.set(f32Values(v), this.used * width);
@@ -71,7 +85,16 @@ export class LayerCache {
     if (tokens > 0) this.next = positions[tokens - 1] + 1;
   }
 
-  /** Keys as [kvHeads, length, headDim] (a strided view, no copy). */
+  /** Empties the cache and gives its storage back now (to its arena, when it was in one). */
+  release(): void {
+    releaseFreeable(this.k);
+    this.k = new Float32Array(0);
+    this.v = new Float32Array(0);
+    this.used = 0;
+    this.next = 0;
+  }
+
+  /** Keys as [kvHeads, length, headDim] (a strided view, no copy; valid until the next append or release). */
   keys(): Tensor {
     return this.view(this.k);
   }
@@ -87,18 +110,20 @@ export class LayerCache {
   }
 }
 
-function grow(old: Float32Array, capacity: number, keep: number): Float32Array {
-  const next = allocate('f32', capacity) as Float32Array;
-  next.set(old.subarray(0, keep));
-  return next;
+/** Zeroed keys and values of `capacity` elements each: in an arena when large enough and possible. */
+function storage(capacity: number): [Float32Array, Float32Array] {
+  const placed = capacity * 8 >= CACHE_ARENA_MIN_BYTES ? placeFreeable(capacity, 2) : undefined;
+  if (placed) return [placed[0], placed[1]];
+  return [allocate('f32', capacity) as Float32Array, allocate('f32', capacity) as Float32Array];
 }
 
 /** One LayerCache per decoder layer. */
 export class KVCache {
   readonly layers: LayerCache[];
 
-  constructor(numLayers: number, kvHeads: number, headDim: number) {
-    this.layers = Array.from({ length: numLayers }, () => new LayerCache(kvHeads, headDim));
+  /** `spare`: tokens of room each layer's first append leaves (see LayerCache). */
+  constructor(numLayers: number, kvHeads: number, headDim: number, spare = 0) {
+    this.layers = Array.from({ length: numLayers }, () => new LayerCache(kvHeads, headDim, spare));
   }
 
   /** Elements held in all layers' K and V caches. */
@@ -108,6 +133,11 @@ export class KVCache {
 
   get allocatedElements(): number {
     return this.layers.reduce((s, l) => s + l.allocatedElements, 0);
+  }
+
+  /** Empties every layer and gives the storage back now (see LayerCache.release). */
+  release(): void {
+    for (const l of this.layers) l.release();
   }
 
   /** Tokens each layer holds. */

@@ -190,10 +190,13 @@ export class Llava {
     return run;
   }
 
-  /** Runs every decoder layer over the prompt sequence, filling a fresh cache. */
-  prefill(prompt: Sequence, schedule?: Schedule): PrefillResult {
+  /**
+   * Runs every decoder layer over the prompt sequence, filling a fresh cache with room for `spare`
+   * more tokens in each layer (the decode steps to come: growing a cache copies all of it).
+   */
+  prefill(prompt: Sequence, schedule?: Schedule, spare = 0): PrefillResult {
     const { numLayers, numKvHeads, headDim } = this.config.text;
-    const cache = new KVCache(numLayers, numKvHeads, headDim);
+    const cache = new KVCache(numLayers, numKvHeads, headDim, spare);
     const { seq, ...stats } = this.runDecoder(prompt, { schedule, cache });
     const last = seq.hidden.narrow(0, seq.hidden.shape[0] - 1, 1); // [1, d]
     return { logits: this.decoder.logits(last).toFloat32Array(), cache, ...stats };

@@ -148,6 +148,7 @@ export class Fn {
   i32Sub(): this { return this.op(0x6b); }
   i32Mul(): this { return this.op(0x6c); }
   i32Shl(): this { return this.op(0x74); }
+  i32ShrU(): this { return this.op(0x76); }
   f32Add(): this { return this.op(0x92); }
 
   // SIMD memory.

@@ -14,8 +14,11 @@
  * - `dot{F16,Bf16,F32}x{1..4}`: 1-4 rows of x times every row of a weight block, straight from
  *   its 16-bit storage: the decode step, bound by how fast the weights stream from memory;
  *   `dot*x1w4` one x row against four weight rows per step, for an x too long to stay in L1.
+ * - `attendScores` / `attendValues` (attention-kernels.ts): one query row against a head's keys and
+ *   values where they lie in an arena, the decode step's attention.
  */
 import { MR, NR } from '../kernels/gemm.js';
+import { attendScores, attendValues } from './attention-kernels.js';
 import { Fn, assemble, type MemorySource } from './assembler.js';
 import { webAssembly } from './webassembly.js';
 
@@ -466,6 +469,8 @@ export function kernelModule(fma: boolean, memory: MemorySource = { pages: 1 }):
     packRowMajorF32(),
     ...dtypes.flatMap((d) => [1, 2, 3, 4].map((rows) => dotRows(d, rows))),
     ...dtypes.map(dotFourRows),
+    attendScores(),
+    attendValues(),
   ], memory);
 }
 
