@@ -24,7 +24,7 @@ import {
 import type { HeadRows } from './head-rows.js';
 import { visibleKeyEnd } from './mask.js';
 import type { AttentionProblem } from './options.js';
-import { threadsFor } from './tiled.js';
+import { splitByHeads, threadsFor } from './tiled.js';
 
 /** Query rows per head up to which a call reads the keys once per row here (a decode step: 1). */
 export const DECODE_MAX_QUERIES = 4;
@@ -59,13 +59,8 @@ export function arenaDecodeAttention(arena: ArenaHandle, p: AttentionProblem, q:
     arenaDecodeHeads(whole);
     return;
   }
-  const tasks: ArenaDecodePart[] = [];
-  for (let i = 0; i < parts; i++) {
-    const headStart = Math.floor((i * p.heads) / parts);
-    const headEnd = Math.floor(((i + 1) * p.heads) / parts);
-    if (headEnd > headStart) tasks.push({ ...whole, part: tasks.length, headStart, headEnd });
-  }
-  runOnThreads(ARENA_DECODE_TASK, tasks);
+  // One arena slot per part: its q, scores and output rows.
+  runOnThreads(ARENA_DECODE_TASK, splitByHeads(whole, p.heads, parts).map((t, part) => ({ ...t, part })));
 }
 
 /** Heads [headStart, headEnd) of a call; the entry point of the worker threads too. */

@@ -131,13 +131,18 @@ export function tiledAttention(
     tiledHeads(whole);
     return;
   }
-  const tasks: TiledPart[] = [];
+  runOnThreads(TILED_TASK, splitByHeads(whole, p.heads, parts));
+}
+
+/** `parts` copies of a call's description, each with its own contiguous run of the `heads` heads (none empty). */
+export function splitByHeads<T extends { headStart: number; headEnd: number }>(whole: T, heads: number, parts: number): T[] {
+  const tasks: T[] = [];
   for (let i = 0; i < parts; i++) {
-    const headStart = Math.floor((i * p.heads) / parts);
-    const headEnd = Math.floor(((i + 1) * p.heads) / parts);
+    const headStart = Math.floor((i * heads) / parts);
+    const headEnd = Math.floor(((i + 1) * heads) / parts);
     if (headEnd > headStart) tasks.push({ ...whole, headStart, headEnd });
   }
-  runOnThreads(TILED_TASK, tasks);
+  return tasks;
 }
 
 /** Threads worth using for a call: 1 below the size threshold, else all of core's. */
