@@ -1,0 +1,32 @@
+/**
+ * Which object each vision patch shows: the labels a tower is trained on alone
+ * (scripts/pretrain-vision.ts). A patch belongs to the object that covers the most of it, if that
+ * is at least a quarter, measured on a 7 x 7 grid of sample points (the renderer's `inside`).
+ */
+import { inside } from './render.js';
+import type { Scene } from './scene.js';
+
+const SAMPLES = 7;
+
+/** Per patch, row-major over the (imageSize / patch)^2 grid: the index of its object in `scene.objects`, or -1. */
+export function patchOwners(scene: Scene, patch: number): number[] {
+  const grid = Math.floor(scene.imageSize / patch);
+  const owners: number[] = [];
+  for (let t = 0; t < grid * grid; t++) {
+    const x0 = (t % grid) * patch;
+    const y0 = Math.floor(t / grid) * patch;
+    let best = -1;
+    let bestHits = 0;
+    scene.objects.forEach((o, i) => {
+      let hits = 0;
+      for (let sy = 0; sy < SAMPLES; sy++) {
+        for (let sx = 0; sx < SAMPLES; sx++) {
+          if (inside(o, x0 + ((sx + 0.5) * patch) / SAMPLES - o.x, y0 + ((sy + 0.5) * patch) / SAMPLES - o.y)) hits++;
+        }
+      }
+      if (hits > bestHits) [best, bestHits] = [i, hits];
+    });
+    owners.push(bestHits >= (SAMPLES * SAMPLES) / 4 ? best : -1);
+  }
+  return owners;
+}

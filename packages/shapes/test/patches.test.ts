@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { patchOwners, type Scene } from '../src/index.js';
+
+/** The patches (row, column) of a 12 x 12 grid that `owners` gives to object `i`. */
+const patchesOf = (owners: number[], i: number) => owners.flatMap((o, t) => (o === i ? [[Math.floor(t / 12), t % 12]] : []));
+
+describe('patchOwners', () => {
+  it('gives a 28 px square on [7, 35)^2 the 3 x 3 patches it covers by a quarter or more', () => {
+    // Patch (0, 0) is [0, 14)^2: the square covers [7, 14)^2 of it, a quarter (16 of 49 samples);
+    // patch (1, 1) whole; patch (2, 2) [28, 35)^2, a quarter again; patch 3 nothing.
+    const scene: Scene = { imageSize: 168, objects: [{ shape: 'square', color: 'red', size: 28, x: 21, y: 21 }] };
+    const owners = patchOwners(scene, 14);
+    expect(patchesOf(owners, 0)).toEqual([[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2], [2, 0], [2, 1], [2, 2]]);
+    expect(owners.filter((o) => o === -1)).toHaveLength(144 - 9);
+  });
+
+  it('leaves a patch the object covers by less than a quarter to the background', () => {
+    // The square on [8, 36)^2 covers 6 x 6 px of patch (0, 0): 9 of 49 samples.
+    const scene: Scene = { imageSize: 168, objects: [{ shape: 'square', color: 'red', size: 28, x: 22, y: 22 }] };
+    expect(patchOwners(scene, 14)[0]).toBe(-1);
+  });
+
+  it('gives a patch two objects share to the one covering more of it', () => {
+    // Patch (0, 1) is x in [14, 28): the left square reaches x = 17 (3 px), the right one starts at 18 (10 px).
+    const scene: Scene = {
+      imageSize: 168,
+      objects: [
+        { shape: 'square', color: 'red', size: 14, x: 10, y: 7 },
+        { shape: 'square', color: 'blue', size: 14, x: 25, y: 7 },
+      ],
+    };
+    expect(patchOwners(scene, 14)[1]).toBe(1);
+  });
+});
