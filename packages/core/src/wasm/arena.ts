@@ -50,7 +50,7 @@ export const ARENA_SLOTS = 64;
 export const SLOT_X_BYTES = 512 * 1024;
 export const SLOT_BYTES = 2 * SLOT_X_BYTES;
 const FIRST_WEIGHT = HEADER_BYTES + ARENA_SLOTS * SLOT_BYTES;
-/** Tensors smaller than this stay on buffers of their own (they fit in cache; arenas never free). */
+/** Weights smaller than this stay on buffers of their own (they fit in cache; a weight in an arena is never freed). */
 export const ARENA_MIN_BYTES = 4 * 1024 * 1024;
 
 /** Bytes [at, at + bytes) of an arena that a freed block left, kept sorted by `at` and merged. */
