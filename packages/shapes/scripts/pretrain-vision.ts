@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util';
 import { add, argmax, backward, crossEntropy, linear, matmul, mulberry32, noGrad, scale, setNumThreads, tensor, type Tensor } from '@adsc/core';
 import { Llava, readConfig, readPreprocessorConfig, tensorMap } from '@adsc/model';
 import { openCheckpoint, save } from '@adsc/safetensors';
-import { AdamW, learningRate, partOf, type Parameter } from '@adsc/train';
+import { AdamW, IGNORE_INDEX as IGNORE, learningRate, partOf, type Parameter } from '@adsc/train';
 import { COLOR_NAMES, SHAPES, patchOwners, place, renderScene, type Rng, type Scene } from '../src/index.js';
 import { pick, randomInt } from '../src/scene.js';
 
@@ -151,7 +151,6 @@ function heldOut(rng: Rng, count: number): { shape: number; color: number; backg
   return { shape: shapeRight / objects, color: colorRight / objectPatches, background: backgroundRight / backgroundPatches };
 }
 
-const IGNORE = -100;
 const pct = (v: number): string => `${(100 * v).toFixed(1)} %`;
 const report = (step: number, loss: number): void => {
   const acc = heldOut(mulberry32(seed + 1_000_000), 64);
@@ -190,9 +189,7 @@ console.log(`${steps} steps of ${batch} scenes in ${((performance.now() - starte
 const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
 rmSync(tmp, { recursive: true, force: true });
 mkdirSync(tmp, { recursive: true });
-const tensors: Record<string, Tensor> = {};
-for (const name of checkpoint.names()) tensors[name] = named[name];
-save(join(tmp, 'model.safetensors'), tensors, {
+save(join(tmp, 'model.safetensors'), named, {
   format: 'pt', adsc_vision_pretrained: `${steps} steps of ${batch} scenes, seed ${seed}`, ...(values.tower ? { adsc_vision_tower_from: values.tower } : {}),
 });
 for (const f of readdirSync(from)) if (f.endsWith('.json')) copyFileSync(join(from, f), join(tmp, f));

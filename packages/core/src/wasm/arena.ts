@@ -148,7 +148,7 @@ const collected = new FinalizationRegistry<Freeable>((held) => {
   }
 });
 
-/** Bytes in arenas' free lists and bump regions still unused, for tests and the 7B bench. */
+/** Bytes in arenas' free lists and bump regions still unused (what the tests check freeing by). */
 export function arenaFreeBytes(): number {
   return arenas.reduce((n, a) => n + ARENA_BYTES - a.used + a.free.reduce((m, r) => m + r.bytes, 0), 0);
 }

@@ -233,3 +233,9 @@ export function assemble(functions: Fn[], memory: MemorySource = { pages: 1 }): 
 
 /** 32-bit addresses reach 4 GiB: 65,536 pages of 64 KiB. */
 export const MAX_PAGES = 65536;
+
+/** Pushes the f32 sum of the four lanes of v128 local `a` ((a0 + a1) + (a2 + a3)): the dot and attention kernels' row sums. */
+export function emitLaneSum(f: Fn, a: number): void {
+  f.localGet(a).f32x4ExtractLane(0).localGet(a).f32x4ExtractLane(1).f32Add();
+  f.localGet(a).f32x4ExtractLane(2).localGet(a).f32x4ExtractLane(3).f32Add().f32Add();
+}

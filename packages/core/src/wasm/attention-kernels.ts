@@ -11,7 +11,7 @@
  * of a token in one row, so a head's rows are kvHeads * D floats apart); D is a multiple of 32.
  * Sums are in f32 (the tiled JS kernel keeps doubles): within the attention tests' tolerances.
  */
-import { Fn } from './assembler.js';
+import { Fn, emitLaneSum } from './assembler.js';
 
 /** D of a head is walked 32 floats at a time (the values' eight accumulators): D must be a multiple. */
 export const ATTEND_STEP = 32;
@@ -55,8 +55,7 @@ export function attendScores(): Fn {
       const [a0, a1, a2, a3] = acc[r];
       f.localGet(a0).localGet(a1).f32x4Add().localGet(a2).localGet(a3).f32x4Add().f32x4Add().localSet(a0);
       f.localGet(out);
-      f.localGet(a0).f32x4ExtractLane(0).localGet(a0).f32x4ExtractLane(1).f32Add();
-      f.localGet(a0).f32x4ExtractLane(2).localGet(a0).f32x4ExtractLane(3).f32Add().f32Add();
+      emitLaneSum(f, a0);
       f.f32Store(4 * r);
     }
     f.localGet(row).localGet(stride).i32Const(rows).i32Mul().i32Add().localSet(row);

@@ -19,7 +19,7 @@
  */
 import { MR, NR } from '../kernels/gemm.js';
 import { attendScores, attendValues } from './attention-kernels.js';
-import { Fn, assemble, type MemorySource } from './assembler.js';
+import { Fn, assemble, emitLaneSum, type MemorySource } from './assembler.js';
 import { webAssembly } from './webassembly.js';
 
 /** f32 lanes of a v128. The register tile (MR x NR) is the JS kernel's, so both read one packing. */
@@ -450,11 +450,6 @@ function emitCheckedRows(f: Fn, dtype: HalfOrF32, seen: number, rowLoop: (fast: 
   f.if(() => rowLoop(false));
 }
 
-/** Pushes the f32 sum of the four lanes of v128 local `a`. */
-function emitLaneSum(f: Fn, a: number): void {
-  f.localGet(a).f32x4ExtractLane(0).localGet(a).f32x4ExtractLane(1).f32Add();
-  f.localGet(a).f32x4ExtractLane(2).localGet(a).f32x4ExtractLane(3).f32Add().f32Add();
-}
 
 /**
  * Every kernel in one module; `fma` uses relaxed SIMD's fused multiply-add in the GEMM. `memory`:
