@@ -10,8 +10,10 @@
  *
  * The stack's layers are copies of the one random layer (filling 7 billion f16 values with random
  * numbers takes minutes), the embeddings, lm_head and CLIP constants (they count for memory only).
- * Random rather than constant weights because the decode's speed depends on them: f16 subnormals
- * (0.24 % of N(0, 0.02)) cost the dot kernel's multiply a slow path. Every weight is stored as the safetensors
+ * Random rather than constant weights because the decode's speed depends on them: 0.24 % of
+ * N(0, 0.02) in f16 are subnormal, as in trained weights, and the decode kernels correct those
+ * after the fact from a list built on a weight's first decode (kernels/f16-zero-exponent.ts), so the
+ * first step through the stack includes building them. Every weight is stored as the safetensors
  * loader stores a checkpoint's (`allocateWeight`: large ones in wasm arenas, read in place by the
  * decode kernels).
  */
@@ -125,8 +127,8 @@ export default async function llava7bSuite({ quick }: SuiteOptions): Promise<voi
   const before = process.memoryUsage();
   const constant = (shape: number[]) => loadedConstant(shape, 0.01);
   // Each layer a copy of the random layer's weights, in memory of its own: their values matter to
-  // the decode's speed (N(0, 0.02) in f16 has 0.24 % subnormals, as trained weights do, and a
-  // subnormal slows the kernel's multiply: constants of 0.01 ran the step ~25 % faster).
+  // the decode's speed (N(0, 0.02) in f16 has 0.24 % subnormals, as trained weights do, each one
+  // corrected after the kernel).
   const stack = Array.from({ length: t.numLayers }, () => {
     let i = 0;
     return layerWeights(() => asLoaded(random[i++]));
@@ -151,7 +153,7 @@ export default async function llava7bSuite({ quick }: SuiteOptions): Promise<voi
   stack.forEach((l, i) => (y = l.forward(y, at(Int32Array.of(8)), cache.layers[i]).out));
   const ms = performance.now() - t0;
   const layerBytes = stack.length * (4 * t.hiddenSize ** 2 + 3 * t.hiddenSize * t.intermediateSize) * 2; // f16: 2 bytes each
-  console.log(`one decode step through all 32 f16 layers (2 threads): ${ms.toFixed(0)} ms, ${(layerBytes / 1e9 / (ms / 1000)).toFixed(2)} GB/s of layer weights read; resident set now ${gib(process.memoryUsage().rss)}`);
+  console.log(`one decode step through all 32 f16 layers (2 threads; the first, so it lists every weight's subnormals): ${ms.toFixed(0)} ms, ${(layerBytes / 1e9 / (ms / 1000)).toFixed(2)} GB/s of layer weights read; resident set now ${gib(process.memoryUsage().rss)}`);
   cache.release();
 
   // The target itself: decode steps through all 32 layers against a 640-token cache in each (the

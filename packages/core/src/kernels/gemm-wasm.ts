@@ -15,10 +15,11 @@
  * anew), so no memory is shared between kernels. Nothing here uses Node APIs: the kernels load the
  * same way in a browser worker.
  */
-import { DOT_STEP, F16_X_SCALE, KERNEL_SUFFIX, PACK_STEP, kernelModule, relaxedSimdSupported } from '../wasm/kernels.js';
+import { DOT_STEP, KERNEL_SUFFIX, PACK_STEP, kernelModule, relaxedSimdSupported } from '../wasm/kernels.js';
 import { webAssembly, type WasmMemory, type WasmModule } from '../wasm/webassembly.js';
 import { KC, MC, MR, NC, NR, packA, packB, type GemmTask, type MatrixRef } from './gemm.js';
 import { ARENA_SLOTS, SLOT_X_BYTES, arenaKernels, slotAt, type ArenaHandle } from '../wasm/arena.js';
+import { correctZeroExponents } from './f16-zero-exponent.js';
 
 /** Rows of C accumulated in the instance at once (a strip of MS x NC f32 = 4 MiB). */
 const MS = 1024;
@@ -158,12 +159,15 @@ function copyRows(
 /**
  * Few rows of A (a decode step) against a k-contiguous B: C[i, n] = dot(A[i, :], W[n, :]). A weight
  * in an arena is read in place (`dotRowsInArena`); any other is copied into this thread's instance
- * in chunks of DOT_CHUNK_BYTES, each run through the dot kernel while it sits in L2. Returns false,
- * having written nothing, where the kernels cannot take the product exactly (f16 weights and some
- * |x| >= 2^16: see putRow); the caller then runs the JS kernel.
+ * in chunks of DOT_CHUNK_BYTES, each run through the dot kernel while it sits in L2. f16 outputs
+ * get their zero-exponent correction (f16-zero-exponent.ts; the task carries the index). Returns
+ * false where the f16 kernels cannot give the product: no index (k > ZERO_EXPONENT_MAX_K), or an
+ * output that came out inf or NaN (a partial sum reached 2^16, the kernels' limit, or an inf / NaN
+ * in x or W); the caller then runs the JS kernel, which writes every output again.
  */
 export function dotRowsWasm(t: GemmTask): boolean {
   const { arena, b, k } = t;
+  if (b.dtype === 'f16' && !t.zeroExponents) return false;
   // In place: W's rows back to back, k a multiple of the kernel's step, a slot for this part, and
   // x rows that fit in it.
   const part = t.part ?? 0;
@@ -186,7 +190,7 @@ function dotRowsCopied(t: GemmTask): boolean {
   const { memory, fns } = reserve(outAt + rows * chunk * 4);
   const f32 = new Float32Array(memory.buffer);
   for (let i = 0; i < rows; i++) {
-    if (!putRow(t, i, f32, xAt / 4 + i * kp)) return false;
+    putRow(t, i, f32, xAt / 4 + i * kp);
     f32.fill(0, xAt / 4 + i * kp + k, xAt / 4 + (i + 1) * kp);
   }
   const w = b.dtype === 'f32' ? f32 : new Uint16Array(memory.buffer);
@@ -195,7 +199,7 @@ function dotRowsCopied(t: GemmTask): boolean {
     const count = Math.min(chunk, t.n1 - n);
     copyRows(b.data, b.offset + n * b.colStride, b.colStride, count, k, w, wStart, kp, count);
     runDot(fns, b.dtype, rows, xAt, wAt, outAt, kp, count);
-    storeOutputs(t, f32, outAt, n, count);
+    if (!storeOutputs(t, f32, outAt, n, count)) return false;
   }
   return true;
 }
@@ -223,34 +227,35 @@ function runDot(fns: Record<string, KernelFn>, dtype: GemmTask['b']['dtype'], ro
   if (four < count) fns[name](xAt, wAt + four * k * (dtype === 'f32' ? 4 : 2), outAt + four * 4, k, count - four);
 }
 
-/** Copies the kernel's outputs for columns n .. n + count of every row (at `outAt`, row after row) into C. */
-function storeOutputs(t: GemmTask, f32: Float32Array, outAt: number, n: number, count: number): void {
+/**
+ * Copies the kernel's outputs for columns n .. n + count of every row (at `outAt`, row after row)
+ * into C; for f16 weights, corrects them (f16-zero-exponent.ts) and returns false if one is not
+ * finite.
+ */
+function storeOutputs(t: GemmTask, f32: Float32Array, outAt: number, n: number, count: number): boolean {
+  const { a, b } = t;
   const c = t.c as Float32Array;
-  for (let i = 0; i < t.m1 - t.m0; i++) {
+  const rows = t.m1 - t.m0;
+  const cAt = t.cOffset + t.m0 * t.ldc + n;
+  for (let i = 0; i < rows; i++) {
     const from = outAt / 4 + i * count;
-    c.set(f32.subarray(from, from + count), t.cOffset + (t.m0 + i) * t.ldc + n);
+    c.set(f32.subarray(from, from + count), cAt + i * t.ldc);
   }
+  if (b.dtype !== 'f16') return true;
+  const x = a.data as Float32Array;
+  correctZeroExponents(t.zeroExponents!, n, count, rows, x, a.offset + t.m0 * a.rowStride, a.rowStride, c, cAt, t.ldc);
+  for (let i = 0; i < rows; i++) {
+    for (let j = cAt + i * t.ldc; j < cAt + i * t.ldc + count; j++) if (!Number.isFinite(c[j])) return false;
+  }
+  return true;
 }
 
-/**
- * Copies row `i` of the task's x (row t.m0 + i of A) to f32[at ...], multiplied by F16_X_SCALE for
- * f16 weights (as their dot kernels expect). False if that would overflow (a finite |x| >= 2^16):
- * such a product goes to the JS kernel.
- */
-function putRow(t: GemmTask, i: number, f32: Float32Array, at: number): boolean {
+/** Copies row `i` of the task's x (row t.m0 + i of A) to f32[at ...]. */
+function putRow(t: GemmTask, i: number, f32: Float32Array, at: number): void {
   const { a, k } = t;
   const x = a.data as Float32Array; // f32 with unit column stride on the dot path
   const from = a.offset + (t.m0 + i) * a.rowStride;
-  if (t.b.dtype !== 'f16') {
-    f32.set(x.subarray(from, from + k), at);
-    return true;
-  }
-  for (let p = 0; p < k; p++) {
-    const v = x[from + p];
-    if (Math.abs(v) >= 2 ** 16 && Math.abs(v) !== Infinity) return false;
-    f32[at + p] = v * F16_X_SCALE;
-  }
-  return true;
+  f32.set(x.subarray(from, from + k), at);
 }
 
 /**
@@ -265,12 +270,12 @@ function dotRowsInArena(t: GemmTask, arena: ArenaHandle, part: number): boolean 
   const xAt = slotAt(part);
   const outAt = xAt + SLOT_X_BYTES;
   const f32 = new Float32Array(b.data.buffer);
-  for (let i = 0; i < rows; i++) if (!putRow(t, i, f32, xAt / 4 + i * k)) return false;
+  for (let i = 0; i < rows; i++) putRow(t, i, f32, xAt / 4 + i * k);
   const chunk = Math.floor(SLOT_X_BYTES / (rows * 4)); // output columns per call (a multiple of 4)
   for (let n = t.n0; n < t.n1; n += chunk) {
     const count = Math.min(chunk, t.n1 - n);
     runDot(fns, b.dtype, rows, xAt, b.data.byteOffset + (b.offset + n * k) * size, outAt, k, count);
-    storeOutputs(t, f32, outAt, n, count);
+    if (!storeOutputs(t, f32, outAt, n, count)) return false;
   }
   return true;
 }

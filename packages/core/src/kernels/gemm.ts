@@ -26,6 +26,7 @@
  */
 import { halfTable } from '../dtype.js';
 import { blockedWasm, dotRowsWasm } from './gemm-wasm.js';
+import type { ZeroExponentIndex } from './f16-zero-exponent.js';
 import type { KernelName } from './select.js';
 import type { ArenaHandle } from '../wasm/arena.js';
 
@@ -62,6 +63,8 @@ export interface GemmTask {
   arena?: ArenaHandle;
   /** Which part of the product this is (0 .. parts - 1): its scratch slot in the arena. */
   part?: number;
+  /** For f16 weights on the wasm dot path: their zeros and subnormals (f16-zero-exponent.ts). */
+  zeroExponents?: ZeroExponentIndex;
 }
 
 export const MR = 4; // rows of the register tile
@@ -90,7 +93,7 @@ export function gemm(t: GemmTask): void {
   // The wasm kernels sum in f32: a caller that asked for f64 sums gets the JS kernel's doubles.
   if (t.kernel === 'wasm' && t.c instanceof Float32Array) {
     if (!dot) blockedWasm(t);
-    else if (!dotRowsWasm(t)) dotRows(t); // x the f16 kernels cannot scale: the JS kernel
+    else if (!dotRowsWasm(t)) dotRows(t); // a product the f16 kernels cannot give: the JS kernel
   } else if (dot) dotRows(t);
   else blocked(t);
 }

@@ -11,6 +11,7 @@ import { getNumThreads, runOnThreads } from '../threads/pool.js';
 import { GEMM_TASK, MR, NR, gemm, usesDotPath, type GemmDType, type GemmTask, type MatrixRef } from '../kernels/gemm.js';
 import { getKernel } from '../kernels/select.js';
 import { arenaOf } from '../wasm/arena.js';
+import { ZERO_EXPONENT_MAX_K, zeroExponentIndex } from '../kernels/f16-zero-exponent.js';
 import { ShapeError, broadcastShapes, formatShape } from '../shape.js';
 import { allocate, isShared } from '../dtype.js';
 import { Tensor, f32Output, f32Values, gather } from '../tensor.js';
@@ -55,7 +56,8 @@ export function matmulInto(a: MatrixRef, b: MatrixRef, c: Float32Array | Float64
   const kernel = getKernel();
   const dot = usesDotPath(a, b, m);
   const arena = kernel === 'wasm' && dot ? arenaOf(b.data) : undefined;
-  const whole: GemmTask = { a, b, c, cOffset, ldc: n, k, m0: 0, m1: m, n0: 0, n1: n, kernel, arena, part: 0 };
+  const zeroExponents = kernel === 'wasm' && dot && b.dtype === 'f16' && k <= ZERO_EXPONENT_MAX_K ? zeroExponentIndex(b, n, k) : undefined;
+  const whole: GemmTask = { a, b, c, cOffset, ldc: n, k, m0: 0, m1: m, n0: 0, n1: n, kernel, arena, part: 0, zeroExponents };
   const shared = [a.data, b.data, c].every((x) => isShared(x.buffer));
   const threads = !shared || m * n * k < PARALLEL_MIN_MACS ? 1 : getNumThreads();
   const byColumns = n >= m || dot;

@@ -150,6 +150,7 @@ export class Fn {
   i32Shl(): this { return this.op(0x74); }
   i32ShrU(): this { return this.op(0x76); }
   f32Add(): this { return this.op(0x92); }
+  f32Mul(): this { return this.op(0x94); }
 
   // SIMD memory.
   v128Load(offset = 0): this { return this.simd(0x00, ...this.memarg(4, offset)); }

@@ -121,24 +121,25 @@ function emitHalfToF32(f: Fn, dtype: 'f16' | 'bf16', [x, em]: readonly [number, 
 }
 
 /**
- * The dot kernels' f16 conversion, 2^-112 short: the f16 in the top half of each i32 lane on the
- * stack becomes `w * 2^-112` as an f32, and the caller's x rows carry the 2^112 instead (F16_X_SCALE:
- * x * 2^112 times w * 2^-112 is the same real product, rounded once, so the dot is exactly what the
- * exact conversion gives). An arithmetic shift by 3 moves e and m into place and copies the sign
- * into bits 28-30, which one AND clears: 2 operations for 4 values where emitHalfToF32 takes 7.
- * Subnormals and zero come out right as they do there. Inf and NaN (e = 31) would come out finite;
- * `exact` adds the fix (OR-ing 0x70 into the exponent field of those lanes, found by a compare),
- * which dotRows runs only on a row that holds one. `y` is a v128 local it overwrites.
+ * The dot kernels' f16 conversion, 2 operations for 4 values: the f16 in the top half of each i32
+ * lane on the stack becomes `w * 2^112` as an f32. An arithmetic shift by 3 moves e and m into the
+ * f32 exponent and mantissa fields and copies the sign into bits 28-30; OR-ing those three bits in
+ * sets them for positive values too, so the exponent field is e + 224 = (e - 15) + 127 + 112: w *
+ * 2^112 for e = 1 .. 30, and for e = 31 exactly inf or NaN (field 255, m kept). The kernels take the
+ * 2^112 off each finished sum (F16_SUM_SCALE), which is exact while no partial sum reaches 2^16
+ * (2^128 scaled: inf, and the driver reruns the product in JS).
+ *
+ * e = 0 (zeros and subnormals) gets field 224 too and reads as sign * 2^97 (1 + m/1024) where
+ * w * 2^112 is sign * m * 2^88: wrong, but normal. Made right, it would be an f32 subnormal in
+ * some scaling, and a multiply with a subnormal operand takes a slow path on x86; so these lanes
+ * stay wrong here and the driver takes their error off each output (kernels/f16-zero-exponent.ts).
  */
-function emitHalfToScaledF32(f: Fn, exact: boolean, y: number): void {
-  f.i32Const(3).i32x4ShrS().i32x4Const(0x8fffffff | 0).v128And();
-  if (!exact) return;
-  f.localTee(y).localGet(y).i32x4Const(0x0fffffff).v128And().i32x4Const(F16_LARGEST_FINITE).i32x4GtS();
-  f.i32x4Const(0x70000000).v128And().v128Or();
+function emitHalfToScaledF32(f: Fn): void {
+  f.i32Const(3).i32x4ShrS().i32x4Const(0x70000000).v128Or();
 }
 
-/** What the f16 dot kernels expect x rows to be multiplied by (see emitHalfToScaledF32). */
-export const F16_X_SCALE = 2 ** 112;
+/** What the f16 dot kernels multiply each sum by (see emitHalfToScaledF32). */
+export const F16_SUM_SCALE = 2 ** -112;
 
 /** `(bits & 0x7fff) << 13` of the largest finite f16, 65504: anything above is inf or NaN. */
 const F16_LARGEST_FINITE = 0x7bff << 13;
@@ -254,9 +255,8 @@ function packRowMajorF32(): Fn {
  * out[r, j] = dot(x[r, :], w[j, :]) for r < rows (1-4) and j < n: `x` is rows x k f32, `w` n rows of
  * k elements (k a multiple of DOT_STEP), `out` rows x n f32. Each weight row is read once, 16
  * elements per step (two v128 of halves, four of f32), converted in registers and multiplied into
- * every row of x, summed across lanes at the end of the row. For f16 weights x must come
- * multiplied by F16_X_SCALE (exactly, so every |x| < 2^16), and rows are first converted without
- * the inf / NaN fix; a row that turns out to hold one is done again with it.
+ * every row of x, summed across lanes at the end of the row. f16 weights go through
+ * emitHalfToScaledF32 (zeros and subnormals left for the driver to correct).
  *
  * Accumulators: one per four lanes of the step would make each add wait for the previous one (an
  * f32x4.add takes 3-4 cycles on x86), which bounds one row to about 5 G weights/s. So 1 or 2 rows
@@ -280,10 +280,9 @@ function dotRows(dtype: HalfOrF32, rows: number): Fn {
   const acc = Array.from({ length: rows }, () => Array.from({ length: chains }, () => f.local('v128')));
   const raw = f.local('v128');
   const zero = f.local('v128');
-  const seen = f.local('v128');
 
-  /** acc = the row's products, from the weight row at rowStart (`fast`: f16 without the inf / NaN fix). */
-  const rowLoop = (fast: boolean) => {
+  /** acc = the row's products, from the weight row at rowStart. */
+  const rowLoop = () => {
     for (const chain of acc) for (const a of chain) f.f32x4Const(0).localSet(a);
     f.i32Const(0).localSet(p);
     f.localGet(rowStart).localSet(q);
@@ -294,13 +293,9 @@ function dotRows(dtype: HalfOrF32, rows: number): Fn {
           f.localGet(q).v128Load(16 * quarter).localSet(wv);
         } else {
           // 8 halves per load, spread into the top halves of i32 lanes by a shuffle, four at a time.
-          if (quarter % 2 === 0) {
-            f.localGet(q).v128Load(16 * (quarter / 2)).localSet(raw);
-            // f16: the largest magnitude so far (each half doubled: the sign bit drops out).
-            if (dtype === 'f16' && fast) emitSeen(f, seen, raw);
-          }
+          if (quarter % 2 === 0) f.localGet(q).v128Load(16 * (quarter / 2)).localSet(raw);
           f.localGet(zero).localGet(raw).i8x16Shuffle(halvesToHighLanes(4 * (quarter % 2)));
-          if (dtype === 'f16') emitHalfToScaledF32(f, !fast, wv);
+          if (dtype === 'f16') emitHalfToScaledF32(f);
           f.localSet(wv);
         }
         acc.forEach((chain, r) => {
@@ -323,7 +318,7 @@ function dotRows(dtype: HalfOrF32, rows: number): Fn {
   f.localGet(w).localSet(rowStart);
   f.localGet(out).localTee(o).localGet(n).i32Const(4).i32Mul().i32Add().localSet(oEnd);
   f.loop(() => {
-    emitCheckedRows(f, dtype, seen, rowLoop);
+    rowLoop();
     acc.forEach((chain, r) => {
       // out[r, j] at o + r * n * 4; the sum of the chains' lanes.
       f.localGet(o);
@@ -331,6 +326,7 @@ function dotRows(dtype: HalfOrF32, rows: number): Fn {
       const [a0, ...rest] = chain;
       for (const a of rest) f.localGet(a0).localGet(a).f32x4Add().localSet(a0);
       emitLaneSum(f, a0);
+      if (dtype === 'f16') f.f32Const(F16_SUM_SCALE).f32Mul();
       f.f32Store();
     });
     f.localGet(rowStart).localGet(rowBytes).i32Add().localSet(rowStart);
@@ -347,8 +343,7 @@ function dotRows(dtype: HalfOrF32, rows: number): Fn {
  * the rate of the weights' bytes, where `dotRows(dtype, 1)` reads 4 bytes of x for every 2-byte
  * weight: that rate held while x sat in L1, but LLaVA-7B's down_proj (k = 11008: a 44 KB x) ran
  * 40 % slower per weight byte than k = 4096. One accumulator per weight row (four chains) is what
- * the 16 registers leave room for. f16 as in dotRows: x comes scaled, the four rows are converted
- * without the inf / NaN fix and done again with it when one of them holds such a value.
+ * the 16 registers leave room for. f16 as in dotRows.
  */
 function dotFourRows(dtype: HalfOrF32): Fn {
   const prefix = `dot${KERNEL_SUFFIX[dtype]}`;
@@ -368,7 +363,6 @@ function dotFourRows(dtype: HalfOrF32): Fn {
   const xv = f.local('v128');
   const wv = f.local('v128');
   const zero = f.local('v128');
-  const seen = f.local('v128');
 
   /** Pushes the address of weight row `row`'s current step: q + row * rowBytes. */
   const rowAddress = (row: number) => {
@@ -376,8 +370,8 @@ function dotFourRows(dtype: HalfOrF32): Fn {
     if (row > 0) f.localGet(rowOffset[row - 1]).i32Add();
   };
 
-  /** acc[o] = row o's products (`fast`: f16 without the inf / NaN fix). */
-  const rowLoop = (fast: boolean) => {
+  /** acc[o] = row o's products. */
+  const rowLoop = () => {
     for (const a of acc) f.f32x4Const(0).localSet(a);
     f.i32Const(0).localSet(p);
     f.localGet(rowStart).localSet(q);
@@ -387,7 +381,6 @@ function dotFourRows(dtype: HalfOrF32): Fn {
           for (let row = 0; row < 4; row++) {
             rowAddress(row);
             f.v128Load(16 * (quarter / 2)).localSet(raw[row]);
-            if (dtype === 'f16' && fast) emitSeen(f, seen, raw[row]);
           }
         }
         f.localGet(x).localGet(p).i32Add().v128Load(16 * quarter).localSet(xv);
@@ -397,7 +390,7 @@ function dotFourRows(dtype: HalfOrF32): Fn {
             f.v128Load(16 * quarter);
           } else {
             f.localGet(zero).localGet(raw[row]).i8x16Shuffle(halvesToHighLanes(4 * (quarter % 2)));
-            if (dtype === 'f16') emitHalfToScaledF32(f, !fast, wv);
+            if (dtype === 'f16') emitHalfToScaledF32(f);
           }
           f.localSet(wv);
           f.localGet(acc[row]).localGet(xv).localGet(wv).f32x4Mul().f32x4Add().localSet(acc[row]);
@@ -416,10 +409,11 @@ function dotFourRows(dtype: HalfOrF32): Fn {
   f.localGet(w).localSet(rowStart);
   f.localGet(out).localTee(o).localGet(n).i32Const(4).i32Mul().i32Add().localSet(oEnd);
   f.loop(() => {
-    emitCheckedRows(f, dtype, seen, rowLoop);
+    rowLoop();
     acc.forEach((a, row) => {
       f.localGet(o);
       emitLaneSum(f, a);
+      if (dtype === 'f16') f.f32Const(F16_SUM_SCALE).f32Mul();
       f.f32Store(4 * row);
     });
     f.localGet(rowStart).localGet(rowBytes).i32Const(4).i32Mul().i32Add().localSet(rowStart);
@@ -428,28 +422,6 @@ function dotFourRows(dtype: HalfOrF32): Fn {
   });
   return f;
 }
-
-/** seen = max(seen, raw doubled) per 16-bit lane: the largest f16 magnitude so far (the sign drops out). */
-function emitSeen(f: Fn, seen: number, raw: number): void {
-  f.localGet(seen).localGet(raw).localGet(raw).i16x8Add().i16x8MaxU().localSet(seen);
-}
-
-/**
- * Runs a dot kernel's `rowLoop` over the current weight row(s): for f16 first without the inf / NaN
- * fix, keeping the largest doubled half in `seen` (emitSeen), and again with the fix when one of
- * them has exponent 31 (a doubled half above 0x7bff * 2).
- */
-function emitCheckedRows(f: Fn, dtype: HalfOrF32, seen: number, rowLoop: (fast: boolean) => void): void {
-  if (dtype !== 'f16') {
-    rowLoop(false);
-    return;
-  }
-  f.i32x4Const(0).localSet(seen);
-  rowLoop(true);
-  f.localGet(seen).i32x4Const(0xf7fef7fe | 0).i16x8GtU().v128AnyTrue();
-  f.if(() => rowLoop(false));
-}
-
 
 /**
  * Every kernel in one module; `fma` uses relaxed SIMD's fused multiply-add in the GEMM. `memory`:
