@@ -56,7 +56,9 @@ export function matmulInto(a: MatrixRef, b: MatrixRef, c: Float32Array | Float64
   const kernel = getKernel();
   const dot = usesDotPath(a, b, m);
   const arena = kernel === 'wasm' && dot ? arenaOf(b.data) : undefined;
-  const zeroExponents = kernel === 'wasm' && dot && b.dtype === 'f16' && k <= ZERO_EXPONENT_MAX_K ? zeroExponentIndex(b, n, k) : undefined;
+  // f16 weights on the wasm dot path (f32 outputs): the list of their zeros and subnormals, which those kernels correct.
+  const f16Dot = kernel === 'wasm' && dot && b.dtype === 'f16' && c instanceof Float32Array && k <= ZERO_EXPONENT_MAX_K;
+  const zeroExponents = f16Dot ? zeroExponentIndex(b, n, k) : undefined;
   const whole: GemmTask = { a, b, c, cOffset, ldc: n, k, m0: 0, m1: m, n0: 0, n1: n, kernel, arena, part: 0, zeroExponents };
   const shared = [a.data, b.data, c].every((x) => isShared(x.buffer));
   const threads = !shared || m * n * k < PARALLEL_MIN_MACS ? 1 : getNumThreads();
