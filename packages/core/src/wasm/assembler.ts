@@ -184,11 +184,6 @@ export class Fn {
   v128And(): this { return this.simd(0x4e); }
   v128Or(): this { return this.simd(0x50); }
   v128Bitselect(): this { return this.simd(0x52); }
-  /** 1 if any bit of the vector is set, else 0. */
-  v128AnyTrue(): this { return this.simd(0x53); }
-  i16x8GtU(): this { return this.simd(0x32); }
-  i16x8Add(): this { return this.simd(0x8e); }
-  i16x8MaxU(): this { return this.simd(0x99); }
   i32x4GtS(): this { return this.simd(0x3b); }
   i32x4Shl(): this { return this.simd(0xab); }
   i32x4ShrS(): this { return this.simd(0xac); }

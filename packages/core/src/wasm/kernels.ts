@@ -139,7 +139,7 @@ function emitHalfToScaledF32(f: Fn): void {
 }
 
 /** What the f16 dot kernels multiply each sum by (see emitHalfToScaledF32). */
-export const F16_SUM_SCALE = 2 ** -112;
+const F16_SUM_SCALE = 2 ** -112;
 
 /** `(bits & 0x7fff) << 13` of the largest finite f16, 65504: anything above is inf or NaN. */
 const F16_LARGEST_FINITE = 0x7bff << 13;
