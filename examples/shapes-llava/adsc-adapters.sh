@@ -10,6 +10,9 @@
 # carries the target as "adsc_schedule"), their logs to WORK_DIR/<name>.log.
 #   ADAPTERS=DIR   copy them to DIR/<name>/ instead
 #   ONLY="a50-reverse a78-reverse ..."   run only the adapters and whole-model runs named
+#   DATA=FILE [IMAGES=DIR] BATCH=N   fine-tune on FILE (images under DIR) with batch N instead of the
+#                          fine-tuning set below and batch 4 (the binding base's runs: its last stage's
+#                          question mixture, batch 8; docs/results.md)
 #
 # The schedules. Every target drops at layer 1 or later, so that FastV (K=1) and PyramidDrop can be
 # given exactly the same number of vision tokens per layer (results.sh):
@@ -35,7 +38,10 @@ ONLY=$(echo ${ONLY:-})   # one space between names, whatever the list was writte
 wanted() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 mkdir -p "$WORK"
 # The fine-tuning set: fresh one-object scenes (seed 20), 6 questions each, every type.
-[ -d "$WORK/data" ] || adsc data shapes --seed 20 --count 2400 --turns 6 --objects 1 --sizes 42,56,70,84 --out "$WORK/data"
+DATA=${DATA:-$WORK/data/questions.json}
+IMAGES=${IMAGES:-$(dirname "$DATA")}
+BATCH=${BATCH:-4}
+[ -d "$WORK/data" ] || [ "$DATA" != "$WORK/data/questions.json" ] || adsc data shapes --seed 20 --count 2400 --turns 6 --objects 1 --sizes 42,56,70,84 --out "$WORK/data"
 
 A50='adsc:2=1/2,4=1/2'
 A78='adsc:1=1/9'
@@ -43,13 +49,13 @@ A85='adsc:1=1/36'
 
 # finetune NAME SEED LR TARGET [FLAGS...]: 400 steps (STEPS=N: N) from BASE on the fine-tuning set
 # under the schedule TARGET; AdamW without weight decay, 30 warm-up steps then cosine decay, batch
-# 4. FLAGS say what is trained (and the curriculum). A run whose directory holds its last step is skipped.
+# BATCH (4). FLAGS say what is trained (and the curriculum). A run whose directory holds its last step is skipped.
 finetune() {
   local name=$1 seed=$2 lr=$3 target=$4 steps=${STEPS:-400}; shift 4
   if ! grep -q "\"step\": $steps," "$WORK/$name/trainer_state.json" 2>/dev/null; then
-    adsc train --model "$BASE" --data "$WORK/data/questions.json" --out "$WORK/$name" "$@" \
+    adsc train --model "$BASE" --data "$DATA" --image-folder "$IMAGES" --out "$WORK/$name" "$@" \
       --schedule "$target" --lr "$lr" --weight-decay 0 --lr-schedule cosine --warmup-steps 30 --steps "$steps" \
-      --batch-size 4 --save-every 100 --seed "$seed" --threads 1 > "$WORK/$name.log" 2>&1
+      --batch-size "$BATCH" --save-every 100 --seed "$seed" --threads 1 > "$WORK/$name.log" 2>&1
   fi
   echo "$name: $(tail -1 "$WORK/$name.log")"
 }

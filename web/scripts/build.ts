@@ -11,7 +11,7 @@
  * pairing of its two files), and the site is assembled in a temporary folder renamed into place,
  * so a failed build leaves the previous site as it was.
  *
- *   tsx web/scripts/build.ts [--out DIR] [--model DIR] [--adapters DIR]   (default: checkpoints/shape-focus of
+ *   tsx web/scripts/build.ts [--out DIR] [--model DIR] [--adapters DIR]   (default: checkpoints/binding of
  *   examples/shapes-llava and its adapters/)
  */
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -33,7 +33,7 @@ export interface BuildOptions {
 
 export async function buildSite({
   out = join(WEB, 'dist'),
-  model = join(ROOT, 'examples/shapes-llava/checkpoints/shape-focus'),
+  model = join(ROOT, 'examples/shapes-llava/checkpoints/binding'),
   adapters = join(model, 'adapters'),
 }: BuildOptions = {}): Promise<string> {
   const missing = MODEL_FILES.filter((f) => !existsSync(join(model, f)));

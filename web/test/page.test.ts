@@ -49,7 +49,7 @@ function scenePng(dir: string, seed: number, name = `scene-${seed}.png`): { png:
 
 /**
  * `adsc run` on the image file `png`, with the page's method, on the very model and adapter files
- * the site serves (buildSite's default: examples/shapes-llava/checkpoints/shape-focus).
+ * the site serves (buildSite's default: examples/shapes-llava/checkpoints/binding).
  */
 async function adscRun(site: string, png: string, question: string, method: string): Promise<RunJson> {
   const { schedule, adapter } = resolveMethod(method, undefined);

@@ -1,5 +1,5 @@
 /**
- * `pnpm start`: the trained shapes-llava (examples/shapes-llava/checkpoints/shape-focus) answers a
+ * `pnpm start`: the trained shapes-llava (examples/shapes-llava/checkpoints/binding) answers a
  * question about a bundled scene three times through `adsc run`, which prints the answer, the
  * tokens per layer, the counted FLOPs and the KV cache of each run:
  *
@@ -17,7 +17,7 @@ import { main } from '../src/main.js';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const example = join(root, 'examples/shapes-llava');
-const BASE = 'checkpoints/shape-focus';
+const BASE = 'checkpoints/binding';
 const ADAPTER = 'adapters/a78-reverse';
 const model = join(example, BASE);
 const adapter = join(model, ADAPTER);
