@@ -9,7 +9,7 @@
  * - checkpoints/one-object (shape-stages.sh, the first base of docs/results.md): answers every
  *   question type about a single object; with the a78-reverse LoRA adapter (adsc-adapters.sh) it
  *   does so from 16 of the 144 vision tokens after layer 0.
- * - checkpoints/shape-focus (shape-stages.sh's second round, docs/shapes.md 3d; the main base of
+ * - checkpoints/shape-focus (shape-stages.sh's second round, docs/shapes.md 3d; an earlier base of
  *   docs/results.md): the same questions, shapes included (circles and squares, which one-object
  *   confuses), and the same with its own a78-reverse adapter.
  * - checkpoints/binding (docs/shapes.md 3g; the base of docs/results.md): the same, and it also
