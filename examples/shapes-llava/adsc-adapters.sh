@@ -37,11 +37,14 @@ adsc() { npx tsx packages/cli/src/cli.ts "$@"; }
 ONLY=$(echo ${ONLY:-})   # one space between names, whatever the list was written with
 wanted() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 mkdir -p "$WORK"
-# The fine-tuning set: fresh one-object scenes (seed 20), 6 questions each, every type.
-DATA=${DATA:-$WORK/data/questions.json}
+# The fine-tuning set, unless DATA names another: fresh one-object scenes (seed 20), 6 questions
+# each, every type.
+if [ -z "${DATA:-}" ]; then
+  DATA=$WORK/data/questions.json
+  [ -d "$WORK/data" ] || adsc data shapes --seed 20 --count 2400 --turns 6 --objects 1 --sizes 42,56,70,84 --out "$WORK/data"
+fi
 IMAGES=${IMAGES:-$(dirname "$DATA")}
 BATCH=${BATCH:-4}
-[ -d "$WORK/data" ] || [ "$DATA" != "$WORK/data/questions.json" ] || adsc data shapes --seed 20 --count 2400 --turns 6 --objects 1 --sizes 42,56,70,84 --out "$WORK/data"
 
 A50='adsc:2=1/2,4=1/2'
 A78='adsc:1=1/9'
