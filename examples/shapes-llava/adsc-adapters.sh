@@ -102,6 +102,9 @@ wait
 STEPS=1200 adapter a50-reverse-1200 21 "$A50" "$A78@390;adsc:1=1/4,2=1/2@390" &
 STEPS=1200 adapter a78-none-1200 22 "$A78"
 wait
+# And the reverse curriculum at that budget at the most aggressive target: 390 steps at 1 token,
+# 390 at 2, then 420 at the target's 4 (on the binding base, beside a85-none-1200).
+STEPS=1200 adapter a85-reverse-1200 23 "$A85" "adsc:1=1/144@390;adsc:1=1/72@390"
 
 # Not adapters: the whole model (vision tower, projector, decoder) fine-tuned under a schedule, to
 # see how much of the loss LoRA on the decoder alone leaves (docs/results.md). Same data and steps,

@@ -56,6 +56,7 @@ RUNS=(
   "long-a78|long no-curriculum (1,200 steps) 78 %|--adapter $AD/a78-none-1200"
   "long-a85|long no-curriculum (1,200 steps) 85 %|--adapter $AD/a85-none-1200"
   "long-reverse-a50|long-reverse curriculum (1,200 steps) 50 %|--adapter $AD/a50-reverse-1200"
+  "long-reverse-a85|long-reverse curriculum (1,200 steps) 85 %|--adapter $AD/a85-reverse-1200"
   "plain|plain LoRA (no schedule)|--adapter $AD/plain"
   "plain-a50|plain LoRA at 50 %|--adapter $AD/plain --schedule adsc:2=1/2,4=1/2"
   "plain-a78|plain LoRA at 78 %|--adapter $AD/plain --schedule adsc:1=1/9"
