@@ -14,7 +14,8 @@
  *   confuses), and the same with its own a78-reverse adapter.
  * - checkpoints/binding (docs/shapes.md 3g; the base of docs/results.md): the same, and it also
  *   counts the objects of a named shape, which needs the shape word of the question matched against
- *   the image (shape-focus answers those at chance).
+ *   the image (shape-focus answers those at chance); with its a50-none-1200 adapter it answers with
+ *   half the decoder's vision-token work removed better than the same schedule does untuned.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,6 +84,8 @@ interface BaseFloors {
   shape?: number;
   /** "How many <shape>s are there?" (fresh count questions of the same seed), for a base that binds. */
   shapeCount?: number;
+  /** The questions with the a50-none-1200 adapter under its schedule (half the decoder's vision-token work removed). */
+  longA50?: number;
 }
 
 /** Blind, a one-object model can only learn the answer priors: 1/6 to 1/2 per type, about 37 %. */
@@ -133,6 +136,21 @@ function describeBase(name: string, seed: number, floors: BaseFloors): void {
       applyAdapter(tuned, adapter, adapterDir);
       expect(accuracy({ ...base, model: tuned }, false, schedule)).toBeGreaterThanOrEqual(floors.adapter);
     });
+
+    if (floors.longA50 !== undefined) {
+      const longFloor = floors.longA50;
+      it('answers them with half the vision-token work removed, better with the a50-none-1200 adapter than without it', () => {
+        const adapterDir = example(`checkpoints/${name}/adapters/a50-none-1200`);
+        const adapter = loadAdapter(adapterDir);
+        expect(adapter.config.adscSchedule).toBe('adsc:2=1/2,4=1/2');
+        const schedule = parseSchedule(adapter.config.adscSchedule!, { numLayers: base.model.config.text.numLayers });
+        const tuned = Llava.load(example(`checkpoints/${name}`));
+        applyAdapter(tuned, adapter, adapterDir);
+        const tunedAccuracy = accuracy({ ...base, model: tuned }, false, schedule);
+        expect(tunedAccuracy).toBeGreaterThanOrEqual(longFloor);
+        expect(tunedAccuracy).toBeGreaterThan(accuracy(base, false, schedule));
+      });
+    }
   });
 }
 
@@ -142,5 +160,6 @@ function describeBase(name: string, seed: number, floors: BaseFloors): void {
 describeBase('one-object', 4243, { all: 0.6, adapter: 0.55 });
 // shape-focus: 86.7 % on validation, shape 92.0 % of 75; a78-reverse 75.7 %.
 describeBase('shape-focus', 4244, { all: 0.75, shape: 0.75, adapter: 0.6 });
-// binding: 92.7 % on validation, shape 98.0 % of 150, shape counts 64 of 66; a78-reverse 78.7 %.
-describeBase('binding', 4245, { all: 0.8, shape: 0.85, shapeCount: 0.75, adapter: 0.6 });
+// binding: 92.7 % on validation, shape 98.0 % of 150, shape counts 64 of 66; a78-reverse 78.7 %;
+// a50-none-1200 93.2 % under its schedule, against 81.2 % for the same schedule without it (600 questions).
+describeBase('binding', 4245, { all: 0.8, shape: 0.85, shapeCount: 0.75, adapter: 0.6, longA50: 0.8 });
