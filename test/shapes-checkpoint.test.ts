@@ -127,26 +127,26 @@ function describeBase(name: string, seed: number, floors: BaseFloors): void {
       expect(accuracy(base, true)).toBeLessThan(BLIND_CEILING);
     });
 
-    it('answers them from 16 of the 144 vision tokens after layer 0 with the a78-reverse adapter under its own schedule', () => {
-      const adapterDir = example(`checkpoints/${name}/adapters/a78-reverse`);
+    /** The base with adapters/ADAPTER applied, and the schedule its adapter_config names (checked). */
+    function tuned(adapterName: string, expectedSchedule: string): { model: Llava; schedule: Schedule } {
+      const adapterDir = example(`checkpoints/${name}/adapters/${adapterName}`);
       const adapter = loadAdapter(adapterDir);
-      expect(adapter.config.adscSchedule).toBe('adsc:1=1/9');
-      const schedule = parseSchedule(adapter.config.adscSchedule!, { numLayers: base.model.config.text.numLayers });
-      const tuned = Llava.load(example(`checkpoints/${name}`));
-      applyAdapter(tuned, adapter, adapterDir);
-      expect(accuracy({ ...base, model: tuned }, false, schedule)).toBeGreaterThanOrEqual(floors.adapter);
+      expect(adapter.config.adscSchedule).toBe(expectedSchedule);
+      const model = Llava.load(example(`checkpoints/${name}`));
+      applyAdapter(model, adapter, adapterDir);
+      return { model, schedule: parseSchedule(expectedSchedule, { numLayers: model.config.text.numLayers }) };
+    }
+
+    it('answers them from 16 of the 144 vision tokens after layer 0 with the a78-reverse adapter under its own schedule', () => {
+      const { model, schedule } = tuned('a78-reverse', 'adsc:1=1/9');
+      expect(accuracy({ ...base, model }, false, schedule)).toBeGreaterThanOrEqual(floors.adapter);
     });
 
     if (floors.longA50 !== undefined) {
       const longFloor = floors.longA50;
       it('answers them with half the vision-token work removed, better with the a50-none-1200 adapter than without it', () => {
-        const adapterDir = example(`checkpoints/${name}/adapters/a50-none-1200`);
-        const adapter = loadAdapter(adapterDir);
-        expect(adapter.config.adscSchedule).toBe('adsc:2=1/2,4=1/2');
-        const schedule = parseSchedule(adapter.config.adscSchedule!, { numLayers: base.model.config.text.numLayers });
-        const tuned = Llava.load(example(`checkpoints/${name}`));
-        applyAdapter(tuned, adapter, adapterDir);
-        const tunedAccuracy = accuracy({ ...base, model: tuned }, false, schedule);
+        const { model, schedule } = tuned('a50-none-1200', 'adsc:2=1/2,4=1/2');
+        const tunedAccuracy = accuracy({ ...base, model }, false, schedule);
         expect(tunedAccuracy).toBeGreaterThanOrEqual(longFloor);
         expect(tunedAccuracy).toBeGreaterThan(accuracy(base, false, schedule));
       });
