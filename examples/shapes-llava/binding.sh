@@ -29,8 +29,7 @@ cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-binding}
 OUT=${2:-$WORK/binding}
 SHAPE_FOCUS=examples/shapes-llava/checkpoints/shape-focus
-adsc() { npx tsx packages/cli/src/cli.ts "$@"; }
-script() { npx tsx "packages/shapes/scripts/$1.ts" "${@:2}"; }
+source examples/shapes-llava/lib.sh
 command -v python3 > /dev/null || { echo "binding.sh: python3 is needed to mix the question files" >&2; exit 2; }
 mkdir -p "$WORK"
 
@@ -44,7 +43,7 @@ data() {
 # batch 8, one thread. A run whose directory holds its last step is skipped.
 train() {
   local name=$1 from=$2 data=$3 images=$4 parts=$5 lr=$6 warmup=$7 steps=$8 seed=$9
-  if grep -q "\"step\": $steps," "$WORK/$name/trainer_state.json" 2>/dev/null; then echo "$name: done"; return; fi
+  if finished "$WORK/$name" "$steps"; then echo "$name: done"; return; fi
   adsc train --model "$WORK/$from" --data "$WORK/$data" --image-folder "$WORK/$images" --out "$WORK/$name" \
     --train "$parts" --lr "$lr" --weight-decay 0 --lr-schedule cosine --warmup-steps "$warmup" \
     --steps "$steps" --batch-size 8 --save-every 100 --seed "$seed" --threads 1 2>&1 | tee "$WORK/$name.log"

@@ -15,11 +15,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-recipe}
 LAST=${2:-5}
-adsc() { npx tsx packages/cli/src/cli.ts "$@"; }
+source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
 
 # The untrained model: Hugging Face's init, seed 0 (f32).
-[ -f "$WORK/init/model.safetensors" ] || npx tsx packages/shapes/scripts/init-shapes-llava.ts "$WORK/init" --seed 0
+[ -f "$WORK/init/model.safetensors" ] || script init-shapes-llava "$WORK/init" --seed 0
 
 # The scenes of each stage: training seed, scenes, questions per scene, layout; and the seed of
 # its validation set (300 questions, one each, same layout).
@@ -53,7 +53,7 @@ stage() {
     [ "$name" = "$START" ] && { rm -rf "$WORK/$name"; cp -r "examples/shapes-llava/checkpoints/$name" "$WORK/$name"; }
     return
   fi
-  if grep -q "\"step\": $steps," "$WORK/$name/trainer_state.json" 2>/dev/null; then echo "stage $name: done"; return; fi
+  if finished "$WORK/$name" "$steps"; then echo "stage $name: done"; return; fi
   data "$scenes"
   adsc train --model "$WORK/$from" --data "$WORK/$scenes/questions.json" --out "$WORK/$name" \
     --train "$parts" --lr 1e-3 --weight-decay 0 --lr-schedule cosine --warmup-steps 50 \

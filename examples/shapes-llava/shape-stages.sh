@@ -23,14 +23,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-recipe}
-adsc() { npx tsx packages/cli/src/cli.ts "$@"; }
+source examples/shapes-llava/lib.sh
 [ -f "$WORK/s2/model.safetensors" ] || { echo "$WORK/s2 is missing: run recipe.sh $WORK 2 first" >&2; exit 2; }
 
 # step NAME FROM STEPS BATCH WARMUP SEED DATA_SEED COUNT TURNS [DATA_FLAGS...]   (LR: default 1e-3)
 step() {
   local name=$1 from=$2 steps=$3 batch=$4 warmup=$5 seed=$6 dseed=$7 count=$8 turns=$9; shift 9
   [ -d "$WORK/data-$name" ] || adsc data shapes --seed "$dseed" --count "$count" --turns "$turns" "$@" --out "$WORK/data-$name"
-  if grep -q "\"step\": $steps," "$WORK/$name/trainer_state.json" 2>/dev/null; then echo "$name: done"; return; fi
+  if finished "$WORK/$name" "$steps"; then echo "$name: done"; return; fi
   adsc train --model "$WORK/$from" --data "$WORK/data-$name/questions.json" --out "$WORK/$name" \
     --train vision,projector,llm --lr "${LR:-1e-3}" --weight-decay 0 --lr-schedule cosine --warmup-steps "$warmup" \
     --steps "$steps" --batch-size "$batch" --save-every 100 --seed "$seed" --threads 1 2>&1 | tee "$WORK/$name.log"
