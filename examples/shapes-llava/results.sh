@@ -25,8 +25,9 @@ NAME=$(basename "$BASE")
 WORK=${2:-/tmp/shapes-results/$NAME}
 OUT=${OUT:-docs/results/$NAME}
 PLOT=${PLOT:-docs/results-$NAME}
+source examples/shapes-llava/lib.sh
 mkdir -p "$WORK" "$OUT"
-[ -d "$WORK/test" ] || npx tsx packages/cli/src/cli.ts data shapes --seed 2 --count 2000 --objects 1 --sizes 42,56,70,84 --out "$WORK/test"
+[ -d "$WORK/test" ] || adsc data shapes --seed 2 --count 2000 --objects 1 --sizes 42,56,70,84 --out "$WORK/test"
 AD=${AD:-$BASE/adapters}
 # Where adsc-adapters.sh left the whole-model fine-tunes (its WORK_DIR).
 ADSC_WORK=${ADSC_WORK:-/tmp/shapes-adsc/$NAME}
@@ -76,7 +77,7 @@ run() {
   [[ $flags == --model* ]] && model=()
   # shellcheck disable=SC2086
   # A failed evaluation leaves no report (and makes xargs, then this script, fail).
-  if npx tsx packages/cli/src/cli.ts eval "${model[@]}" --data "$WORK/test/questions.json" $flags --threads 1 --json > "$WORK/$name.json.part"; then
+  if adsc eval "${model[@]}" --data "$WORK/test/questions.json" $flags --threads 1 --json > "$WORK/$name.json.part"; then
     mv "$WORK/$name.json.part" "$WORK/$name.json"
     echo "$name done" >&2
   else
@@ -91,7 +92,7 @@ if [ -n "${ONLY:-}" ]; then
   for entry in "${RUNS[@]}"; do if [[ " $ONLY " == *" ${entry%%|*} "* ]]; then KEPT+=("$entry"); fi; done
   RUNS=("${KEPT[@]}")
 fi
-export -f run
+export -f run adsc
 export BASE WORK
 printf '%s\n' "${RUNS[@]}" | xargs -P 2 -I{} bash -c 'run "$1"' _ {}
 
