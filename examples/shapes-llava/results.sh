@@ -13,6 +13,9 @@
 #   AD=DIR      the adapters (default BASE_DIR/adapters)
 #   OUT=DIR     where the reports go; PLOT=PREFIX the plots
 #   ONLY="base blind adsc-a50 ..."   run and plot only the runs named
+#   LAYOUT="--objects 1-3 --sizes 42,56"   the test scenes (adsc data shapes flags; default one object
+#               of 42-84 px, the layout the committed bases read); WORK_DIR remembers the layout its
+#               test set was made with and refuses another
 #
 # Matched costs: at each target the three methods keep the same number of vision tokens in every
 # layer (adsc-adapters.sh lists them), so their counted decoder FLOPs differ only by PyramidDrop's
@@ -27,7 +30,13 @@ OUT=${OUT:-docs/results/$NAME}
 PLOT=${PLOT:-docs/results-$NAME}
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK" "$OUT"
-[ -d "$WORK/test" ] || adsc data shapes --seed 2 --count 2000 --objects 1 --sizes 42,56,70,84 --out "$WORK/test"
+LAYOUT=${LAYOUT:---objects 1 --sizes 42,56,70,84}
+if [ -f "$WORK/test.layout" ] && [ "$(cat "$WORK/test.layout")" != "$LAYOUT" ]; then
+  echo "results.sh: $WORK/test was made with LAYOUT=\"$(cat "$WORK/test.layout")\", not \"$LAYOUT\"; give another WORK_DIR" >&2
+  exit 2
+fi
+# shellcheck disable=SC2086
+[ -d "$WORK/test" ] || { adsc data shapes --seed 2 --count 2000 $LAYOUT --out "$WORK/test"; echo "$LAYOUT" > "$WORK/test.layout"; }
 AD=${AD:-$BASE/adapters}
 # Where adsc-adapters.sh left the whole-model fine-tunes (its WORK_DIR).
 ADSC_WORK=${ADSC_WORK:-/tmp/shapes-adsc/$NAME}
