@@ -1,38 +1,108 @@
 #!/usr/bin/env bash
 # From one object to several: the binding base (checkpoints/binding, binding.sh) continued on
 # scenes of 1-3 objects of 42 or 56 px, where the relation questions ("What shape is left of the
-# red circle?") can be asked. docs/shapes.md, section 3h. Rerun from the repo root:
+# red circle?") can be asked. docs/shapes.md, sections 3h and 3i. Rerun from the repo root:
 #
-#   bash examples/shapes-llava/multi-object.sh [WORK_DIR]      (default /tmp/shapes-multi)
+#   bash examples/shapes-llava/multi-object.sh [WORK_DIR] [STEP...]      (default /tmp/shapes-multi, every step)
 #
-#   m13   projector + decoder (the tower stays frozen, as in binding's stages), 600 steps of batch 8
-#         on 12,000 single-turn questions of every type (seed 78), lr 5e-4
+# STEPs run in the order given; two instances can run two chains at once once `data` is done, e.g.
+# `... data`, then `... WORK m13 m13w` beside `... WORK m13t pos m13p`, then `... WORK scores`.
 #
-# Then it scores binding and m13 on 600 validation questions (seed 40) of the same layout and on 600
-# one-object questions of binding's layout (seed 40): what was learned and what was kept; and m13
-# on the first set under three training-free schedules (does dropping tokens cost more with several
-# objects?). Wall time on the 2-core VM, one thread, beside another run: data 2 min, m13 54 min,
-# each evaluation about 2 min.
+#   data   12,000 single-turn questions of every type (seed 78), 6,000 of count / exists / left only
+#          (seed 80), validation sets (seed 40), and a mixture of the first two (Python, below)
+#   m13    projector + decoder (the tower stays frozen, as in binding's stages), 600 steps of batch 8
+#          on seed 78's questions, lr 5e-4
+#   m13w   m13 for 400 steps at lr 3e-4 on weighted.json: seed 80's 6,000 and the first 6,000 of seed 78
+#          (the three types m13 answers worst weighted up, as binding's last stages did)
+#   m13t   m13 (from binding, seed 78's questions) with the vision tower trained too: the tower's
+#          tokens barely say where they are (position-probe.ts), so the decoder has only RoPE over
+#          the flattened grid, where "above" is a sign and "left" is not
+#   pos    binding with its tower trained 300 more steps alone (pretrain-vision.ts) with heads that
+#          name every patch's row and column besides the shape and colour heads it was made with,
+#          lr 3e-4
+#   m13p   m13 on pos's tower: does a tower that says where its tokens are teach "left"?
+#   posb   pos with object and background patches weighted alike in the position loss, 400 steps at
+#          lr 1e-3; posg the same after a 2-D sinusoidal code of row and column is added to the
+#          tower's position embeddings (towers only; `probes` reads them)
+#   probes position-probe.ts on binding's tower, m13t's and the three above
+#   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
+#          questions of binding's layout (seed 40): what was learned and what was kept; then m13
+#          on the first set under three training-free schedules (do drops cost more with several
+#          objects?)
+#
+# Wall time on the 2-core VM, one thread per run, two runs at a time: data 3 min, m13 41-54 min,
+# m13w 22, m13t 55, pos 13, m13p 45, posb and posg 20 each, probes 1; each evaluation about 3 min.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
+STEPS=("${@:2}")
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
 
-[ -d "$WORK/data13" ] || adsc data shapes --seed 78 --count 12000 --turns 1 --objects 1-3 --sizes 42,56 --out "$WORK/data13"
-[ -d "$WORK/val13" ] || adsc data shapes --seed 40 --count 600 --objects 1-3 --sizes 42,56 --out "$WORK/val13"
-[ -d "$WORK/val1" ] || adsc data shapes --seed 40 --count 600 --objects 1 --sizes 42,56,70,84 --out "$WORK/val1"
+# data NAME SEED COUNT [FLAGS...]: single-turn questions on 1-3 objects of 42 or 56 px.
+data() {
+  local name=$1 seed=$2 count=$3; shift 3
+  [ -d "$WORK/$name" ] || adsc data shapes --seed "$seed" --count "$count" --turns 1 --objects 1-3 --sizes 42,56 "$@" --out "$WORK/$name"
+}
 
-if ! finished "$WORK/m13" 600; then
-  adsc train --model "$BINDING" --data "$WORK/data13/questions.json" --image-folder "$WORK/data13" --out "$WORK/m13" \
-    --train projector,llm --lr 5e-4 --weight-decay 0 --lr-schedule cosine --warmup-steps 30 \
-    --steps 600 --batch-size 8 --save-every 100 --seed 79 --threads 1 > "$WORK/m13.log" 2>&1
-fi
+# train NAME FROM DATA PARTS LR WARMUP STEPS SEED: AdamW without weight decay, cosine decay, batch 8,
+# one thread; FROM is a run in WORK_DIR or a model directory. A finished run is skipped.
+train() {
+  local name=$1 from=$2 data=$3 parts=$4 lr=$5 warmup=$6 steps=$7 seed=$8
+  [ -d "$from" ] || from=$WORK/$from
+  if finished "$WORK/$name" "$steps"; then echo "$name: done"; return; fi
+  adsc train --model "$from" --data "$WORK/$data" --out "$WORK/$name" \
+    --train "$parts" --lr "$lr" --weight-decay 0 --lr-schedule cosine --warmup-steps "$warmup" \
+    --steps "$steps" --batch-size 8 --save-every 100 --seed "$seed" --threads 1 > "$WORK/$name.log" 2>&1
+}
+
 score() { echo "== $*"; adsc eval "$@" --threads 1 2> /dev/null | sed -n '/^type/,/^all/p'; }
-for model in "$BINDING" "$WORK/m13"; do
-  for val in val13 val1; do score --model "$model" --data "$WORK/$val/questions.json"; done
-done
-for schedule in 'adsc:2=1/2,4=1/2' 'adsc:1=1/36' 'fastv:K=1,R=0.97222'; do
-  score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
+
+for step in "${STEPS[@]}"; do
+  case $step in
+    data)
+      data data13 78 12000
+      data data13-cel 80 6000 --types count,exists,left
+      data val13 40 600
+      [ -d "$WORK/val1" ] || adsc data shapes --seed 40 --count 600 --objects 1 --sizes 42,56,70,84 --out "$WORK/val1"
+      # weighted.json, in data13's folder (seed 80's images are linked into it).
+      python3 - "$WORK" << 'PY'
+import json, os, random, sys
+d = sys.argv[1]
+base = json.load(open(f'{d}/data13/questions.json'))
+extra = []
+for r in json.load(open(f'{d}/data13-cel/questions.json')):
+    name = f"cel-{os.path.basename(r['image'])}"
+    if not os.path.exists(f'{d}/data13/images/{name}'): os.symlink(os.path.abspath(f"{d}/data13-cel/{r['image']}"), f'{d}/data13/images/{name}')
+    extra.append({**r, 'image': f'images/{name}', 'id': f"cel-{r['id']}"})
+weighted = extra + base[:6000]
+random.Random(80).shuffle(weighted)
+json.dump(weighted, open(f'{d}/data13/weighted.json', 'w'))
+PY
+      ;;
+    m13) train m13 "$BINDING" data13/questions.json projector,llm 5e-4 30 600 79 ;;
+    m13w) train m13w m13 data13/weighted.json projector,llm 3e-4 20 400 81 ;;
+    m13t) train m13t "$BINDING" data13/questions.json vision,projector,llm 5e-4 30 600 79 ;;
+    pos) [ -f "$WORK/pos/model.safetensors" ] || script pretrain-vision "$BINDING" "$WORK/pos" --position all \
+           --steps 300 --batch 16 --lr 3e-4 --warmup 20 --seed 84 > "$WORK/pos.log" 2>&1 ;;
+    posb) [ -f "$WORK/posb/model.safetensors" ] || script pretrain-vision "$BINDING" "$WORK/posb" --position balanced \
+           --steps 400 --batch 16 --lr 1e-3 --warmup 20 --seed 85 > "$WORK/posb.log" 2>&1 ;;
+    posg) [ -f "$WORK/posg/model.safetensors" ] || script pretrain-vision "$BINDING" "$WORK/posg" --position balanced \
+           --grid-position 0.5 --steps 400 --batch 16 --lr 1e-3 --warmup 20 --seed 86 > "$WORK/posg.log" 2>&1 ;;
+    probes) for model in "$BINDING" "$WORK/m13t" "$WORK/pos" "$WORK/posb" "$WORK/posg"; do
+              echo "== $model"; script position-probe "$model" "$WORK/val13" | tail -6
+            done ;;
+    m13p) train m13p pos data13/questions.json projector,llm 5e-4 30 600 79 ;;
+    scores)
+      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p"; do
+        for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
+      done
+      for schedule in 'adsc:2=1/2,4=1/2' 'adsc:1=1/36' 'fastv:K=1,R=0.97222'; do
+        score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
+      done
+      ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, scores)" >&2; exit 2 ;;
+  esac
 done

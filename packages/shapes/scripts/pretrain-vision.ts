@@ -5,10 +5,22 @@
  * The heads are dropped afterwards; what stays is a tower whose object tokens carry the shape
  * linearly, the reading `layer-probe.ts` and `linear-probe.ts` found missing (docs/shapes.md, 3e).
  *
+ * --position all|balanced adds two more heads that name every patch's row and column: a tower
+ * trained on shape and colour alone forgets where its tokens are (`position-probe.ts`), and then
+ * the decoder has only RoPE over the flattened grid, which cannot tell "left of" (docs/shapes.md,
+ * 3i). `all` averages their loss over every patch, `balanced` over object patches and over
+ * background patches separately and adds the two (most patches are background).
+ * --grid-position A first adds A times a 2-D sinusoidal code of each patch's row (the first half of
+ * the width) and column (the second half) to the tower's learned position embeddings, so that the
+ * input says where each patch is loudly enough to survive the layers (an experiment, 3i).
+ *
  *   tokens [P + 1, d] = tower(pixels) at the checkpoint's vision_feature_layer, CLS dropped -> [P, d]
  *   pooled [objects, d] = M tokens, M's row o averaging the patches of object o
  *   shape logits [objects, shapes] = pooled W_s^T + b_s      colour logits [P, 1 + colours] = tokens W_c^T + b_c
  *   loss = mean over the batch's objects of CE(shape) + mean over its patches of CE(colour)
+ *          [+ CE(row) + CE(column), row and column logits = tokens W^T + b: the mean over the batch's
+ *           patches (all), or per scene the mean over object patches plus the mean over background
+ *           patches, averaged over the batch (balanced)]
  *
  * A patch belongs to the object that covers most of it, if at least a quarter (`patchOwners`), else
  * to the background. A head on single patches learned nothing of shape in 200 steps
@@ -17,13 +29,13 @@
  * with the tower replaced (f32), every other tensor and file as it was, ready for `adsc train`.
  *
  *   npx tsx packages/shapes/scripts/pretrain-vision.ts MODEL_DIR OUT_DIR [--steps 400] [--batch 16]
- *       [--lr 1e-3] [--warmup 30] [--seed 1] [--objects 1-3] [--sizes 28,42,56,70,84] [--tower DIR]
+ *       [--lr 1e-3] [--warmup 30] [--seed 1] [--objects 1-3] [--sizes 28,42,56,70,84] [--tower DIR] [--position all|balanced] [--grid-position A]
  *
  * --tower DIR starts the tower from DIR's (another model directory with the same vision config)
  * instead of MODEL_DIR's; with --steps 0 --warmup 0 that only puts DIR's tower into MODEL_DIR's
  * model (e.g. a tower pretrained from scratch under a trained projector and decoder).
  *
- * Every 50 steps it prints the mean loss and the patch accuracies on 64 held-out scenes (seed + 1e6).
+ * Every 50 steps it prints the mean loss and the accuracies on 64 held-out scenes (seed + 1e6).
  */
 import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -39,13 +51,13 @@ const { values, positionals } = parseArgs({
   options: {
     steps: { type: 'string', default: '400' }, batch: { type: 'string', default: '16' }, lr: { type: 'string', default: '1e-3' },
     warmup: { type: 'string', default: '30' }, seed: { type: 'string', default: '1' }, objects: { type: 'string', default: '1-3' },
-    sizes: { type: 'string', default: '28,42,56,70,84' }, tower: { type: 'string' },
+    sizes: { type: 'string', default: '28,42,56,70,84' }, tower: { type: 'string' }, position: { type: 'string' }, 'grid-position': { type: 'string' },
   },
   allowPositionals: true,
 });
 const [from, out] = positionals;
 if (!from || !out) {
-  console.error('usage: pretrain-vision.ts MODEL_DIR OUT_DIR [--steps N] [--batch B] [--lr L] [--warmup W] [--seed S] [--objects A-B] [--sizes 28,42,...] [--tower DIR]');
+  console.error('usage: pretrain-vision.ts MODEL_DIR OUT_DIR [--steps N] [--batch B] [--lr L] [--warmup W] [--seed S] [--objects A-B] [--sizes 28,42,...] [--tower DIR] [--position all|balanced] [--grid-position A]');
   process.exit(2);
 }
 const steps = Number(values.steps);
@@ -66,14 +78,39 @@ for (const name of checkpoint.names()) {
     named[name] = checkpoint.tensor(name);
     continue;
   }
-  named[name] = towerSource.tensor(name).to('f32').requireGrad();
+  named[name] = towerSource.tensor(name).to('f32');
+  if (name.endsWith('embeddings.position_embedding.weight') && values['grid-position'] !== undefined) {
+    named[name] = addGridCode(named[name], Number(values['grid-position']));
+  }
+  named[name].requireGrad();
   params.push({ name, value: named[name], decay: false });
+}
+/**
+ * The position embedding [1 + P, d] with amplitude times sin / cos of row * w_k in dims [0, d/2) and
+ * of column * w_k in [d/2, d), w_k = 100^(-k / (d/4)) for the k-th pair (the class row unchanged).
+ */
+function addGridCode(embedding: Tensor, amplitude: number): Tensor {
+  const [positions, d] = embedding.shape;
+  const side = Math.round(Math.sqrt(positions - 1));
+  const data = embedding.toFloat32Array().slice();
+  const pairs = d / 4;
+  for (let t = 0; t < positions - 1; t++) {
+    const at = [Math.floor(t / side), t % side];
+    for (let half = 0; half < 2; half++) {
+      for (let k = 0; k < pairs; k++) {
+        const angle = at[half] * 100 ** (-k / pairs);
+        data[(t + 1) * d + half * (d / 2) + 2 * k] += amplitude * Math.sin(angle);
+        data[(t + 1) * d + half * (d / 2) + 2 * k + 1] += amplitude * Math.cos(angle);
+      }
+    }
+  }
+  return tensor(data, [positions, d]);
 }
 const model = Llava.fromWeights(tensorMap(named), config, from, {}, readPreprocessorConfig(from, config.vision.imageSize));
 const { hiddenSize: width, patchSize: patch, imageSize } = config.vision;
 const grid = imageSize / patch;
 
-// The two heads: small random rows, zero biases.
+// The heads: small random rows, zero biases.
 const headRng = mulberry32(seed ^ 0x2545f491);
 const head = (classes: number, name: string): Tensor[] => {
   const w = tensor(Float32Array.from({ length: classes * width }, () => (headRng() - 0.5) * 0.02), [classes, width]).requireGrad();
@@ -83,6 +120,16 @@ const head = (classes: number, name: string): Tensor[] => {
 };
 const [shapeW, shapeB] = head(SHAPES.length, 'shape_head');
 const [colorW, colorB] = head(1 + COLOR_NAMES.length, 'color_head');
+const position = values.position !== undefined;
+if (position && values.position !== 'all' && values.position !== 'balanced') {
+  console.error(`--position must be all or balanced, got ${JSON.stringify(values.position)}`);
+  process.exit(2);
+}
+const [rowW, rowB] = position ? head(grid, 'row_head') : [];
+const [columnW, columnB] = position ? head(grid, 'column_head') : [];
+/** Every patch's row and column, row-major (the same for every scene). */
+const rows = Array.from({ length: grid * grid }, (_, t) => Math.floor(t / grid));
+const columns = Array.from({ length: grid * grid }, (_, t) => t % grid);
 
 /** A scene of `minObjects`-`maxObjects` objects of any shape, colour and size, wherever they fit. */
 function scene(rng: Rng): Scene {
@@ -122,9 +169,10 @@ function tokens(s: Scene): Tensor {
   return hidden.narrow(0, 1, grid * grid);
 }
 
-/** Object shape accuracy, and patch colour accuracy on object and background patches, over `count` scenes of `rng`. */
-function heldOut(rng: Rng, count: number): { shape: number; color: number; background: number } {
+/** Object shape accuracy, patch colour accuracy on object and background patches, and patch position accuracy on each, over `count` scenes of `rng`. */
+function heldOut(rng: Rng, count: number): { shape: number; color: number; background: number; objectPlaces: number; backgroundPlaces: number } {
   let objects = 0, shapeRight = 0, objectPatches = 0, colorRight = 0, backgroundPatches = 0, backgroundRight = 0;
+  let objectPlaces = 0, backgroundPlaces = 0;
   noGrad(() => {
     for (let i = 0; i < count; i++) {
       const s = scene(rng);
@@ -132,6 +180,15 @@ function heldOut(rng: Rng, count: number): { shape: number; color: number; backg
       const x = tokens(s);
       const shapeGuess = argmax(shapeLogits(x, labels.owners, s.objects.length), -1).toFloat32Array();
       const colorGuess = argmax(linear(x, colorW, colorB), -1).toFloat32Array();
+      if (position) {
+        const rowGuess = argmax(linear(x, rowW!, rowB!), -1).toFloat32Array();
+        const columnGuess = argmax(linear(x, columnW!, columnB!), -1).toFloat32Array();
+        rows.forEach((r, t) => {
+          if (rowGuess[t] !== r || columnGuess[t] !== columns[t]) return;
+          if (labels.owners[t] >= 0) objectPlaces++;
+          else backgroundPlaces++;
+        });
+      }
       labels.shapes.forEach((label, o) => {
         if (label === IGNORE) return;
         objects++;
@@ -148,13 +205,13 @@ function heldOut(rng: Rng, count: number): { shape: number; color: number; backg
       });
     }
   });
-  return { shape: shapeRight / objects, color: colorRight / objectPatches, background: backgroundRight / backgroundPatches };
+  return { shape: shapeRight / objects, color: colorRight / objectPatches, background: backgroundRight / backgroundPatches, objectPlaces: objectPlaces / objectPatches, backgroundPlaces: backgroundPlaces / backgroundPatches };
 }
 
 const pct = (v: number): string => `${(100 * v).toFixed(1)} %`;
 const report = (step: number, loss: number): void => {
   const acc = heldOut(mulberry32(seed + 1_000_000), 64);
-  console.log(`step ${step}/${steps}  loss ${loss.toFixed(4)}  held-out: object shapes ${pct(acc.shape)}, patch colours ${pct(acc.color)} on objects, ${pct(acc.background)} on background`);
+  console.log(`step ${step}/${steps}  loss ${loss.toFixed(4)}  held-out: object shapes ${pct(acc.shape)}, patch colours ${pct(acc.color)} on objects, ${pct(acc.background)} on background${position ? `; patch row and column ${pct(acc.objectPlaces)} on objects, ${pct(acc.backgroundPlaces)} on background` : ''}`);
 };
 
 const optimizer = new AdamW({ weightDecay: 0 });
@@ -171,7 +228,22 @@ for (let step = 0; step < steps; step++) {
     const x = tokens(scenes[i]);
     const shapeLoss = scale(crossEntropy(shapeLogits(x, labels[i].owners, scenes[i].objects.length), labels[i].shapes, { reduction: 'sum' }), 1 / objects);
     const colorLoss = scale(crossEntropy(linear(x, colorW, colorB), labels[i].colors, { reduction: 'sum' }), 1 / (grid * grid * batch));
-    const loss = add(shapeLoss, colorLoss);
+    let loss = add(shapeLoss, colorLoss);
+    if (values.position === 'all') {
+      const rowLoss = crossEntropy(linear(x, rowW!, rowB!), rows, { reduction: 'sum' });
+      const columnLoss = crossEntropy(linear(x, columnW!, columnB!), columns, { reduction: 'sum' });
+      loss = add(loss, scale(add(rowLoss, columnLoss), 1 / (grid * grid * batch)));
+    } else if (values.position === 'balanced') {
+      // Object patches and background patches weigh the same: a tower that places only the
+      // background does not say where an object is.
+      const rowLogits = linear(x, rowW!, rowB!);
+      const columnLogits = linear(x, columnW!, columnB!);
+      for (const onObject of [true, false]) {
+        const keep = (targets: number[]) => targets.map((v, t) => ((labels[i].owners[t] >= 0) === onObject ? v : IGNORE));
+        if (!labels[i].owners.some((o) => (o >= 0) === onObject)) continue;
+        loss = add(loss, scale(add(crossEntropy(rowLogits, keep(rows)), crossEntropy(columnLogits, keep(columns))), 1 / batch));
+      }
+    }
     lossSum += loss.toFloat32Array()[0];
     backward(loss);
   }
@@ -190,7 +262,7 @@ const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
 rmSync(tmp, { recursive: true, force: true });
 mkdirSync(tmp, { recursive: true });
 save(join(tmp, 'model.safetensors'), named, {
-  format: 'pt', adsc_vision_pretrained: `${steps} steps of ${batch} scenes, seed ${seed}`, ...(values.tower ? { adsc_vision_tower_from: values.tower } : {}),
+  format: 'pt', adsc_vision_pretrained: `${steps} steps of ${batch} scenes, seed ${seed}${position ? `, position heads (${values.position})` : ''}${values['grid-position'] ? `, grid code ${values['grid-position']}` : ''}`, ...(values.tower ? { adsc_vision_tower_from: values.tower } : {}),
 });
 for (const f of readdirSync(from)) if (f.endsWith('.json')) copyFileSync(join(from, f), join(tmp, f));
 rmSync(out, { recursive: true, force: true });
