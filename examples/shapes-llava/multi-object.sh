@@ -25,6 +25,7 @@
 #          lr 1e-3; posg the same after a 2-D sinusoidal code of row and column is added to the
 #          tower's position embeddings (towers only; `probes` reads them)
 #   probes position-probe.ts on binding's tower, m13t's and the three above
+#   m13g   m13 on posg's tower (session 9 ran it with --threads 2 and scored its step-400 save only)
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -36,7 +37,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -91,18 +92,19 @@ PY
            --steps 400 --batch 16 --lr 1e-3 --warmup 20 --seed 85 > "$WORK/posb.log" 2>&1 ;;
     posg) [ -f "$WORK/posg/model.safetensors" ] || script pretrain-vision "$BINDING" "$WORK/posg" --position balanced \
            --grid-position 0.5 --steps 400 --batch 16 --lr 1e-3 --warmup 20 --seed 86 > "$WORK/posg.log" 2>&1 ;;
+    m13g) train m13g posg data13/questions.json projector,llm 5e-4 30 600 79 ;;
     probes) for model in "$BINDING" "$WORK/m13t" "$WORK/pos" "$WORK/posb" "$WORK/posg"; do
               echo "== $model"; script position-probe "$model" "$WORK/val13" | tail -6
             done ;;
     m13p) train m13p pos data13/questions.json projector,llm 5e-4 30 600 79 ;;
     scores)
-      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p"; do
+      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
       done
       for schedule in 'adsc:2=1/2,4=1/2' 'adsc:1=1/36' 'fastv:K=1,R=0.97222'; do
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
       done
       ;;
-    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, scores)" >&2; exit 2 ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, scores)" >&2; exit 2 ;;
   esac
 done
