@@ -59,6 +59,13 @@ train() {
     --steps "$steps" --batch-size 8 --save-every 100 --seed "$seed" --threads 1 > "$WORK/$name.log" 2>&1
 }
 
+# tower NAME FLAGS...: binding's tower trained alone (pretrain-vision.ts) for 16-scene batches with
+# 20 warm-up steps; a finished one is skipped.
+tower() {
+  local name=$1; shift
+  [ -f "$WORK/$name/model.safetensors" ] || script pretrain-vision "$BINDING" "$WORK/$name" "$@" --batch 16 --warmup 20 > "$WORK/$name.log" 2>&1
+}
+
 score() { echo "== $*"; adsc eval "$@" --threads 1 2> /dev/null | sed -n '/^type/,/^all/p'; }
 
 for step in "${STEPS[@]}"; do
@@ -86,17 +93,14 @@ PY
     m13) train m13 "$BINDING" data13/questions.json projector,llm 5e-4 30 600 79 ;;
     m13w) train m13w m13 data13/weighted.json projector,llm 3e-4 20 400 81 ;;
     m13t) train m13t "$BINDING" data13/questions.json vision,projector,llm 5e-4 30 600 79 ;;
-    pos) [ -f "$WORK/pos/model.safetensors" ] || script pretrain-vision "$BINDING" "$WORK/pos" --position all \
-           --steps 300 --batch 16 --lr 3e-4 --warmup 20 --seed 84 > "$WORK/pos.log" 2>&1 ;;
-    posb) [ -f "$WORK/posb/model.safetensors" ] || script pretrain-vision "$BINDING" "$WORK/posb" --position balanced \
-           --steps 400 --batch 16 --lr 1e-3 --warmup 20 --seed 85 > "$WORK/posb.log" 2>&1 ;;
-    posg) [ -f "$WORK/posg/model.safetensors" ] || script pretrain-vision "$BINDING" "$WORK/posg" --position balanced \
-           --grid-position 0.5 --steps 400 --batch 16 --lr 1e-3 --warmup 20 --seed 86 > "$WORK/posg.log" 2>&1 ;;
-    m13g) train m13g posg data13/questions.json projector,llm 5e-4 30 600 79 ;;
+    pos) tower pos --position all --steps 300 --lr 3e-4 --seed 84 ;;
+    m13p) train m13p pos data13/questions.json projector,llm 5e-4 30 600 79 ;;
+    posb) tower posb --position balanced --steps 400 --lr 1e-3 --seed 85 ;;
+    posg) tower posg --position balanced --grid-position 0.5 --steps 400 --lr 1e-3 --seed 86 ;;
     probes) for model in "$BINDING" "$WORK/m13t" "$WORK/pos" "$WORK/posb" "$WORK/posg"; do
               echo "== $model"; script position-probe "$model" "$WORK/val13" | tail -6
             done ;;
-    m13p) train m13p pos data13/questions.json projector,llm 5e-4 30 600 79 ;;
+    m13g) train m13g posg data13/questions.json projector,llm 5e-4 30 600 79 ;;
     scores)
       for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done

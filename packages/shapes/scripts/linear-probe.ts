@@ -17,8 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { noGrad } from '@adsc/core';
 import { Llava, readImage } from '@adsc/model';
-import { BACKGROUND } from '../src/index.js';
-import { probe } from './ridge-probe.js';
+import { centreOnObject, probe } from './ridge-probe.js';
 
 const { values, positionals } = parseArgs({ options: { count: { type: 'string', default: '600' }, ridge: { type: 'string', default: '1' } }, allowPositionals: true });
 const [dir, data] = positionals;
@@ -42,10 +41,7 @@ for (const r of records) {
   const object = new Array<number>(width).fill(0);
   let objectTokens = 0;
   for (let t = 0; t < grid * grid; t++) {
-    const y = Math.floor(t / grid) * patch + patch / 2;
-    const x = (t % grid) * patch + patch / 2;
-    const at = (Math.floor(y) * image.width + Math.floor(x)) * 3;
-    const isObject = BACKGROUND.some((c, k) => image.data[at + k] !== c);
+    const isObject = centreOnObject(image, t, grid, patch);
     if (isObject) objectTokens++;
     for (let d = 0; d < width; d++) {
       all[d] += features[t * width + d] / (grid * grid);

@@ -8,7 +8,7 @@
  * The decoder's only other source of position is RoPE over the flattened grid, where "above" is a
  * sign (an object above is 12 or more positions earlier) and "left" is not (an object to the left
  * may be a few positions earlier or a row's worth later). If the tokens carry their column as well
- * as their row, "left" needs no more than "above" (docs/shapes.md, section 3h).
+ * as their row, "left" needs no more than "above" (docs/shapes.md, section 3i).
  *
  *   npx tsx packages/shapes/scripts/position-probe.ts MODEL_DIR DATA_DIR [--count N] [--ridge L]
  */
@@ -17,8 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { noGrad } from '@adsc/core';
 import { Llava, readImage } from '@adsc/model';
-import { BACKGROUND } from '../src/index.js';
-import { probe } from './ridge-probe.js';
+import { centreOnObject, probe } from './ridge-probe.js';
 
 const { values, positionals } = parseArgs({ options: { count: { type: 'string', default: '60' }, ridge: { type: 'string', default: '1' } }, allowPositionals: true });
 const [dir, data] = positionals;
@@ -44,14 +43,11 @@ for (const r of records) {
   const features = noGrad(() => model.encodeImage(model.pixels(image))).toFloat32Array(); // [tokens * width]
   const width = features.length / (grid * grid);
   for (let t = 0; t < grid * grid; t++) {
-    const y = Math.floor(t / grid);
-    const x = t % grid;
-    const at = ((y * patch + patch / 2) * image.width + x * patch + patch / 2) * 3;
     rows.push(Array.from(features.subarray(t * width, (t + 1) * width)));
-    row.push(String(y));
-    column.push(String(x));
+    row.push(String(Math.floor(t / grid)));
+    column.push(String(t % grid));
     cell.push(String(t));
-    onObject.push(BACKGROUND.some((c, k) => image.data[at + k] !== c));
+    onObject.push(centreOnObject(image, t, grid, patch));
   }
 }
 
@@ -60,7 +56,7 @@ console.log(`${records.length} images, ${rows.length} tokens; fitted on the firs
 for (const [name, keep] of [['every token', () => true], ['object tokens', (i: number) => onObject[i]]] as const) {
   const index = rows.map((_, i) => i).filter(keep);
   const cut = index.filter((i) => i < split).length;
-  for (const [what, labels, names] of [['row', row, classes], ['column', column, classes], ['patch (of 144)', cell, cells]] as const) {
+  for (const [what, labels, names] of [['row', row, classes], ['column', column, classes], [`patch (of ${grid * grid})`, cell, cells]] as const) {
     const accuracy = probe(index.map((i) => rows[i]), index.map((i) => labels[i]), names, cut, Number(values.ridge));
     console.log(`${name}, ${what}: ${(100 * accuracy).toFixed(1)} %`);
   }

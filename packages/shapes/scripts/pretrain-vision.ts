@@ -120,11 +120,11 @@ const head = (classes: number, name: string): Tensor[] => {
 };
 const [shapeW, shapeB] = head(SHAPES.length, 'shape_head');
 const [colorW, colorB] = head(1 + COLOR_NAMES.length, 'color_head');
-const position = values.position !== undefined;
-if (position && values.position !== 'all' && values.position !== 'balanced') {
+if (values.position !== undefined && values.position !== 'all' && values.position !== 'balanced') {
   console.error(`--position must be all or balanced, got ${JSON.stringify(values.position)}`);
   process.exit(2);
 }
+const position = values.position as 'all' | 'balanced' | undefined;
 const [rowW, rowB] = position ? head(grid, 'row_head') : [];
 const [columnW, columnB] = position ? head(grid, 'column_head') : [];
 /** Every patch's row and column, row-major (the same for every scene). */
@@ -229,11 +229,11 @@ for (let step = 0; step < steps; step++) {
     const shapeLoss = scale(crossEntropy(shapeLogits(x, labels[i].owners, scenes[i].objects.length), labels[i].shapes, { reduction: 'sum' }), 1 / objects);
     const colorLoss = scale(crossEntropy(linear(x, colorW, colorB), labels[i].colors, { reduction: 'sum' }), 1 / (grid * grid * batch));
     let loss = add(shapeLoss, colorLoss);
-    if (values.position === 'all') {
+    if (position === 'all') {
       const rowLoss = crossEntropy(linear(x, rowW!, rowB!), rows, { reduction: 'sum' });
       const columnLoss = crossEntropy(linear(x, columnW!, columnB!), columns, { reduction: 'sum' });
       loss = add(loss, scale(add(rowLoss, columnLoss), 1 / (grid * grid * batch)));
-    } else if (values.position === 'balanced') {
+    } else if (position === 'balanced') {
       // Object patches and background patches weigh the same: a tower that places only the
       // background does not say where an object is.
       const rowLogits = linear(x, rowW!, rowB!);
@@ -262,7 +262,7 @@ const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
 rmSync(tmp, { recursive: true, force: true });
 mkdirSync(tmp, { recursive: true });
 save(join(tmp, 'model.safetensors'), named, {
-  format: 'pt', adsc_vision_pretrained: `${steps} steps of ${batch} scenes, seed ${seed}${position ? `, position heads (${values.position})` : ''}${values['grid-position'] ? `, grid code ${values['grid-position']}` : ''}`, ...(values.tower ? { adsc_vision_tower_from: values.tower } : {}),
+  format: 'pt', adsc_vision_pretrained: `${steps} steps of ${batch} scenes, seed ${seed}${position ? `, position heads (${position})` : ''}${values['grid-position'] ? `, grid code ${values['grid-position']}` : ''}`, ...(values.tower ? { adsc_vision_tower_from: values.tower } : {}),
 });
 for (const f of readdirSync(from)) if (f.endsWith('.json')) copyFileSync(join(from, f), join(tmp, f));
 rmSync(out, { recursive: true, force: true });

@@ -1,4 +1,14 @@
-/** The linear probe of linear-probe.ts and layer-probe.ts. */
+/** The linear probe of linear-probe.ts, layer-probe.ts and position-probe.ts, and which patches they read as an object's. */
+import type { RgbImage } from '@adsc/model';
+import { BACKGROUND } from '../src/index.js';
+
+/** Whether the centre pixel of patch t (row-major on a grid of `patch`-px patches) is not background. */
+export function centreOnObject(image: RgbImage, t: number, grid: number, patch: number): boolean {
+  const y = Math.floor(t / grid) * patch + patch / 2;
+  const x = (t % grid) * patch + patch / 2;
+  const at = (Math.floor(y) * image.width + Math.floor(x)) * 3;
+  return BACKGROUND.some((c, k) => image.data[at + k] !== c);
+}
 
 /** Ridge regression of one-hot answers on standardised features (plus a bias), scored by argmax. */
 export function probe(rows: number[][], labels: string[], classes: string[], split: number, ridge: number): number {
