@@ -25,7 +25,7 @@
 #          lr 1e-3; posg the same after a 2-D sinusoidal code of row and column is added to the
 #          tower's position embeddings (towers only; `probes` reads them)
 #   probes position-probe.ts on binding's tower, m13t's and the three above
-#   m13g   m13 on posg's tower (session 9 ran it with --threads 2 and scored its step-400 save only)
+#   m13g   m13 on posg's tower (session 9 ran it with --threads 2: 61.2 %, left 55)
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
