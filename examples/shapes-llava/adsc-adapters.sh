@@ -108,6 +108,9 @@ STEPS=1200 adapter a85-reverse-1200 23 "$A85" "adsc:1=1/144@390;adsc:1=1/72@390"
 # The budget curve at 85 % was still rising at 1,200 steps (binding: 78.7 % at 400, 82.3 % at 1,200):
 # twice as long again, no curriculum, same seed.
 STEPS=2400 adapter a85-none-2400 23 "$A85"
+# And the reverse curriculum at that budget (stages twice 1,200's: 780 steps at 1 token, 780 at 2,
+# then 840 at the target's 4), the comparison the 400- and 1,200-step runs left open.
+STEPS=2400 adapter a85-reverse-2400 23 "$A85" "adsc:1=1/144@780;adsc:1=1/72@780"
 
 # Not adapters: the whole model (vision tower, projector, decoder) fine-tuned under a schedule, to
 # see how much of the loss LoRA on the decoder alone leaves (docs/results.md). Same data and steps,

@@ -9,7 +9,8 @@
 # `... data`, then `... WORK m13 m13w` beside `... WORK m13t pos m13p`, then `... WORK scores`.
 #
 #   data   12,000 single-turn questions of every type (seed 78), 6,000 of count / exists / left only
-#          (seed 80), validation sets (seed 40), and a mixture of the first two (Python, below)
+#          (seed 80), 4,000 of "left" only (seed 89), validation sets (seed 40; "left" only: seed 41),
+#          and two mixtures of them (Python, below)
 #   m13    projector + decoder (the tower stays frozen, as in binding's stages), 600 steps of batch 8
 #          on seed 78's questions, lr 5e-4
 #   m13w   m13 for 400 steps at lr 3e-4 on weighted.json: seed 80's 6,000 and the first 6,000 of seed 78
@@ -26,6 +27,13 @@
 #          tower's position embeddings (towers only; `probes` reads them)
 #   probes position-probe.ts on binding's tower, m13t's and the three above
 #   m13g   m13 on posg's tower (session 9 ran it with --threads 2: 61.2 %, left 55)
+#   lg, lw "left" alone (4,000 questions, seed 89), 400 steps at lr 1e-3, from m13g (posg's tower,
+#          whose tokens say where they are) and from m13w (binding's tower, whose tokens do not):
+#          is "left" learnable once nothing else can lower the loss (as shape counting was, 3g)?
+#   lgm    lg for 400 steps at lr 3e-4 on weighted.json: every type back, "left" still weighted up
+#          (as mx3 followed sc in 3g)
+#   lm     m13g for 400 steps at lr 5e-4 on left-mix.json: 2,000 "left" questions in 8,000, the rest
+#          every type alike (left a third of each batch from the start, nothing starved)
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -37,7 +45,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -74,6 +82,8 @@ for step in "${STEPS[@]}"; do
       data data13 78 12000
       data data13-cel 80 6000 --types count,exists,left
       data val13 40 600
+      data data-left 89 4000 --types left
+      data val-left 41 400 --types left
       [ -d "$WORK/val1" ] || adsc data shapes --seed 40 --count 600 --objects 1 --sizes 42,56,70,84 --out "$WORK/val1"
       # weighted.json, in data13's folder (seed 80's images are linked into it).
       python3 - "$WORK" << 'PY'
@@ -88,6 +98,15 @@ for r in json.load(open(f'{d}/data13-cel/questions.json')):
 weighted = extra + base[:6000]
 random.Random(80).shuffle(weighted)
 json.dump(weighted, open(f'{d}/data13/weighted.json', 'w'))
+# left-mix.json: the first 2,000 of seed 89's "left" questions and the last 6,000 of seed 78's.
+left = []
+for r in json.load(open(f'{d}/data-left/questions.json'))[:2000]:
+    name = f"left-{os.path.basename(r['image'])}"
+    if not os.path.exists(f'{d}/data13/images/{name}'): os.symlink(os.path.abspath(f"{d}/data-left/{r['image']}"), f'{d}/data13/images/{name}')
+    left.append({**r, 'image': f'images/{name}', 'id': f"left-{r['id']}"})
+mix = left + base[6000:]
+random.Random(89).shuffle(mix)
+json.dump(mix, open(f'{d}/data13/left-mix.json', 'w'))
 PY
       ;;
     m13) train m13 "$BINDING" data13/questions.json projector,llm 5e-4 30 600 79 ;;
@@ -101,14 +120,23 @@ PY
               echo "== $model"; script position-probe "$model" "$WORK/val13" | tail -6
             done ;;
     m13g) train m13g posg data13/questions.json projector,llm 5e-4 30 600 79 ;;
+    lg) train lg m13g data-left/questions.json projector,llm 1e-3 20 400 90 ;;
+    lw) train lw m13w data-left/questions.json projector,llm 1e-3 20 400 91 ;;
+    lgm) train lgm lg data13/weighted.json projector,llm 3e-4 20 400 92 ;;
+    lm) train lm m13g data13/left-mix.json projector,llm 5e-4 20 400 94 ;;
     scores)
-      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g"; do
+      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
+      done
+      # "left" alone on 400 more validation questions (seed 41), split by what each wrong answer names.
+      for model in m13w m13g lg lw; do
+        score --model "$WORK/$model" --data "$WORK/val-left/questions.json" --predictions "$WORK/$model-left.jsonl"
+        script relation-errors "$WORK/$model-left.jsonl" 41 400 1-3 42,56 left
       done
       for schedule in 'adsc:2=1/2,4=1/2' 'adsc:1=1/36' 'fastv:K=1,R=0.97222'; do
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
       done
       ;;
-    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, scores)" >&2; exit 2 ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, scores)" >&2; exit 2 ;;
   esac
 done

@@ -68,6 +68,7 @@ RUNS=(
   "long-reverse-a50|long-reverse curriculum (1,200 steps) 50 %|--adapter $AD/a50-reverse-1200"
   "long-reverse-a85|long-reverse curriculum (1,200 steps) 85 %|--adapter $AD/a85-reverse-1200"
   "longer-a85|longer no-curriculum (2,400 steps) 85 %|--adapter $AD/a85-none-2400"
+  "longer-reverse-a85|longer-reverse curriculum (2,400 steps) 85 %|--adapter $AD/a85-reverse-2400"
   "plain|plain LoRA (no schedule)|--adapter $AD/plain"
   "plain-a50|plain LoRA at 50 %|--adapter $AD/plain --schedule adsc:2=1/2,4=1/2"
   "plain-a78|plain LoRA at 78 %|--adapter $AD/plain --schedule adsc:1=1/9"

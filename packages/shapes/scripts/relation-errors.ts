@@ -1,0 +1,57 @@
+/**
+ * What a model names when it answers a relation question ("What shape is left of the red circle?",
+ * docs/shapes.md 3h-3j): `adsc eval --predictions` output joined, by record id, with the scenes the
+ * generator drew for that set (regenerated from its seed and layout), split by the number of
+ * objects in the scene. Each answer is sorted into: right; the shape of the object the question
+ * names (the reference: the model found it but not its neighbour); the shape of the third object
+ * (the one outside the cone); anything else. Where two of those share a shape the answer counts
+ * for the first that matches, in that order.
+ *
+ * A model that finds the reference but knows nothing of where things are can still answer every
+ * two-object scene (the other object is the answer) and half of the three-object ones: 75 % of a
+ * set drawn with 2 and 3 objects alike. Only the three-object rows show whether it reads "left".
+ *
+ *   npx tsx packages/shapes/scripts/relation-errors.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES] [TYPES]
+ *     (the set's `adsc data shapes` flags: OBJECTS e.g. 1-3, SIZES e.g. 42,56, TYPES e.g. left;
+ *      defaults 1-3, 42,56 and every type)
+ */
+import { readFileSync } from 'node:fs';
+import { QUESTION_TYPES, generateShapes, type QuestionType, type ShapesRecord } from '../src/index.js';
+
+interface Prediction { id: string; type: string; prediction: string; correct: boolean }
+
+const [file, seedText, countText, objects = '1-3', sizes = '42,56', typesText = QUESTION_TYPES.join(',')] = process.argv.slice(2);
+if (!file || !seedText || !countText) {
+  console.error('usage: relation-errors.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES] [TYPES]');
+  process.exit(2);
+}
+const [minObjects, maxObjects = minObjects] = objects.split('-').map(Number);
+const layout = { minObjects, maxObjects, sizes: sizes.split(',').map(Number) };
+const types = typesText.split(',') as QuestionType[];
+const records = new Map<string, ShapesRecord>(
+  generateShapes({ seed: Number(seedText), count: Number(countText), layout, types }).map((r) => [r.id, r]),
+);
+
+const KINDS = ['right', 'reference', 'third', 'other'] as const;
+const tally = new Map<string, Record<(typeof KINDS)[number], number>>();
+for (const line of readFileSync(file, 'utf8').split('\n')) {
+  if (line.trim() === '') continue;
+  const p = JSON.parse(line) as Prediction;
+  if (p.type !== 'left' && p.type !== 'above') continue;
+  const r = records.get(p.id);
+  if (!r) throw new Error(`${file}: record ${p.id} is not in seed ${seedText}'s ${countText} records of ${objects} objects of ${sizes} px (${typesText})`);
+  if (r.question.type !== p.type) throw new Error(`${file}: record ${p.id} is a ${r.question.type} question in the regenerated set, not ${p.type}`);
+  // The generator places the reference first, the answer object second, the rest after (generate.ts).
+  const [reference, , third] = r.scene.objects;
+  const answer = p.prediction.trim().toLowerCase();
+  const kind = p.correct ? 'right' : answer === reference.shape ? 'reference' : third && answer === third.shape ? 'third' : 'other';
+  const key = `${p.type}, ${r.scene.objects.length} objects`;
+  const t = tally.get(key) ?? { right: 0, reference: 0, third: 0, other: 0 };
+  t[kind]++;
+  tally.set(key, t);
+}
+console.log(`${'questions'.padEnd(18)} ${'n'.padStart(4)} ${KINDS.map((k) => k.padStart(10)).join('')}`);
+for (const [key, t] of [...tally].sort(([a], [b]) => a.localeCompare(b))) {
+  const n = KINDS.reduce((s, k) => s + t[k], 0);
+  console.log(`${key.padEnd(18)} ${String(n).padStart(4)} ${KINDS.map((k) => `${t[k]} (${Math.round((100 * t[k]) / n)}%)`.padStart(10)).join('')}`);
+}
