@@ -32,15 +32,16 @@
 #          is "left" learnable once nothing else can lower the loss (as shape counting was, 3g)?
 #   lgm    lg for 400 steps at lr 3e-4 on weighted.json: every type back, "left" still weighted up
 #          (as mx3 followed sc in 3g)
-#   lm     m13g for 400 steps at lr 5e-4 on left-mix.json: 2,000 "left" questions in 8,000, the rest
-#          every type alike (left a third of each batch from the start, nothing starved)
+#   lm     m13g for 400 steps at lr 5e-4 on left-mix.json: 2,000 "left" questions and 6,000 of every
+#          type alike (3,000 of the 8,000 are "left"; no type starved, as weighted.json starves three)
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
 #          objects?)
 #
 # Wall time on the 2-core VM, one thread per run, two runs at a time: data 3 min, m13 41-54 min,
-# m13w 22, m13t 55, pos 13, m13p 45, posb and posg 20 each, probes 1; each evaluation about 3 min.
+# m13w 22, m13t 55, pos 13, m13p 45, posb and posg 20 each, probes 1; lg 32, lw 44, lgm 45, lm 35 (three runs
+# at a time); each evaluation of 600 questions about 3 min.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
