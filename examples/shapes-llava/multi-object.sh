@@ -86,26 +86,25 @@ for step in "${STEPS[@]}"; do
       data data-left 89 4000 --types left
       data val-left 41 400 --types left
       [ -d "$WORK/val1" ] || adsc data shapes --seed 40 --count 600 --objects 1 --sizes 42,56,70,84 --out "$WORK/val1"
-      # weighted.json, in data13's folder (seed 80's images are linked into it).
+      # weighted.json and left-mix.json, in data13's folder (the other sets' images are linked into it).
       python3 - "$WORK" << 'PY'
 import json, os, random, sys
 d = sys.argv[1]
+def linked(src, records, tag):
+    """records of set `src`, their images linked into data13/images as `tag`-NAME, their ids tagged."""
+    out = []
+    for r in records:
+        name = f"{tag}-{os.path.basename(r['image'])}"
+        if not os.path.exists(f'{d}/data13/images/{name}'): os.symlink(os.path.abspath(f"{d}/{src}/{r['image']}"), f'{d}/data13/images/{name}')
+        out.append({**r, 'image': f'images/{name}', 'id': f"{tag}-{r['id']}"})
+    return out
 base = json.load(open(f'{d}/data13/questions.json'))
-extra = []
-for r in json.load(open(f'{d}/data13-cel/questions.json')):
-    name = f"cel-{os.path.basename(r['image'])}"
-    if not os.path.exists(f'{d}/data13/images/{name}'): os.symlink(os.path.abspath(f"{d}/data13-cel/{r['image']}"), f'{d}/data13/images/{name}')
-    extra.append({**r, 'image': f'images/{name}', 'id': f"cel-{r['id']}"})
-weighted = extra + base[:6000]
+# weighted.json: seed 80's 6,000 count / exists / left questions and the first 6,000 of seed 78's.
+weighted = linked('data13-cel', json.load(open(f'{d}/data13-cel/questions.json')), 'cel') + base[:6000]
 random.Random(80).shuffle(weighted)
 json.dump(weighted, open(f'{d}/data13/weighted.json', 'w'))
 # left-mix.json: the first 2,000 of seed 89's "left" questions and the last 6,000 of seed 78's.
-left = []
-for r in json.load(open(f'{d}/data-left/questions.json'))[:2000]:
-    name = f"left-{os.path.basename(r['image'])}"
-    if not os.path.exists(f'{d}/data13/images/{name}'): os.symlink(os.path.abspath(f"{d}/data-left/{r['image']}"), f'{d}/data13/images/{name}')
-    left.append({**r, 'image': f'images/{name}', 'id': f"left-{r['id']}"})
-mix = left + base[6000:]
+mix = linked('data-left', json.load(open(f'{d}/data-left/questions.json'))[:2000], 'left') + base[6000:]
 random.Random(89).shuffle(mix)
 json.dump(mix, open(f'{d}/data13/left-mix.json', 'w'))
 PY

@@ -8,8 +8,9 @@
  * for the first that matches, in that order.
  *
  * A model that finds the reference but knows nothing of where things are can still answer every
- * two-object scene (the other object is the answer) and half of the three-object ones: 75 % of a
- * set drawn with 2 and 3 objects alike. Only the three-object rows show whether it reads "left".
+ * two-object scene (the other object is the answer) and half of the three-object ones (two thirds
+ * of the relation questions of a 1-3-object set have two objects: three are harder to place with
+ * the cone's margins). Only the three-object rows show whether it reads "left".
  *
  *   npx tsx packages/shapes/scripts/relation-errors.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES] [TYPES]
  *     (the set's `adsc data shapes` flags: OBJECTS e.g. 1-3, SIZES e.g. 42,56, TYPES e.g. left;
