@@ -18,7 +18,7 @@ import { main } from '../src/main.js';
 const root = new URL('../../../', import.meta.url).pathname;
 const example = join(root, 'examples/shapes-llava');
 const BASE = 'checkpoints/binding';
-const ADAPTER = 'adapters/a78-reverse';
+const ADAPTER = 'adapters/a85-reverse-2400';
 const model = join(example, BASE);
 const adapter = join(model, ADAPTER);
 const schedule = (JSON.parse(readFileSync(join(adapter, 'adapter_config.json'), 'utf8')) as { adsc_schedule: string }).adsc_schedule;

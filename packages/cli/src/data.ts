@@ -9,8 +9,7 @@
 import { parseArgs } from 'node:util';
 import { answerCounts, majorityShare } from '@adsc/eval';
 import {
-  BASE_IMAGE_SIZE, DEFAULT_LAYOUT, MAX_IMAGE_SIZE, MAX_OBJECTS, MAX_OBJECT_SIZE, MAX_TURNS, MIN_IMAGE_SIZE, MIN_OBJECT_SIZE, QUESTION_TYPES,
-  describeLayout, writeShapes, type Layout, type QuestionType,
+  BASE_IMAGE_SIZE, LayoutError, MAX_IMAGE_SIZE, MAX_TURNS, MIN_IMAGE_SIZE, QUESTION_TYPES, describeLayout, parseLayout, writeShapes, type QuestionType,
 } from '@adsc/shapes';
 import { UsageError } from './errors.js';
 import { integerFlag } from './args.js';
@@ -35,7 +34,7 @@ export function data(argv: string[], out: (line: string) => void): void {
 
   const turns = values.turns === undefined ? 1 : integerFlag('--turns', values.turns, { min: 1, max: MAX_TURNS });
 
-  const layout = parseLayout(values.objects, values.sizes);
+  const layout = usage(() => parseLayout(values.objects, values.sizes));
   const types = values.types === undefined ? QUESTION_TYPES : values.types.split(',').map((t) => {
     if (!(QUESTION_TYPES as readonly string[]).includes(t)) throw new UsageError(`--types must be some of ${QUESTION_TYPES.join(',')}, got ${JSON.stringify(t)}`);
     return t as QuestionType;
@@ -52,15 +51,12 @@ export function data(argv: string[], out: (line: string) => void): void {
   }
 }
 
-/** `--objects 1-2` and `--sizes 42,56` (px at 168 px); each defaults to the task's. */
-function parseLayout(objects: string | undefined, sizes: string | undefined): Layout {
-  let { minObjects, maxObjects } = DEFAULT_LAYOUT;
-  if (objects !== undefined) {
-    const m = /^(\d+)-(\d+)$/.exec(objects) ?? /^(\d+)$/.exec(objects);
-    if (!m) throw new UsageError(`--objects must be MIN-MAX or N, got ${JSON.stringify(objects)}`);
-    [minObjects, maxObjects] = [m[1], m[2] ?? m[1]].map((n) => integerFlag('--objects', n, { min: 1, max: MAX_OBJECTS }));
-    if (minObjects > maxObjects) throw new UsageError(`--objects MIN-MAX needs MIN <= MAX, got ${JSON.stringify(objects)}`);
+/** `f()`, with a bad --objects or --sizes reported as a usage mistake (exit 2, one line). */
+function usage<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof LayoutError) throw new UsageError(e.message);
+    throw e;
   }
-  const list = sizes === undefined ? DEFAULT_LAYOUT.sizes : sizes.split(',').map((s) => integerFlag('--sizes', s, { min: MIN_OBJECT_SIZE, max: MAX_OBJECT_SIZE }));
-  return { minObjects, maxObjects, sizes: list };
 }

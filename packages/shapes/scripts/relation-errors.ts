@@ -18,6 +18,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { QUESTION_TYPES, generateShapes, type QuestionType, type ShapesRecord } from '../src/index.js';
+import { layoutOrExit } from './layout-args.js';
 
 interface Prediction { id: string; type: string; prediction: string; correct: boolean }
 
@@ -26,8 +27,7 @@ if (!file || !seedText || !countText) {
   console.error('usage: relation-errors.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES] [TYPES]');
   process.exit(2);
 }
-const [minObjects, maxObjects = minObjects] = objects.split('-').map(Number);
-const layout = { minObjects, maxObjects, sizes: sizes.split(',').map(Number) };
+const layout = layoutOrExit(objects, sizes);
 const types = typesText.split(',') as QuestionType[];
 const records = new Map<string, ShapesRecord>(
   generateShapes({ seed: Number(seedText), count: Number(countText), layout, types }).map((r) => [r.id, r]),
