@@ -13,6 +13,9 @@
  * --grid-position A first adds A times a 2-D sinusoidal code of each patch's row (the first half of
  * the width) and column (the second half) to the tower's learned position embeddings, so that the
  * input says where each patch is loudly enough to survive the layers (an experiment, 3i).
+ * --token-shapes adds a head that names, from every object patch's own token, its object's shape:
+ * on several objects the decoder finds an object by one word and reads another attribute, and a
+ * token that carries only its colour can be found by colour only (`token-probe.ts`, 3k).
  *
  *   tokens [P + 1, d] = tower(pixels) at the checkpoint's vision_feature_layer, CLS dropped -> [P, d]
  *   pooled [objects, d] = M tokens, M's row o averaging the patches of object o
@@ -21,6 +24,8 @@
  *          [+ CE(row) + CE(column), row and column logits = tokens W^T + b: the mean over the batch's
  *           patches (all), or per scene the mean over object patches plus the mean over background
  *           patches, averaged over the batch (balanced)]
+ *          [+ CE(token shape), token shape logits = tokens W_t^T + b_t, the mean over the batch's
+ *           object patches (token-shapes)]
  *
  * A patch belongs to the object that covers most of it, if at least a quarter (`patchOwners`), else
  * to the background. A head on single patches learned nothing of shape in 200 steps
@@ -30,6 +35,7 @@
  *
  *   npx tsx packages/shapes/scripts/pretrain-vision.ts MODEL_DIR OUT_DIR [--steps 400] [--batch 16]
  *       [--lr 1e-3] [--warmup 30] [--seed 1] [--objects 1-3] [--sizes 28,42,56,70,84] [--tower DIR] [--position all|balanced] [--grid-position A]
+ *       [--token-shapes]
  *
  * --tower DIR starts the tower from DIR's (another model directory with the same vision config)
  * instead of MODEL_DIR's; with --steps 0 --warmup 0 that only puts DIR's tower into MODEL_DIR's
@@ -46,24 +52,24 @@ import { openCheckpoint, save } from '@adsc/safetensors';
 import { AdamW, IGNORE_INDEX as IGNORE, learningRate, partOf, type Parameter } from '@adsc/train';
 import { COLOR_NAMES, SHAPES, patchOwners, place, renderScene, type Rng, type Scene } from '../src/index.js';
 import { pick, randomInt } from '../src/scene.js';
+import { layoutOrExit } from './layout-args.js';
 
 const { values, positionals } = parseArgs({
   options: {
     steps: { type: 'string', default: '400' }, batch: { type: 'string', default: '16' }, lr: { type: 'string', default: '1e-3' },
     warmup: { type: 'string', default: '30' }, seed: { type: 'string', default: '1' }, objects: { type: 'string', default: '1-3' },
-    sizes: { type: 'string', default: '28,42,56,70,84' }, tower: { type: 'string' }, position: { type: 'string' }, 'grid-position': { type: 'string' },
+    sizes: { type: 'string', default: '28,42,56,70,84' }, tower: { type: 'string' }, position: { type: 'string' }, 'grid-position': { type: 'string' }, 'token-shapes': { type: 'boolean', default: false },
   },
   allowPositionals: true,
 });
 const [from, out] = positionals;
 if (!from || !out) {
-  console.error('usage: pretrain-vision.ts MODEL_DIR OUT_DIR [--steps N] [--batch B] [--lr L] [--warmup W] [--seed S] [--objects A-B] [--sizes 28,42,...] [--tower DIR] [--position all|balanced] [--grid-position A]');
+  console.error('usage: pretrain-vision.ts MODEL_DIR OUT_DIR [--steps N] [--batch B] [--lr L] [--warmup W] [--seed S] [--objects A-B] [--sizes 28,42,...] [--tower DIR] [--position all|balanced] [--grid-position A] [--token-shapes]');
   process.exit(2);
 }
 const steps = Number(values.steps);
 const batch = Number(values.batch);
-const [minObjects, maxObjects = minObjects] = values.objects!.split('-').map(Number);
-const sizes = values.sizes!.split(',').map(Number);
+const { minObjects, maxObjects, sizes } = layoutOrExit(values.objects, values.sizes);
 const seed = Number(values.seed);
 setNumThreads(1);
 
@@ -130,6 +136,8 @@ const [columnW, columnB] = position ? head(grid, 'column_head') : [];
 /** Every patch's row and column, row-major (the same for every scene). */
 const rows = Array.from({ length: grid * grid }, (_, t) => Math.floor(t / grid));
 const columns = Array.from({ length: grid * grid }, (_, t) => t % grid);
+const tokenShapes = values['token-shapes']!;
+const [tokenShapeW, tokenShapeB] = tokenShapes ? head(SHAPES.length, 'token_shape_head') : [];
 
 /** A scene of `minObjects`-`maxObjects` objects of any shape, colour and size, wherever they fit. */
 function scene(rng: Rng): Scene {
@@ -140,14 +148,16 @@ function scene(rng: Rng): Scene {
 }
 
 /**
- * Per patch, row-major: the index of the object covering it (-1: background, `patchOwners`) and
- * 1 + that object's colour index (0: background); per object that owns any patch, its shape index.
+ * Per patch, row-major: the index of the object covering it (-1: background, `patchOwners`),
+ * 1 + that object's colour index (0: background) and that object's shape index (IGNORE:
+ * background); per object that owns any patch, its shape index.
  */
-function patchLabels(s: Scene): { owners: number[]; colors: number[]; shapes: number[] } {
+function patchLabels(s: Scene): { owners: number[]; colors: number[]; patchShapes: number[]; shapes: number[] } {
   const owners = patchOwners(s, patch);
   const colors = owners.map((o) => (o < 0 ? 0 : 1 + COLOR_NAMES.indexOf(s.objects[o].color)));
+  const patchShapes = owners.map((o) => (o < 0 ? IGNORE : SHAPES.indexOf(s.objects[o].shape)));
   const shapes = s.objects.map((o, i) => (owners.includes(i) ? SHAPES.indexOf(o.shape) : IGNORE));
-  return { owners, colors, shapes };
+  return { owners, colors, patchShapes, shapes };
 }
 
 /** Shape logits [objects, shapes] from the mean of each object's tokens x [P, d] (0 for an object with no patch: its label is ignored). */
@@ -170,8 +180,8 @@ function tokens(s: Scene): Tensor {
 }
 
 /** Object shape accuracy, patch colour accuracy on object and background patches, and patch position accuracy on each, over `count` scenes of `rng`. */
-function heldOut(rng: Rng, count: number): { shape: number; color: number; background: number; objectPlaces: number; backgroundPlaces: number } {
-  let objects = 0, shapeRight = 0, objectPatches = 0, colorRight = 0, backgroundPatches = 0, backgroundRight = 0;
+function heldOut(rng: Rng, count: number): { shape: number; color: number; background: number; objectPlaces: number; backgroundPlaces: number; tokenShape: number } {
+  let objects = 0, shapeRight = 0, objectPatches = 0, colorRight = 0, backgroundPatches = 0, backgroundRight = 0, tokenShapeRight = 0;
   let objectPlaces = 0, backgroundPlaces = 0;
   noGrad(() => {
     for (let i = 0; i < count; i++) {
@@ -180,6 +190,12 @@ function heldOut(rng: Rng, count: number): { shape: number; color: number; backg
       const x = tokens(s);
       const shapeGuess = argmax(shapeLogits(x, labels.owners, s.objects.length), -1).toFloat32Array();
       const colorGuess = argmax(linear(x, colorW, colorB), -1).toFloat32Array();
+      if (tokenShapes) {
+        const guess = argmax(linear(x, tokenShapeW!, tokenShapeB!), -1).toFloat32Array();
+        labels.patchShapes.forEach((label, t) => {
+          if (label !== IGNORE && guess[t] === label) tokenShapeRight++;
+        });
+      }
       if (position) {
         const rowGuess = argmax(linear(x, rowW!, rowB!), -1).toFloat32Array();
         const columnGuess = argmax(linear(x, columnW!, columnB!), -1).toFloat32Array();
@@ -205,13 +221,13 @@ function heldOut(rng: Rng, count: number): { shape: number; color: number; backg
       });
     }
   });
-  return { shape: shapeRight / objects, color: colorRight / objectPatches, background: backgroundRight / backgroundPatches, objectPlaces: objectPlaces / objectPatches, backgroundPlaces: backgroundPlaces / backgroundPatches };
+  return { shape: shapeRight / objects, color: colorRight / objectPatches, background: backgroundRight / backgroundPatches, objectPlaces: objectPlaces / objectPatches, backgroundPlaces: backgroundPlaces / backgroundPatches, tokenShape: tokenShapeRight / objectPatches };
 }
 
 const pct = (v: number): string => `${(100 * v).toFixed(1)} %`;
 const report = (step: number, loss: number): void => {
   const acc = heldOut(mulberry32(seed + 1_000_000), 64);
-  console.log(`step ${step}/${steps}  loss ${loss.toFixed(4)}  held-out: object shapes ${pct(acc.shape)}, patch colours ${pct(acc.color)} on objects, ${pct(acc.background)} on background${position ? `; patch row and column ${pct(acc.objectPlaces)} on objects, ${pct(acc.backgroundPlaces)} on background` : ''}`);
+  console.log(`step ${step}/${steps}  loss ${loss.toFixed(4)}  held-out: object shapes ${pct(acc.shape)}, patch colours ${pct(acc.color)} on objects, ${pct(acc.background)} on background${position ? `; patch row and column ${pct(acc.objectPlaces)} on objects, ${pct(acc.backgroundPlaces)} on background` : ''}${tokenShapes ? `; object patch shapes ${pct(acc.tokenShape)}` : ''}`);
 };
 
 const optimizer = new AdamW({ weightDecay: 0 });
@@ -224,6 +240,7 @@ for (let step = 0; step < steps; step++) {
   const scenes = Array.from({ length: batch }, () => scene(rng));
   const labels = scenes.map(patchLabels);
   const objects = Math.max(1, labels.reduce((n, l) => n + l.shapes.filter((v) => v !== IGNORE).length, 0));
+  const objectPatches = Math.max(1, labels.reduce((n, l) => n + l.patchShapes.filter((v) => v !== IGNORE).length, 0));
   for (let i = 0; i < batch; i++) {
     const x = tokens(scenes[i]);
     const shapeLoss = scale(crossEntropy(shapeLogits(x, labels[i].owners, scenes[i].objects.length), labels[i].shapes, { reduction: 'sum' }), 1 / objects);
@@ -244,6 +261,9 @@ for (let step = 0; step < steps; step++) {
         loss = add(loss, scale(add(crossEntropy(rowLogits, keep(rows)), crossEntropy(columnLogits, keep(columns))), 1 / batch));
       }
     }
+    if (tokenShapes && labels[i].patchShapes.some((v) => v !== IGNORE)) {
+      loss = add(loss, scale(crossEntropy(linear(x, tokenShapeW!, tokenShapeB!), labels[i].patchShapes, { reduction: 'sum' }), 1 / objectPatches));
+    }
     lossSum += loss.toFloat32Array()[0];
     backward(loss);
   }
@@ -262,7 +282,7 @@ const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
 rmSync(tmp, { recursive: true, force: true });
 mkdirSync(tmp, { recursive: true });
 save(join(tmp, 'model.safetensors'), named, {
-  format: 'pt', adsc_vision_pretrained: `${steps} steps of ${batch} scenes, seed ${seed}${position ? `, position heads (${position})` : ''}${values['grid-position'] ? `, grid code ${values['grid-position']}` : ''}`, ...(values.tower ? { adsc_vision_tower_from: values.tower } : {}),
+  format: 'pt', adsc_vision_pretrained: `${steps} steps of ${batch} scenes, seed ${seed}${position ? `, position heads (${position})` : ''}${values['grid-position'] ? `, grid code ${values['grid-position']}` : ''}${tokenShapes ? ', token shape head' : ''}`, ...(values.tower ? { adsc_vision_tower_from: values.tower } : {}),
 });
 for (const f of readdirSync(from)) if (f.endsWith('.json')) copyFileSync(join(from, f), join(tmp, f));
 rmSync(out, { recursive: true, force: true });
