@@ -34,6 +34,16 @@
 #          (as mx3 followed sc in 3g)
 #   lm     m13g for 400 steps at lr 5e-4 on left-mix.json: 2,000 "left" questions and 6,000 of every
 #          type alike (3,000 of the 8,000 are "left"; no type starved, as weighted.json starves three)
+#   eg4    "exists" alone (4,000 questions, seed 96), 400 steps at lr 1e-3, from m13g (3k)
+#   post   posg's tower (m13g's model) 400 more steps alone with --token-shapes: a head names every
+#          object patch's shape from that patch's own token, so a word can be matched per token;
+#          post2 the same for 400 more at lr 7e-4 (towers only; `token-probes` reads them)
+#   m13s   m13g's projector and decoder on post's tower, 600 steps on seed 78's questions
+#   ep2    eg4 on post2's tower: is "exists" learnable once tokens name their object's shape?
+#          (session 11 stopped it at step 204, at chance)
+#   pbt    binding's tower (m13w's model) 400 steps alone with --token-shapes, no position
+#   m13wc, m13b  m13w 400 more steps at lr 5e-4 on seed 78's questions, on binding's tower (the
+#          control) and on pbt's (the same decoder and data, only the tokens differ)
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -41,12 +51,13 @@
 #
 # Wall time on the 2-core VM, one thread per run, two runs at a time: data 3 min, m13 41-54 min,
 # m13w 22, m13t 55, pos 13, m13p 45, posb and posg 20 each, probes 1; lg 32, lw 44, lgm 45, lm 35 (three runs
-# at a time); each evaluation of 600 questions about 3 min.
+# at a time); eg4 28, post, post2 and pbt 19 each, m13s 45, m13wc and m13b 30 each; each evaluation of 600 questions
+# about 3 min.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -85,6 +96,7 @@ for step in "${STEPS[@]}"; do
       data val13 40 600
       data data-left 89 4000 --types left
       data val-left 41 400 --types left
+      data data-exists 96 4000 --types exists
       [ -d "$WORK/val1" ] || adsc data shapes --seed 40 --count 600 --objects 1 --sizes 42,56,70,84 --out "$WORK/val1"
       # weighted.json and left-mix.json, in data13's folder (the other sets' images are linked into it).
       python3 - "$WORK" << 'PY'
@@ -124,8 +136,23 @@ PY
     lw) train lw m13w data-left/questions.json projector,llm 1e-3 20 400 91 ;;
     lgm) train lgm lg data13/weighted.json projector,llm 3e-4 20 400 92 ;;
     lm) train lm m13g data13/left-mix.json projector,llm 5e-4 20 400 94 ;;
+    # 3k: exists alone on posg's tower; a tower whose every object token names its object's shape.
+    eg4) train eg4 m13g data-exists/questions.json projector,llm 1e-3 20 400 100 ;;
+    post) [ -f "$WORK/post/model.safetensors" ] || script pretrain-vision "$WORK/m13g" "$WORK/post" --position balanced --token-shapes \
+            --steps 400 --lr 5e-4 --batch 16 --warmup 20 --seed 102 > "$WORK/post.log" 2>&1 ;;
+    post2) [ -f "$WORK/post2/model.safetensors" ] || script pretrain-vision "$WORK/post" "$WORK/post2" --position balanced --token-shapes \
+            --steps 400 --lr 7e-4 --batch 16 --warmup 20 --seed 105 > "$WORK/post2.log" 2>&1 ;;
+    token-probes) for model in "$BINDING" "$WORK/m13w" "$WORK/m13g" "$WORK/post" "$WORK/post2" "$WORK/pbt" "$WORK/m13s"; do
+                    echo "== $model"; script token-probe "$model" 40 200 | tail -2
+                  done ;;
+    m13s) train m13s post data13/questions.json projector,llm 5e-4 20 600 103 ;;
+    ep2) train ep2 post2 data-exists/questions.json projector,llm 1e-3 20 400 106 ;;
+    pbt) [ -f "$WORK/pbt/model.safetensors" ] || script pretrain-vision "$WORK/m13w" "$WORK/pbt" --token-shapes \
+           --steps 400 --lr 5e-4 --batch 16 --warmup 20 --seed 107 > "$WORK/pbt.log" 2>&1 ;;
+    m13wc) train m13wc m13w data13/questions.json projector,llm 5e-4 20 400 108 ;;
+    m13b) train m13b pbt data13/questions.json projector,llm 5e-4 20 400 109 ;;
     scores)
-      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm"; do
+      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
       done
       # "left" alone on 400 more validation questions (seed 41), split by what each wrong answer names.
@@ -137,6 +164,6 @@ PY
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
       done
       ;;
-    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, scores)" >&2; exit 2 ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, scores)" >&2; exit 2 ;;
   esac
 done
