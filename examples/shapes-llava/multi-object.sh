@@ -43,7 +43,8 @@
 #          (session 11 stopped it at step 204, at chance)
 #   pbt    binding's tower (m13w's model) 400 steps alone with --token-shapes, no position
 #   m13wc, m13b  m13w 400 more steps at lr 5e-4 on seed 78's questions, on binding's tower (the
-#          control) and on pbt's (the same decoder and data, only the tokens differ)
+#          control) and on pbt's (the same decoder and data, only the tokens differ); m13wh the
+#          control at lr 1e-3 (the focused stages' rate)
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -51,13 +52,13 @@
 #
 # Wall time on the 2-core VM, one thread per run, two runs at a time: data 3 min, m13 41-54 min,
 # m13w 22, m13t 55, pos 13, m13p 45, posb and posg 20 each, probes 1; lg 32, lw 44, lgm 45, lm 35 (three runs
-# at a time); eg4 28, post, post2 and pbt 19 each, m13s 45, m13wc and m13b 30 each; each evaluation of 600 questions
-# about 3 min.
+# at a time); eg4 28, post, post2 and pbt 19 each, m13s 45, m13wc, m13b and m13wh 29-30 each;
+# each evaluation of 600 questions 1.5-3 min.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -151,8 +152,9 @@ PY
            --steps 400 --lr 5e-4 --batch 16 --warmup 20 --seed 107 > "$WORK/pbt.log" 2>&1 ;;
     m13wc) train m13wc m13w data13/questions.json projector,llm 5e-4 20 400 108 ;;
     m13b) train m13b pbt data13/questions.json projector,llm 5e-4 20 400 109 ;;
+    m13wh) train m13wh m13w data13/questions.json projector,llm 1e-3 20 400 110 ;;
     scores)
-      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b"; do
+      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
       done
       # "left" alone on 400 more validation questions (seed 41), split by what each wrong answer names.
@@ -164,6 +166,6 @@ PY
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
       done
       ;;
-    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, scores)" >&2; exit 2 ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, scores)" >&2; exit 2 ;;
   esac
 done
