@@ -58,20 +58,16 @@ data data-mx-ex 71 1500 --types exists
 # shape-count.json: the "How many <shape>s" half of seed 68; mixed.json: seed 70's 4,000 questions,
 # the first 1,500 shape counts and seed 71's 1,500 exists questions; mixed2.json: mixed.json and the
 # first 1,500 "How many <colour> objects" of seed 68. Other sets' images are linked into data-mx/images.
-python3 - "$WORK" << 'EOF'
-import json, os, random, re, sys
+PYTHONPATH=examples/shapes-llava python3 - "$WORK" << 'EOF'
+import json, random, re, sys
+from functools import partial
+from mix import linked
 d = sys.argv[1]
+linked = partial(linked, d, 'data-mx')
 counts = json.load(open(f'{d}/data-sc-all/questions.json'))
 shape = [r for r in counts if re.search(r'How many (circle|square|triangle)s', r['conversations'][0]['value'])]
 colour = [r for r in counts if re.search(r'How many \w+ objects', r['conversations'][0]['value'])]
 json.dump(shape, open(f'{d}/data-sc-all/shape-count.json', 'w'))
-def linked(src, records, tag):
-    out = []
-    for r in records:
-        name = f"{tag}-{os.path.basename(r['image'])}"
-        if not os.path.exists(f'{d}/data-mx/images/{name}'): os.symlink(os.path.abspath(f"{d}/{src}/{r['image']}"), f'{d}/data-mx/images/{name}')
-        out.append({**r, 'image': f'images/{name}', 'id': f"{tag}-{r['id']}"})
-    return out
 mixed = json.load(open(f'{d}/data-mx/questions.json')) + linked('data-sc-all', shape[:1500], 'sc') \
     + linked('data-mx-ex', json.load(open(f'{d}/data-mx-ex/questions.json')), 'ex')
 random.Random(70).shuffle(mixed)

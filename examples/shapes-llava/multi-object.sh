@@ -80,11 +80,12 @@ train() {
     --steps "$steps" --batch-size 8 --save-every 100 --seed "$seed" --threads 1 > "$WORK/$name.log" 2>&1
 }
 
-# tower NAME FLAGS...: binding's tower trained alone (pretrain-vision.ts) for 16-scene batches with
-# 20 warm-up steps; a finished one is skipped.
+# tower NAME FROM FLAGS...: FROM's tower (a model directory, or a run in WORK) trained alone
+# (pretrain-vision.ts) for 16-scene batches with 20 warm-up steps; a finished one is skipped.
 tower() {
-  local name=$1; shift
-  [ -f "$WORK/$name/model.safetensors" ] || script pretrain-vision "$BINDING" "$WORK/$name" "$@" --batch 16 --warmup 20 > "$WORK/$name.log" 2>&1
+  local name=$1 from=$2; shift 2
+  [ -d "$from" ] || from=$WORK/$from
+  [ -f "$WORK/$name/model.safetensors" ] || script pretrain-vision "$from" "$WORK/$name" "$@" --batch 16 --warmup 20 > "$WORK/$name.log" 2>&1
 }
 
 score() { echo "== $*"; adsc eval "$@" --threads 1 2> /dev/null | sed -n '/^type/,/^all/p'; }
@@ -100,17 +101,12 @@ for step in "${STEPS[@]}"; do
       data data-exists 96 4000 --types exists
       [ -d "$WORK/val1" ] || adsc data shapes --seed 40 --count 600 --objects 1 --sizes 42,56,70,84 --out "$WORK/val1"
       # weighted.json and left-mix.json, in data13's folder (the other sets' images are linked into it).
-      python3 - "$WORK" << 'PY'
-import json, os, random, sys
+      PYTHONPATH=examples/shapes-llava python3 - "$WORK" << 'PY'
+import json, random, sys
+from functools import partial
+from mix import linked
 d = sys.argv[1]
-def linked(src, records, tag):
-    """records of set `src`, their images linked into data13/images as `tag`-NAME, their ids tagged."""
-    out = []
-    for r in records:
-        name = f"{tag}-{os.path.basename(r['image'])}"
-        if not os.path.exists(f'{d}/data13/images/{name}'): os.symlink(os.path.abspath(f"{d}/{src}/{r['image']}"), f'{d}/data13/images/{name}')
-        out.append({**r, 'image': f'images/{name}', 'id': f"{tag}-{r['id']}"})
-    return out
+linked = partial(linked, d, 'data13')
 base = json.load(open(f'{d}/data13/questions.json'))
 # weighted.json: seed 80's 6,000 count / exists / left questions and the first 6,000 of seed 78's.
 weighted = linked('data13-cel', json.load(open(f'{d}/data13-cel/questions.json')), 'cel') + base[:6000]
@@ -125,10 +121,10 @@ PY
     m13) train m13 "$BINDING" data13/questions.json projector,llm 5e-4 30 600 79 ;;
     m13w) train m13w m13 data13/weighted.json projector,llm 3e-4 20 400 81 ;;
     m13t) train m13t "$BINDING" data13/questions.json vision,projector,llm 5e-4 30 600 79 ;;
-    pos) tower pos --position all --steps 300 --lr 3e-4 --seed 84 ;;
+    pos) tower pos "$BINDING" --position all --steps 300 --lr 3e-4 --seed 84 ;;
     m13p) train m13p pos data13/questions.json projector,llm 5e-4 30 600 79 ;;
-    posb) tower posb --position balanced --steps 400 --lr 1e-3 --seed 85 ;;
-    posg) tower posg --position balanced --grid-position 0.5 --steps 400 --lr 1e-3 --seed 86 ;;
+    posb) tower posb "$BINDING" --position balanced --steps 400 --lr 1e-3 --seed 85 ;;
+    posg) tower posg "$BINDING" --position balanced --grid-position 0.5 --steps 400 --lr 1e-3 --seed 86 ;;
     probes) for model in "$BINDING" "$WORK/m13t" "$WORK/pos" "$WORK/posb" "$WORK/posg"; do
               echo "== $model"; script position-probe "$model" "$WORK/val13" | tail -6
             done ;;
@@ -139,17 +135,14 @@ PY
     lm) train lm m13g data13/left-mix.json projector,llm 5e-4 20 400 94 ;;
     # 3k: exists alone on posg's tower; a tower whose every object token names its object's shape.
     eg4) train eg4 m13g data-exists/questions.json projector,llm 1e-3 20 400 100 ;;
-    post) [ -f "$WORK/post/model.safetensors" ] || script pretrain-vision "$WORK/m13g" "$WORK/post" --position balanced --token-shapes \
-            --steps 400 --lr 5e-4 --batch 16 --warmup 20 --seed 102 > "$WORK/post.log" 2>&1 ;;
-    post2) [ -f "$WORK/post2/model.safetensors" ] || script pretrain-vision "$WORK/post" "$WORK/post2" --position balanced --token-shapes \
-            --steps 400 --lr 7e-4 --batch 16 --warmup 20 --seed 105 > "$WORK/post2.log" 2>&1 ;;
+    post) tower post m13g --position balanced --token-shapes --steps 400 --lr 5e-4 --seed 102 ;;
+    post2) tower post2 post --position balanced --token-shapes --steps 400 --lr 7e-4 --seed 105 ;;
     token-probes) for model in "$BINDING" "$WORK/m13w" "$WORK/m13g" "$WORK/post" "$WORK/post2" "$WORK/pbt" "$WORK/m13s"; do
                     echo "== $model"; script token-probe "$model" 40 200 | tail -2
                   done ;;
     m13s) train m13s post data13/questions.json projector,llm 5e-4 20 600 103 ;;
     ep2) train ep2 post2 data-exists/questions.json projector,llm 1e-3 20 400 106 ;;
-    pbt) [ -f "$WORK/pbt/model.safetensors" ] || script pretrain-vision "$WORK/m13w" "$WORK/pbt" --token-shapes \
-           --steps 400 --lr 5e-4 --batch 16 --warmup 20 --seed 107 > "$WORK/pbt.log" 2>&1 ;;
+    pbt) tower pbt m13w --token-shapes --steps 400 --lr 5e-4 --seed 107 ;;
     m13wc) train m13wc m13w data13/questions.json projector,llm 5e-4 20 400 108 ;;
     m13b) train m13b pbt data13/questions.json projector,llm 5e-4 20 400 109 ;;
     m13wh) train m13wh m13w data13/questions.json projector,llm 1e-3 20 400 110 ;;

@@ -32,8 +32,9 @@
  * nothing of shape in 200 steps (an object's inner patches look the same for every shape); the mean
  * over the object is what the probes read. On a tower that reads them pooled, --token-shapes
  * reaches ~90 % of object patches in 400 steps (3k). The heads are not saved, so a run that goes on
- * from another's tower starts them afresh (its first ~50 steps' loss is theirs). Only the tower's tensors change; the output is the input model directory
- * with the tower replaced (f32), every other tensor and file as it was, ready for `adsc train`.
+ * from another's tower starts them afresh (its first ~50 steps' loss is theirs). Only the tower's
+ * tensors change; the output is the input model directory with the tower replaced (f32), every
+ * other tensor and file as it was, ready for `adsc train`.
  *
  *   npx tsx packages/shapes/scripts/pretrain-vision.ts MODEL_DIR OUT_DIR [--steps 400] [--batch 16]
  *       [--lr 1e-3] [--warmup 30] [--seed 1] [--objects 1-3] [--sizes 28,42,56,70,84] [--tower DIR] [--position all|balanced] [--grid-position A]
