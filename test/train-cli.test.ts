@@ -2,10 +2,11 @@
  * `adsc train` and `adsc run --adapter` through the CLI's entry point, on the toy LLaVA of
  * packages/train/test/tiny-model.ts.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '@adsc/cli';
+import { readTrainerState } from '@adsc/train';
 import { tinySetup } from '../packages/train/test/tiny-model.js';
 
 async function cli(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
@@ -47,6 +48,24 @@ describe('adsc train', () => {
     const r = await cli(['train', '--model', model, '--data', data, '--out', join(root, 'o'), '--lora', 'r=2,targets=q_proj,fc9']);
     expect(r.code).toBe(2);
     expect(r.err).toEqual(['error: Usage: --lora: unknown target module "fc9" (known: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)']);
+    expect(existsSync(join(root, 'o'))).toBe(false);
+  });
+
+  it('trains with --independent-turns and records the option in the checkpoint', { timeout: 60_000 }, async () => {
+    const { root, model, data } = tinySetup();
+    const out = join(root, 'out');
+    const r = await cli(['train', '--model', model, '--data', data, '--out', out, '--steps', '1', '--independent-turns', '--json']);
+    expect(r.code).toBe(0);
+    expect(readTrainerState(out).options.independentTurns).toBe(true);
+  });
+
+  it('refuses --independent-turns on pre-tokenized JSONL with one line and exit code 2', async () => {
+    const { root, model } = tinySetup();
+    const jsonl = join(root, 'data.jsonl');
+    writeFileSync(jsonl, '');
+    const r = await cli(['train', '--model', model, '--data', jsonl, '--out', join(root, 'o'), '--independent-turns']);
+    expect(r.code).toBe(2);
+    expect(r.err).toEqual([`error: TrainError: ${jsonl}: independent turns are laid out from conversation JSON; pre-tokenized JSONL records fix their own ids`]);
     expect(existsSync(join(root, 'o'))).toBe(false);
   });
 

@@ -8,7 +8,7 @@
  *              [--optimizer adamw|sgd] [--lr X] [--vision-lr X] [--weight-decay X] [--max-grad-norm X (0 = off)]
  *              [--lr-schedule constant|cosine] [--warmup-steps N] [--steps N | --epochs N]
  *              [--batch-size N] [--grad-accum N] [--seed S] [--save-every N] [--resume DIR]
- *              [--checkpointing] [--template llava-hf|vicuna_v1] [--threads N] [--json]
+ *              [--checkpointing] [--independent-turns] [--template llava-hf|vicuna_v1] [--threads N] [--json]
  */
 import { parseArgs } from 'node:util';
 import { setNumThreads } from '@adsc/core';
@@ -22,8 +22,9 @@ export const TRAIN_USAGE = `  adsc train --model DIR --data FILE --out DIR [--im
              [--curriculum SPEC@STEPS;SPEC@STEPS...] [--optimizer adamw|sgd] [--lr X] [--vision-lr X] [--weight-decay X] [--max-grad-norm X (0 = off)]
              [--lr-schedule constant|cosine] [--warmup-steps N] [--steps N | --epochs N]
              [--batch-size N] [--grad-accum N] [--seed S] [--save-every N] [--resume DIR]
-             [--checkpointing] [--template llava-hf|vicuna_v1] [--threads N] [--json]
-      train (whole parts, or LoRA adapters) on LLaVA conversation JSON or pre-tokenized JSONL`;
+             [--checkpointing] [--independent-turns] [--template llava-hf|vicuna_v1] [--threads N] [--json]
+      train (whole parts, or LoRA adapters) on LLaVA conversation JSON or pre-tokenized JSONL;
+      --independent-turns: every turn sees the image and itself only, as if asked alone`;
 
 export function trainCommand(args: string[], out: (line: string) => void, err: (line: string) => void): void {
   const { values, positionals } = parseArgs({
@@ -52,6 +53,7 @@ export function trainCommand(args: string[], out: (line: string) => void, err: (
       'save-every': { type: 'string', default: '0' },
       resume: { type: 'string' },
       checkpointing: { type: 'boolean', default: false },
+      'independent-turns': { type: 'boolean', default: false },
       template: { type: 'string' },
       threads: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -102,6 +104,7 @@ export function trainCommand(args: string[], out: (line: string) => void, err: (
       saveEvery: integerFlag('--save-every', values['save-every'], { max: 1e9 }),
       resume: values.resume,
       checkpointing: values.checkpointing,
+      independentTurns: values['independent-turns'],
       template,
     },
     progress,

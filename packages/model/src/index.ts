@@ -11,7 +11,7 @@ export { CACHE_ARENA_MIN_BYTES, KVCache, LayerCache } from './kv-cache.js';
 export { DecoderLayer, LlamaDecoder } from './llama.js';
 export { ClipEncoderLayer, ClipVisionTower } from './clip.js';
 export { Projector } from './projector.js';
-export { PromptError, mergeImage, range, type Sequence } from './sequence.js';
+export { PromptError, mergeImage, range, stemLength, withBranches, type Sequence } from './sequence.js';
 export { Llava, checkpointBytes, type DecoderRun, type DecoderRunOptions, type LoadOptions, type PrefillResult } from './llava.js';
 export { IGNORE_INDEX, labelCount, lmLoss, type LabelledExample, type LossOptions, type LossResult } from './lm-loss.js';
 export {

@@ -19,9 +19,13 @@
  * The causal rule works on the compacted sequence: token order is preserved when a schedule drops
  * vision tokens, so "key j precedes query i in the cache" is the same relation as on the original
  * positions. RoPE, in contrast, uses each token's position id, which a schedule may keep original.
+ *
+ * Training may split the sequence into a stem and independent branches (sequence.ts,
+ * `withBranches`): the stem attends causally to itself, and each branch to the stem's keys and
+ * values followed by its own, causally, as if it were the only text after the stem.
  */
 import { attention, attentionWithProbs } from '@adsc/attention';
-import { Tensor, add, embedding, mul, rmsNorm, silu } from '@adsc/core';
+import { Tensor, add, concat, embedding, mul, rmsNorm, silu } from '@adsc/core';
 import type { TextConfig } from './config.js';
 import type { LayerCache } from './kv-cache.js';
 import { applyLinear, loadLinear, type Linear } from './linear.js';
@@ -74,9 +78,10 @@ export class DecoderLayer {
    * a `cache`, their keys and values are appended to it and the queries attend over everything it
    * holds; without one (training), over these T tokens only. `withProbs` uses the reference
    * attention and returns its probabilities; otherwise the tiled (FlashAttention-style) kernel runs
-   * and no T x L matrix ever exists.
+   * and no T x L matrix ever exists. `branches` (training, no cache): the lengths of the independent
+   * branches x ends with.
    */
-  forward(x: Tensor, positions: TokenPositions, cache?: LayerCache, withProbs = false): LayerOutput {
+  forward(x: Tensor, positions: TokenPositions, cache?: LayerCache, withProbs = false, branches: readonly number[] = []): LayerOutput {
     const { numHeads: h, numKvHeads: hkv, headDim: hd, rmsNormEps: eps } = this.cfg;
     const { w } = this;
     const tokens = x.shape[0];
@@ -94,7 +99,10 @@ export class DecoderLayer {
     const opts = { causal: true, queryOffset: keys.shape[1] - tokens };
     let attn: Tensor; // [H, T, hd]
     let probs: Tensor | undefined; // [H, T, L]
-    if (withProbs) ({ out: attn, probs } = attentionWithProbs(heads(q, h), keys, values, opts));
+    if (branches.length > 0) {
+      if (cache || withProbs) throw new Error('DecoderLayer.forward: branches are for training, without a cache or attention probabilities');
+      attn = branchedAttention(heads(q, h), keys, values, branches);
+    } else if (withProbs) ({ out: attn, probs } = attentionWithProbs(heads(q, h), keys, values, opts));
     else attn = attention(heads(q, h), keys, values, opts);
     const merged = attn.permute([1, 0, 2]).reshape([tokens, h * hd]); // [T, H*hd]
     const x1 = add(x, applyLinear(w.o, merged)); // [T, d]
@@ -114,6 +122,27 @@ export class DecoderLayer {
     const v = applyLinear(this.w.v, hn); // [T, Hkv*hd]
     return { q, k, v };
   }
+}
+
+/**
+ * Causal attention over a stem and independent branches: q [H, T, hd], k and v [Hkv, T, hd], the
+ * last rows being branches of the given lengths. The stem's rows attend to the stem; a branch's rows
+ * to the stem's keys followed by the branch's own, up to themselves. Output [H, T, hd].
+ */
+function branchedAttention(q: Tensor, k: Tensor, v: Tensor, branches: readonly number[]): Tensor {
+  const total = q.shape[1];
+  const stem = total - branches.reduce((s, n) => s + n, 0);
+  const stemKeys = k.narrow(1, 0, stem); // [Hkv, S, hd]
+  const stemValues = v.narrow(1, 0, stem);
+  const outs = [attention(q.narrow(1, 0, stem), stemKeys, stemValues, { causal: true })]; // [H, S, hd]
+  let start = stem;
+  for (const n of branches) {
+    const keys = concat([stemKeys, k.narrow(1, start, n)], 1); // [Hkv, S + n, hd]
+    const values = concat([stemValues, v.narrow(1, start, n)], 1);
+    outs.push(attention(q.narrow(1, start, n), keys, values, { causal: true, queryOffset: stem })); // [H, n, hd]
+    start += n;
+  }
+  return concat(outs, 1); // [H, T, hd]
 }
 
 /** The named tensors of the decoder outside its layers. */

@@ -165,6 +165,12 @@ export class Llava {
       // reduction that may drop the prompt's last token would move both.
       throw new PromptError(`schedule ${schedule.spec} drops vision tokens, so the prompt needs at least one text token after the image`);
     }
+    const branches = prompt.branches ?? [];
+    const layers = this.config.text.numLayers;
+    const ranks = schedule !== undefined && (schedule.referenceLayers(layers).length > 0 || (schedule.rankingLayers?.(layers).length ?? 0) > 0);
+    if (branches.length > 0 && (cache || ranks)) {
+      throw new PromptError(`a sequence with independent branches runs in training only, under no schedule or one that ranks nothing (got ${cache ? 'a KV cache' : `schedule ${schedule?.spec}`})`);
+    }
     const run: DecoderRun = { seq: prompt, tokensPerLayer: [], visionTokensPerLayer: [], referenceAttentionLayers: [], visionIndicesPerLayer: [] };
     let seq = prompt;
     let positions: TokenPositions = tokenPositions(seq.positions, headDim, ropeTheta);
@@ -179,10 +185,10 @@ export class Llava {
       if (withProbs) run.referenceAttentionLayers.push(l);
       const at = positions;
       if (opts.checkpoint && !cache && !withProbs) {
-        seq = { ...seq, hidden: checkpoint((x) => layer.forward(x, at).out, [seq.hidden]) };
+        seq = { ...seq, hidden: checkpoint((x) => layer.forward(x, at, undefined, false, branches).out, [seq.hidden]) };
         return;
       }
-      const { out, probs } = layer.forward(seq.hidden, at, cache?.layers[l], withProbs);
+      const { out, probs } = layer.forward(seq.hidden, at, cache?.layers[l], withProbs, branches);
       seq = { ...seq, hidden: out };
       if (probs) seq = schedule?.afterLayer?.(l, seq, probs) ?? seq;
     });

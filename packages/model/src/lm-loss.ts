@@ -16,7 +16,7 @@
 import { crossEntropy, indexSelect, type Tensor } from '@adsc/core';
 import type { DecoderRun, Llava } from './llava.js';
 import type { Schedule } from './schedule/schedule.js';
-import { PromptError, type Sequence } from './sequence.js';
+import { PromptError, withBranches, type Sequence } from './sequence.js';
 
 export const IGNORE_INDEX = -100;
 
@@ -26,6 +26,11 @@ export interface LabelledExample {
   labels: readonly number[];
   /** [3, S, S] when the prompt has an image token. */
   pixels?: Tensor;
+  /**
+   * Independent turns: the ids end with branches of these lengths, each seeing only the stem before
+   * them and itself (sequence.ts, `withBranches`). A branch's first token must not be labelled.
+   */
+  branches?: readonly number[];
 }
 
 export interface LossOptions {
@@ -61,8 +66,18 @@ export function lmLoss(model: Llava, example: LabelledExample, opts: LossOptions
     if (id === imageToken && labels[t] !== IGNORE_INDEX) throw new PromptError(`the image token at position ${t} has label ${labels[t]}; it must be -100`);
   });
 
+  const branches = example.branches ?? [];
+  let start = inputIds.length - branches.reduce((s, n) => s + n, 0);
+  for (const n of branches) {
+    if (start >= 0 && start < labels.length && labels[start] !== IGNORE_INDEX) {
+      throw new PromptError(`position ${start} starts a branch and has label ${labels[start]}; it must be -100 (no other branch may predict it)`);
+    }
+    start += n;
+  }
+
   const features = pixels ? model.encodeImage(pixels) : undefined; // [P, d]
-  const prompt = model.embedPrompt(inputIds, features);
+  const embedded = model.embedPrompt(inputIds, features);
+  const prompt = branches.length > 0 ? withBranches(embedded, branches) : embedded;
   // Labels over the merged sequence: the image token's slot(s) become P vision positions of -100.
   const slots = inputIds.filter((id) => id === imageToken).length;
   const p = prompt.visionCount;

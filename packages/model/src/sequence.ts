@@ -19,6 +19,11 @@ export interface Sequence {
   visionCount: number;
   /** For each vision token in the span, its index among the image's original features. */
   visionIndex: Int32Array;
+  /**
+   * Training only: lengths of the independent branches the sequence ends with (`withBranches`).
+   * Absent or empty: one causal sequence.
+   */
+  branches?: readonly number[];
 }
 
 export class PromptError extends Error {
@@ -54,6 +59,36 @@ export function mergeImage(
   const parts = [embed(before), features.to('f32'), embed(after)].filter((t) => t.shape[0] > 0);
   const hidden = concat(parts, 0); // [T - 1 + P, d]
   return { hidden, positions: range(hidden.shape[0]), visionStart: start, visionCount: p, visionIndex: range(p) };
+}
+
+/**
+ * Independent turns (training): the last rows of `seq` become branches of the given lengths, in
+ * order. Each branch sees the stem (every row before the first branch, which must hold the image)
+ * and itself, never another branch, and its position ids restart where the stem ends. A branch is
+ * then exactly the same text as the only turn after the stem: K questions about one image train
+ * as K single-turn records would, with one pass over the image's tokens instead of K.
+ */
+export function withBranches(seq: Sequence, lengths: readonly number[]): Sequence {
+  const total = seq.hidden.shape[0];
+  lengths.forEach((n, b) => {
+    if (!Number.isInteger(n) || n < 1) throw new PromptError(`branch ${b} has length ${n}; branches must be positive integers`);
+  });
+  const stem = total - lengths.reduce((s, n) => s + n, 0);
+  const visionEnd = seq.visionStart + seq.visionCount;
+  if (stem < Math.max(1, visionEnd)) {
+    throw new PromptError(`branches of ${lengths.join(' + ')} tokens leave a stem of ${stem} of the ${total} tokens; it must hold the image (tokens [0, ${visionEnd}))`);
+  }
+  const positions = new Int32Array(total);
+  positions.set(seq.positions.subarray(0, stem));
+  const next = stem === 0 ? 0 : seq.positions[stem - 1] + 1;
+  let row = stem;
+  for (const n of lengths) for (let i = 0; i < n; i++) positions[row++] = next + i;
+  return { ...seq, positions, branches: [...lengths] };
+}
+
+/** Rows of `seq` before its first branch (all of them when it has none). */
+export function stemLength(seq: Sequence): number {
+  return seq.hidden.shape[0] - (seq.branches ?? []).reduce((s, n) => s + n, 0);
 }
 
 export function range(n: number): Int32Array {

@@ -100,6 +100,82 @@ describe('gradient checkpointing', () => {
   });
 });
 
+describe('independent turns (a stem and branches)', () => {
+  // The golden prompt's stem runs through the image token (id 300 at position 4); two turns follow.
+  const stem = golden.input_ids.slice(0, 5);
+  const M = -100;
+  const turnA = { ids: [51, 8, 260, 140, 3, 99], labels: [M, M, M, 140, 3, 99] };
+  const turnB = { ids: [211, 36, 174, 12, 58, 2, 77], labels: [M, M, 174, 12, M, 2, 77] };
+  const image = pixels('pixels-a.bin');
+  const single = (t: typeof turnA) => ({ inputIds: [...stem, ...t.ids], labels: [...stem.map(() => M), ...t.labels], pixels: image });
+  const branched = {
+    inputIds: [...stem, ...turnA.ids, ...turnB.ids],
+    labels: [...stem.map(() => M), ...turnA.labels, ...turnB.labels],
+    pixels: image,
+    branches: [turnA.ids.length, turnB.ids.length],
+  };
+
+  /** Loss and every gradient of the two turns as two single-turn records, summed, and as one branched record. */
+  function compare(schedule?: ReturnType<typeof parseSchedule>, checkpoint = false) {
+    const apart = trainableModel();
+    let lossApart = 0;
+    for (const t of [turnA, turnB]) {
+      const { loss } = lmLoss(apart.model, single(t), { schedule, checkpoint });
+      lossApart += loss.toFloat32Array()[0];
+      backward(loss);
+    }
+    const together = trainableModel();
+    const { loss, count } = lmLoss(together.model, branched, { schedule, checkpoint });
+    backward(loss);
+    return { lossApart, lossTogether: loss.toFloat32Array()[0], count, apart: apart.params, together: together.params };
+  }
+
+  for (const [name, spec, positions] of [
+    ['without a schedule', undefined, undefined],
+    ['under ADSC, original positions', 'adsc:1=0.5,3=0.5', 'original'],
+    ['under ADSC, renumbered positions', 'adsc:1=0.5,3=0.5', 'renumber'],
+  ] as const) {
+    it(`give the loss and gradients of each turn trained alone, ${name}`, () => {
+      const schedule = spec === undefined ? undefined : parseSchedule(spec, { numLayers: 6, positions });
+      const r = compare(schedule);
+      expect(r.count).toBe(3 + 4);
+      expect(Math.abs(r.lossTogether - r.lossApart)).toBeLessThan(1e-5 * r.lossApart);
+      for (const [param, t] of r.apart) {
+        // The key biases' gradients are zero up to rounding (~1e-8): the floor of 1e-6 covers them.
+        if (t.grad) expectClose(r.together.get(param)!.grad!, t.grad, { atol: 1e-5 * Math.max(0.1, maxAbs(t.grad)) });
+        else expect(r.together.get(param)!.grad).toBeUndefined();
+      }
+    });
+  }
+
+  it('give the same gradients with gradient checkpointing', () => {
+    const r = compare(parseSchedule('adsc:1=0.5'), true);
+    for (const [param, t] of r.apart) if (t.grad) expectClose(r.together.get(param)!.grad!, t.grad, { atol: 1e-5 * Math.max(0.1, maxAbs(t.grad)) });
+  });
+
+  it('differ from the chained record, where turn B sees turn A', () => {
+    const { model } = trainableModel();
+    const chained = lmLoss(model, { ...branched, branches: undefined }).loss.toFloat32Array()[0];
+    const apart = lmLoss(model, branched).loss.toFloat32Array()[0];
+    expect(Math.abs(chained - apart)).toBeGreaterThan(1e-3);
+  });
+
+  it('refuse a label on a branch\'s first token (another branch would predict it)', () => {
+    const { model } = trainableModel();
+    const labels = branched.labels.map((l, t) => (t === 11 ? 211 : l));
+    expect(() => lmLoss(model, { ...branched, labels })).toThrow('position 11 starts a branch and has label 211; it must be -100');
+  });
+
+  it('refuse a schedule that ranks tokens by attention', () => {
+    const { model } = trainableModel();
+    expect(() => lmLoss(model, branched, { schedule: parseSchedule('fastv:K=2,R=0.5') })).toThrow(/independent branches runs in training only.*fastv/);
+  });
+});
+
+function maxAbs(t: Tensor): number {
+  return t.toFloat32Array().reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+}
+
 describe('lmLoss refuses what it cannot compute', () => {
   const { model } = trainableModel();
   const image = pixels('pixels-a.bin');

@@ -111,6 +111,22 @@ describe('keepVision', () => {
   it('renumbers positions contiguously when asked', () => {
     expect(Array.from(keepVision(seq, [0, 3], 'renumber').positions)).toEqual([0, 1, 2, 3]);
   });
+
+  // Tokens: text 0, vision 1..4, then branches [5, 6] and [7]; both branches start at position 5.
+  const branched: Sequence = {
+    hidden: tensor([0, 1, 2, 3, 4, 5, 6, 7], [8, 1]), positions: Int32Array.of(0, 1, 2, 3, 4, 5, 6, 5),
+    visionStart: 1, visionCount: 4, visionIndex: range(4), branches: [2, 1],
+  };
+
+  it('keeps the branches, each still starting where the stem ends, with original positions', () => {
+    const s = keepVision(branched, [0, 3], 'original');
+    expect(Array.from(s.positions)).toEqual([0, 1, 4, 5, 6, 5]);
+    expect(s.branches).toEqual([2, 1]);
+  });
+
+  it('renumbers the stem and moves every branch to its new end', () => {
+    expect(Array.from(keepVision(branched, [0, 3], 'renumber').positions)).toEqual([0, 1, 2, 3, 4, 3]);
+  });
 });
 
 describe('topKInOrder', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor, tensor } from '@adsc/core';
-import { mergeImage } from '../src/index.js';
+import { mergeImage, stemLength, withBranches } from '../src/index.js';
 
 // Embedding of id i is the row [i, i]; image features are rows [-1, -1] and [-2, -2].
 const embed = (ids: readonly number[]): Tensor => tensor(ids.flatMap((i) => [i, i]), [ids.length, 2]);
@@ -37,5 +37,29 @@ describe('mergeImage', () => {
 
   it('refuses image tokens that are neither one nor one per feature', () => {
     expect(() => mergeImage([IMAGE, 1, IMAGE], IMAGE, features, embed)).toThrow(/has 2 image tokens .* expected one, or 2 consecutive ones/);
+  });
+});
+
+describe('withBranches', () => {
+  // <s> 5 <image> | 6 7 | 8 9 10: a stem of 1 + 1 + 2 vision rows, then branches of 2 and 3 rows.
+  const seq = () => mergeImage([1, 5, IMAGE, 6, 7, 8, 9, 10], IMAGE, features, embed);
+
+  it('restarts every branch\'s position ids where the stem ends', () => {
+    const s = withBranches(seq(), [2, 3]);
+    expect(Array.from(s.positions)).toEqual([0, 1, 2, 3, 4, 5, 4, 5, 6]);
+    expect(s.branches).toEqual([2, 3]);
+    expect(stemLength(s)).toBe(4);
+  });
+
+  it('leaves the rows themselves as they were', () => {
+    expect(withBranches(seq(), [2, 3]).hidden.toArray()).toEqual(seq().hidden.toArray());
+  });
+
+  it('refuses branches that reach into the image', () => {
+    expect(() => withBranches(seq(), [3, 3])).toThrow('branches of 3 + 3 tokens leave a stem of 3 of the 9 tokens; it must hold the image (tokens [0, 4))');
+  });
+
+  it('refuses an empty branch', () => {
+    expect(() => withBranches(seq(), [2, 0])).toThrow('branch 1 has length 0; branches must be positive integers');
   });
 });

@@ -16,6 +16,12 @@
  * prompt is `tokenizer.encode(formatPrompt(...))`, the very ids inference feeds the model, and a
  * reply is the tokenization of its text alone, which (through the tokenizer's "▁" prefix) is the
  * ids the model generates after "ASSISTANT:".
+ *
+ * With `independentTurns` a record of K turns about an image becomes one stem and K branches
+ * (model: `withBranches`): the stem is the first prompt up to and including the image token, and
+ * branch k is what follows the image token in the single-turn record of question k, its reply and
+ * "</s>". Each branch sees the stem and itself only, so no turn can read an answer an earlier turn
+ * gave away, and the K answers cost one pass over the image's tokens.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -32,6 +38,8 @@ export interface TrainingExample {
   inputIds: number[];
   /** One per input id; IGNORE_INDEX (-100) where no loss is taken. */
   labels: number[];
+  /** With `independentTurns`: the lengths of the branches that end `inputIds`, one per turn. */
+  branches?: number[];
 }
 
 export interface TrainingDataOptions {
@@ -48,6 +56,8 @@ export interface TrainingDataOptions {
   maxLength: number;
   /** Positions one image takes once its vision tokens are spliced in (576 for LLaVA-1.5 at 336 px). */
   visionTokens: number;
+  /** Lay out each conversation's turns as independent branches after the image (see above). */
+  independentTurns?: boolean;
 }
 
 /** Bad training data: the message names the file, the record (1-based; the line in JSONL) and the field. */
@@ -104,6 +114,10 @@ function conversationExample(at: RecordContext, record: unknown): TrainingExampl
   if (messages.length % 2 !== 0) at.fail(`conversations[${messages.length - 1}]`, 'the last human turn has no gpt reply');
   checkPlaceholders(at, messages, image !== undefined);
 
+  if (at.options.independentTurns) {
+    if (image === undefined) at.fail('image', 'independent turns branch off an image; this record has none');
+    return branchedExample(at, String(id), image, messages);
+  }
   const { tokenizer, template, eosTokenId } = at.options;
   const inputIds: number[] = [];
   const labels: number[] = [];
@@ -124,6 +138,34 @@ function conversationExample(at: RecordContext, record: unknown): TrainingExampl
   }
   at.checkLength('conversations', inputIds.length, image !== undefined);
   return { id: String(id), ...(image === undefined ? {} : { image }), inputIds, labels };
+}
+
+/** A conversation as one stem (the first prompt through the image token) and one branch per turn. */
+function branchedExample(at: RecordContext, id: string, image: string, messages: readonly string[]): TrainingExample {
+  const { tokenizer, template, eosTokenId } = at.options;
+  const imageToken = tokenizer.imageTokenIndex;
+  let stem: number[] = [];
+  const inputIds: number[] = [];
+  const labels: number[] = [];
+  const branches: number[] = [];
+  for (let k = 0; k < messages.length; k += 2) {
+    // Question k as the first (and only) turn of a record, split after its image token.
+    const prompt = tokenizer.encode(formatPrompt(template, messages[k].replace(IMAGE_PLACEHOLDER, '').trim(), true));
+    const cut = prompt.indexOf(imageToken) + 1;
+    if (k === 0) {
+      stem = prompt.slice(0, cut);
+      inputIds.push(...stem);
+      labels.push(...stem.map(() => IGNORE_INDEX));
+    }
+    const question = prompt.slice(cut);
+    const reply = [...withoutBos(tokenizer, messages[k + 1]), eosTokenId];
+    inputIds.push(...question, ...reply);
+    labels.push(...question.map(() => IGNORE_INDEX), ...reply);
+    branches.push(question.length + reply.length);
+  }
+  // Positions run through the stem and then the longest branch.
+  at.checkLength('conversations', stem.length + Math.max(...branches), true);
+  return { id, image, inputIds, labels, branches };
 }
 
 /** With an image: exactly one "<image>", in the first message. Without one: none anywhere. */

@@ -82,6 +82,11 @@ export interface TrainOptions {
   resume?: string;
   /** Recompute each decoder layer in the backward pass (gradient checkpointing). */
   checkpointing: boolean;
+  /**
+   * Each turn of a conversation sees the image and itself only, as if it were asked alone
+   * (data.ts); default false: turns follow one another, as in LLaVA.
+   */
+  independentTurns?: boolean;
   template?: TemplateName;
   /** Longest example, vision tokens counted (default: the model's max_position_embeddings). */
   maxLength?: number;
@@ -148,6 +153,9 @@ export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): Tr
   if (opts.visionLr !== undefined && (opts.lora !== undefined || !opts.train.includes('vision'))) {
     throw new TrainError(`a vision learning rate (${opts.visionLr}) needs the vision tower among the trained parts (--train vision,...), without --lora`);
   }
+  if (opts.independentTurns && opts.data.endsWith('.jsonl')) {
+    throw new TrainError(`${opts.data}: independent turns are laid out from conversation JSON; pre-tokenized JSONL records fix their own ids`);
+  }
   const tokenizer = LlavaTokenizer.load(opts.model, config.imageTokenIndex, config.bosTokenId);
   const visionTokens = (config.vision.imageSize / config.vision.patchSize) ** 2;
   const examples = readTrainingData(opts.data, {
@@ -158,6 +166,7 @@ export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): Tr
     imageFolder: opts.imageFolder,
     maxLength: opts.maxLength ?? config.text.maxPositions,
     visionTokens,
+    independentTurns: opts.independentTurns,
   });
   if (examples.length === 0) throw new TrainError(`${opts.data}: no training records`);
   for (const sch of [...stages.map((st) => st.schedule), schedule]) checkPredecessors(opts.data, examples, sch, config.imageTokenIndex, visionTokens, config.text.numLayers);
@@ -318,14 +327,17 @@ function checkOut(opts: TrainOptions): void {
 }
 
 /** Options that must match the checkpoint's for a resumed run to continue the same training. */
-const RESUME_KEYS = ['model', 'train', 'lora', 'schedule', 'curriculum', 'optimizer', 'lr', 'visionLr', 'weightDecay', 'lrSchedule', 'warmupSteps', 'batchSize', 'gradAccum', 'seed', 'checkpointing'] as const;
+const RESUME_KEYS = ['model', 'train', 'lora', 'schedule', 'curriculum', 'optimizer', 'lr', 'visionLr', 'weightDecay', 'lrSchedule', 'warmupSteps', 'batchSize', 'gradAccum', 'seed', 'checkpointing', 'independentTurns'] as const;
+/** What an option left out means (a checkpoint written before the option existed leaves it out). */
+const RESUME_DEFAULTS: Partial<Record<(typeof RESUME_KEYS)[number], unknown>> = { independentTurns: false };
 
 function checkResumable(opts: TrainOptions, state: TrainerState): void {
   const saved = state.options as unknown as Record<string, unknown>;
   const now = opts as unknown as Record<string, unknown>;
-  const differ = RESUME_KEYS.filter((k) => JSON.stringify(saved[k] ?? null) !== JSON.stringify(now[k] ?? null));
+  const show = (o: Record<string, unknown>, k: (typeof RESUME_KEYS)[number]) => JSON.stringify(o[k] ?? RESUME_DEFAULTS[k] ?? null);
+  const differ = RESUME_KEYS.filter((k) => show(saved, k) !== show(now, k));
   if (differ.length > 0) {
-    const what = differ.map((k) => `${k} ${JSON.stringify(saved[k] ?? null)} -> ${JSON.stringify(now[k] ?? null)}`).join(', ');
+    const what = differ.map((k) => `${k} ${show(saved, k)} -> ${show(now, k)}`).join(', ');
     throw new TrainError(`--resume ${opts.resume}: the checkpoint was trained with other options (${what}); resume with the same ones`);
   }
 }

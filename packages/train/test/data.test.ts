@@ -124,6 +124,37 @@ describe('LLaVA conversation JSON', () => {
     });
   });
 
+  it('lays out independent turns as the stem through the image token and, per turn, the single-turn record\'s tail', () => {
+    const [example] = readTrainingData(dataFile('json', [twoTurns]), { ...options, independentTurns: true });
+    const first = tokenizer.encode(formatPrompt('llava-hf', 'What is the sky?', true));
+    const second = tokenizer.encode(formatPrompt('llava-hf', 'And the house?', true));
+    const cut = first.indexOf(500) + 1;
+    expect(second.slice(0, cut)).toEqual(first.slice(0, cut)); // one stem for both
+    const tail1 = [...first.slice(cut), ...reply1];
+    const tail2 = [...second.slice(cut), ...reply2];
+    expect(example.inputIds).toEqual([...first.slice(0, cut), ...tail1, ...tail2]);
+    expect(example.branches).toEqual([tail1.length, tail2.length]);
+    const masked = (n: number) => new Array<number>(n).fill(M);
+    expect(example.labels).toEqual([...masked(cut), ...masked(first.length - cut), ...reply1, ...masked(second.length - cut), ...reply2]);
+  });
+
+  it('refuses independent turns for a record without an image', () => {
+    const record = { id: 1, conversations: [{ from: 'human', value: 'Hi' }, { from: 'gpt', value: 'a house' }] };
+    expectDataError('json', [record], 'record 1, field "image": independent turns branch off an image; this record has none', { ...options, independentTurns: true });
+  });
+
+  it('measures an independent-turns record by the stem and its longest branch', () => {
+    const first = tokenizer.encode(formatPrompt('llava-hf', 'What is the sky?', true));
+    // The stem and branch 1 (the longer) are the 26 + 6 ids of the first turn alone, and the image
+    // token is one position (visionTokens 1): 32, where the chained record takes 56.
+    const fits = first.length + reply1.length;
+    expect(fits).toBe(32);
+    expect(readTrainingData(dataFile('json', [twoTurns]), { ...options, independentTurns: true, maxLength: 32 })).toHaveLength(1);
+    expectDataError('json', [twoTurns], 'record 1, field "conversations": 32 positions (31 text tokens + 1 vision positions) exceed the maximum length 31', {
+      ...options, independentTurns: true, maxLength: 31,
+    });
+  });
+
   it('names the file when it is not a JSON list', () => {
     expectDataError('json', '{"id": 1}', 'must hold a JSON list of conversation records');
   });

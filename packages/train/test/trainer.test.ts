@@ -3,14 +3,16 @@
  * out in PEFT's layout and load back, an interrupted run resumes to the same weights, and bad
  * requests are refused before anything is written.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectClose } from '@adsc/core/testing';
 import { Llava } from '@adsc/model';
 import { openCheckpoint } from '@adsc/safetensors';
 import { applyAdapter, loadAdapter, readTrainerState, train, type TrainOptions } from '../src/index.js';
-import { meanLoss, tinySetup } from './tiny-model.js';
+import { writeShapes, writeShapesLlava } from '@adsc/shapes';
+import { TINY_SIZES, meanLoss, tinySetup } from './tiny-model.js';
 
 const options = (model: string, data: string, out: string, more: Partial<TrainOptions> = {}): TrainOptions => ({
   model, data, out, train: ['projector', 'llm'], schedule: 'none', optimizer: 'adamw', lr: 3e-3, weightDecay: 0, maxGradNorm: 1,
@@ -96,6 +98,65 @@ describe('text-only records', () => {
     writeFileSync(file, JSON.stringify(records));
     const report = train(options(model, file, join(root, 'out'), { train: ['projector'], steps: 1, batchSize: 3 }));
     expect(report.losses).toHaveLength(1);
+  });
+});
+
+describe('independent turns', () => {
+  /** The tiny set with 3 turns per image, and the same questions as one single-turn record each. */
+  function turnSets() {
+    const root = mkdtempSync(join(tmpdir(), 'adsc-turns-'));
+    const model = join(root, 'model');
+    writeShapesLlava(model, 3, TINY_SIZES);
+    writeShapes(join(root, 'data'), { seed: 3, count: 4, imageSize: 84, turns: 3 });
+    const multi = join(root, 'data', 'questions.json');
+    type Record = { id: string; image: string; conversations: { from: string; value: string }[] };
+    const records = JSON.parse(readFileSync(multi, 'utf8')) as Record[];
+    const singles = records.flatMap((r) =>
+      Array.from({ length: r.conversations.length / 2 }, (_, k) => ({
+        id: `${r.id}-${k}`, image: r.image,
+        conversations: [
+          { from: 'human', value: k === 0 ? r.conversations[0].value : `<image>\n${r.conversations[2 * k].value}` },
+          r.conversations[2 * k + 1],
+        ],
+      })),
+    );
+    const single = join(root, 'data', 'single.json');
+    writeFileSync(single, JSON.stringify(singles));
+    return { root, model, multi, single, turns: singles.length };
+  }
+
+  it('train each turn as its own single-turn record would: the same loss and, after a step, the same weights', { timeout: 60_000 }, () => {
+    const { root, model, multi, single, turns } = turnSets();
+    expect(turns).toBe(12);
+    const a = train(options(model, multi, join(root, 'branched'), { steps: 1, batchSize: 4, independentTurns: true }));
+    const b = train(options(model, single, join(root, 'single'), { steps: 1, batchSize: 12 }));
+    expect(Math.abs(a.losses[0] - b.losses[0])).toBeLessThan(1e-5 * b.losses[0]);
+    const wa = openCheckpoint(join(root, 'branched', 'model.safetensors'));
+    const wb = openCheckpoint(join(root, 'single', 'model.safetensors'));
+    for (const name of wb.names()) expectClose(wa.tensor(name), wb.tensor(name), { atol: 1e-5 });
+  });
+
+  it('differ from chained turns, where later turns read the earlier ones', { timeout: 60_000 }, () => {
+    const { root, model, multi } = turnSets();
+    const branched = train(options(model, multi, join(root, 'branched'), { steps: 1, batchSize: 4, independentTurns: true }));
+    const chained = train(options(model, multi, join(root, 'chained'), { steps: 1, batchSize: 4 }));
+    expect(Math.abs(branched.losses[0] - chained.losses[0])).toBeGreaterThan(1e-3);
+  });
+
+  it('are refused for pre-tokenized JSONL, whose records fix their own ids', () => {
+    const { root, model } = tinySetup();
+    const jsonl = join(root, 'data.jsonl');
+    writeFileSync(jsonl, '');
+    expect(() => train(options(model, jsonl, join(root, 'out'), { independentTurns: true }))).toThrow('independent turns are laid out from conversation JSON');
+  });
+
+  it('leave a checkpoint written without the option resumable with it off', () => {
+    const { root, model, data } = tinySetup();
+    const first = join(root, 'first');
+    train(options(model, data, first, { steps: 1 }));
+    expect(readTrainerState(first).options.independentTurns).toBeUndefined();
+    expect(train(options(model, data, join(root, 'second'), { steps: 2, resume: first, independentTurns: false })).losses).toHaveLength(2);
+    expect(() => train(options(model, data, join(root, 'third'), { steps: 2, resume: first, independentTurns: true }))).toThrow('independentTurns false -> true');
   });
 });
 

@@ -14,7 +14,7 @@ import type { Tensor } from '@adsc/core';
 import { indexSelect } from '@adsc/core';
 import type { DecoderLayer } from '../llama.js';
 import type { TokenPositions } from '../rope.js';
-import { range, type Sequence } from '../sequence.js';
+import { stemLength, type Sequence } from '../sequence.js';
 
 /** What a schedule may read before layer l: that layer, and where the current tokens sit. */
 export interface LayerContext {
@@ -51,7 +51,8 @@ export const NO_SCHEDULE: Schedule = {
 
 /**
  * Keeps the vision tokens at span indices `keep` (ascending) and every text token; position ids
- * stay original or are renumbered 0..T'-1.
+ * stay original or are renumbered 0..T'-1 (a sequence with branches: the stem 0..S'-1, and each
+ * branch still restarts where the stem ends).
  */
 export function keepVision(seq: Sequence, keep: readonly number[], positions: PositionMode): Sequence {
   const total = seq.hidden.shape[0];
@@ -61,12 +62,16 @@ export function keepVision(seq: Sequence, keep: readonly number[], positions: Po
     ...keep.map((j) => start + j),
     ...Array.from({ length: total - start - seq.visionCount }, (_, i) => start + seq.visionCount + i),
   ];
+  const dropped = seq.visionCount - keep.length;
+  const stem = stemLength(seq) - dropped;
+  const renumbered = (r: number, i: number) => (i < stem ? i : seq.positions[r] - dropped);
   return {
     hidden: indexSelect(seq.hidden, 0, rows), // [T', d]
-    positions: positions === 'original' ? Int32Array.from(rows, (r) => seq.positions[r]) : range(rows.length),
+    positions: positions === 'original' ? Int32Array.from(rows, (r) => seq.positions[r]) : Int32Array.from(rows, renumbered),
     visionStart: start,
     visionCount: keep.length,
     visionIndex: Int32Array.from(keep, (j) => seq.visionIndex[j]),
+    ...(seq.branches ? { branches: seq.branches } : {}),
   };
 }
 
