@@ -58,7 +58,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -69,15 +69,15 @@ data() {
   [ -d "$WORK/$name" ] || adsc data shapes --seed "$seed" --count "$count" --turns 1 --objects 1-3 --sizes 42,56 "$@" --out "$WORK/$name"
 }
 
-# train NAME FROM DATA PARTS LR WARMUP STEPS SEED: AdamW without weight decay, cosine decay, batch 8,
-# one thread; FROM is a run in WORK_DIR or a model directory. A finished run is skipped.
+# train NAME FROM DATA PARTS LR WARMUP STEPS SEED [FLAGS...]: AdamW without weight decay, cosine decay,
+# batch 8, one thread; FROM is a run in WORK_DIR or a model directory. A finished run is skipped.
 train() {
-  local name=$1 from=$2 data=$3 parts=$4 lr=$5 warmup=$6 steps=$7 seed=$8
+  local name=$1 from=$2 data=$3 parts=$4 lr=$5 warmup=$6 steps=$7 seed=$8; shift 8
   [ -d "$from" ] || from=$WORK/$from
   if finished "$WORK/$name" "$steps"; then echo "$name: done"; return; fi
   adsc train --model "$from" --data "$WORK/$data" --out "$WORK/$name" \
     --train "$parts" --lr "$lr" --weight-decay 0 --lr-schedule cosine --warmup-steps "$warmup" \
-    --steps "$steps" --batch-size 8 --save-every 100 --seed "$seed" --threads 1 > "$WORK/$name.log" 2>&1
+    --steps "$steps" --batch-size 8 --save-every 100 --seed "$seed" --threads 1 "$@" > "$WORK/$name.log" 2>&1
 }
 
 # tower NAME FROM FLAGS...: FROM's tower (a model directory, or a run in WORK) trained alone
@@ -146,8 +146,14 @@ PY
     m13wc) train m13wc m13w data13/questions.json projector,llm 5e-4 20 400 108 ;;
     m13b) train m13b pbt data13/questions.json projector,llm 5e-4 20 400 109 ;;
     m13wh) train m13wh m13w data13/questions.json projector,llm 1e-3 20 400 110 ;;
+    # 3l: eight questions per image (3,200 scenes, seed 111), as chained turns (t8) and as independent
+    # turns (i8: each sees the image and itself only), against m13wc (one question per image).
+    t8) [ -d "$WORK/data-t8" ] || adsc data shapes --seed 111 --count 3200 --turns 8 --objects 1-3 --sizes 42,56 --out "$WORK/data-t8"
+        train t8 m13w data-t8/questions.json projector,llm 5e-4 20 400 112 ;;
+    i8) [ -d "$WORK/data-t8" ] || adsc data shapes --seed 111 --count 3200 --turns 8 --objects 1-3 --sizes 42,56 --out "$WORK/data-t8"
+        train i8 m13w data-t8/questions.json projector,llm 5e-4 20 400 112 --independent-turns ;;
     scores)
-      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh"; do
+      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
       done
       # "left" alone on 400 more validation questions (seed 41), split by what each wrong answer names.
@@ -159,6 +165,6 @@ PY
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
       done
       ;;
-    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, scores)" >&2; exit 2 ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, scores)" >&2; exit 2 ;;
   esac
 done

@@ -25,7 +25,7 @@
  * values followed by its own, causally, as if it were the only text after the stem.
  */
 import { attention, attentionWithProbs } from '@adsc/attention';
-import { Tensor, add, concat, embedding, mul, rmsNorm, silu } from '@adsc/core';
+import { Tensor, add, concat, embedding, indexSelect, mul, rmsNorm, silu } from '@adsc/core';
 import type { TextConfig } from './config.js';
 import type { LayerCache } from './kv-cache.js';
 import { applyLinear, loadLinear, type Linear } from './linear.js';
@@ -128,21 +128,36 @@ export class DecoderLayer {
  * Causal attention over a stem and independent branches: q [H, T, hd], k and v [Hkv, T, hd], the
  * last rows being branches of the given lengths. The stem's rows attend to the stem; a branch's rows
  * to the stem's keys followed by the branch's own, up to themselves. Output [H, T, hd].
+ *
+ * The K branches run as one batch: each is padded to the longest, Lmax, by repeating its last row,
+ * and gets a copy of the stem's keys and values in front of its own, so a causal attention with the
+ * queries placed after the stem (queryOffset S) is exactly the rule above. Padding comes after a
+ * branch's real rows, so causality hides it from them; the padded rows' outputs are dropped.
  */
 function branchedAttention(q: Tensor, k: Tensor, v: Tensor, branches: readonly number[]): Tensor {
-  const total = q.shape[1];
+  const [h, total, hd] = q.shape;
   const stem = total - branches.reduce((s, n) => s + n, 0);
-  const stemKeys = k.narrow(1, 0, stem); // [Hkv, S, hd]
-  const stemValues = v.narrow(1, 0, stem);
-  const outs = [attention(q.narrow(1, 0, stem), stemKeys, stemValues, { causal: true })]; // [H, S, hd]
+  const stemOut = attention(q.narrow(1, 0, stem), k.narrow(1, 0, stem), v.narrow(1, 0, stem), { causal: true }); // [H, S, hd]
+
+  const longest = Math.max(...branches);
+  const queryRows: number[] = []; // K * Lmax rows of q
+  const keyRows: number[] = []; // K * (S + Lmax) rows of k and v
+  const realRows: number[] = []; // where each branch's real rows sit among the K * Lmax outputs
   let start = stem;
-  for (const n of branches) {
-    const keys = concat([stemKeys, k.narrow(1, start, n)], 1); // [Hkv, S + n, hd]
-    const values = concat([stemValues, v.narrow(1, start, n)], 1);
-    outs.push(attention(q.narrow(1, start, n), keys, values, { causal: true, queryOffset: stem })); // [H, n, hd]
+  branches.forEach((n, b) => {
+    const padded = Array.from({ length: longest }, (_, i) => start + Math.min(i, n - 1));
+    queryRows.push(...padded);
+    for (let j = 0; j < stem; j++) keyRows.push(j);
+    keyRows.push(...padded);
+    for (let i = 0; i < n; i++) realRows.push(b * longest + i);
     start += n;
-  }
-  return concat(outs, 1); // [H, T, hd]
+  });
+  // [heads, T, hd] -> rows gathered [heads, K * len, hd] -> [K, heads, len, hd]
+  const batch = (t: Tensor, rows: number[], len: number) => indexSelect(t, 1, rows).reshape([t.shape[0], branches.length, len, hd]).permute([1, 0, 2, 3]);
+  const kvLength = stem + longest;
+  const out = attention(batch(q, queryRows, longest), batch(k, keyRows, kvLength), batch(v, keyRows, kvLength), { causal: true, queryOffset: stem }); // [K, H, Lmax, hd]
+  const rows = out.permute([1, 0, 2, 3]).reshape([h, branches.length * longest, hd]); // [H, K * Lmax, hd]
+  return concat([stemOut, indexSelect(rows, 1, realRows)], 1); // [H, T, hd]
 }
 
 /** The named tensors of the decoder outside its layers. */
