@@ -1,0 +1,59 @@
+/**
+ * Does a model find the object a question names, or read whichever object comes first? For the
+ * colour and shape questions of a multi-object set ("What color is the circle?", "What shape is the
+ * red object?"), `adsc eval --predictions` output is joined by record id with the scenes the
+ * generator drew (regenerated from the set's seed and layout), and each answer is sorted by where
+ * the named object sits among the scene's objects in reading order (the row of the patch under its
+ * centre, then x: the order its tokens reach the decoder) and by which object the answer describes.
+ * Scenes where two objects share the asked attribute are left out (the answer cannot tell them apart).
+ *
+ * A model that reads the question's word matches the named object wherever it is; one that reads
+ * the first object answers right only when the named object is the first (docs/shapes.md, 3l).
+ *
+ *   npx tsx packages/shapes/scripts/selection-errors.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES]
+ */
+import { readFileSync } from 'node:fs';
+import { generateShapes, type SceneObject, type ShapesRecord } from '../src/index.js';
+import { layoutOrExit } from './layout-args.js';
+
+interface Prediction { id: string; type: string; prediction: string; answer: string }
+
+const [file, seedText, countText, objects = '1-3', sizes = '42,56'] = process.argv.slice(2);
+if (!file || !seedText || !countText) {
+  console.error('usage: selection-errors.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES]');
+  process.exit(2);
+}
+const layout = layoutOrExit(objects, sizes);
+const records = new Map<string, ShapesRecord>(generateShapes({ seed: Number(seedText), count: Number(countText), layout }).map((r) => [r.id, r]));
+const patch = 14; // px at 168 px: the scene coordinates are at that size
+
+/** Row label of a table line: question type, objects, where the named object is. */
+const rows = new Map<string, { total: number; named: number; first: number; other: number }>();
+for (const line of readFileSync(file, 'utf8').split('\n')) {
+  if (line.trim() === '') continue;
+  const p = JSON.parse(line) as Prediction;
+  if (p.type !== 'color' && p.type !== 'shape') continue;
+  const r = records.get(p.id);
+  if (!r) {
+    console.error(`error: ${file}: record ${p.id} is not in the set these flags make`);
+    process.exit(2);
+  }
+  const n = r.scene.objects.length;
+  if (n < 2) continue;
+  const scale = r.scene.imageSize / 168;
+  const order = [...r.scene.objects].sort((a, b) => Math.floor(a.y / (patch * scale)) - Math.floor(b.y / (patch * scale)) || a.x - b.x);
+  const attribute = (o: SceneObject) => (p.type === 'color' ? o.color : o.shape);
+  const values = order.map(attribute);
+  if (new Set(values).size < n) continue;
+  const at = values.indexOf(p.answer);
+  const key = `${p.type.padEnd(6)} ${n} objects, named object ${at === 0 ? 'first' : 'later'}`;
+  const row = rows.get(key) ?? { total: 0, named: 0, first: 0, other: 0 };
+  row.total++;
+  if (p.prediction === p.answer) row.named++;
+  else if (p.prediction === values[0]) row.first++;
+  else row.other++;
+  rows.set(key, row);
+}
+const pct = (k: number, n: number) => `${k}/${n} (${((100 * k) / n).toFixed(0)} %)`;
+console.log('question, scene, where the named object is   answer names: the named object | the first object | another');
+for (const [key, r] of [...rows].sort()) console.log(`${key.padEnd(40)} ${pct(r.named, r.total).padEnd(14)} | ${pct(r.first, r.total).padEnd(14)} | ${pct(r.other, r.total)}`);
