@@ -43,7 +43,7 @@ for (const line of readFileSync(file, 'utf8').split('\n')) {
   const scale = r.scene.imageSize / 168;
   const order = [...r.scene.objects].sort((a, b) => Math.floor(a.y / (patch * scale)) - Math.floor(b.y / (patch * scale)) || a.x - b.x);
   const attribute = (o: SceneObject) => (p.type === 'color' ? o.color : o.shape);
-  const values = order.map(attribute);
+  const values: string[] = order.map(attribute);
   if (new Set(values).size < n) continue;
   const at = values.indexOf(p.answer);
   const key = `${p.type.padEnd(6)} ${n} objects, named object ${at === 0 ? 'first' : 'later'}`;
