@@ -80,7 +80,7 @@ export function withBranches(seq: Sequence, lengths: readonly number[]): Sequenc
   }
   const positions = new Int32Array(total);
   positions.set(seq.positions.subarray(0, stem));
-  const next = stem === 0 ? 0 : seq.positions[stem - 1] + 1;
+  const next = seq.positions[stem - 1] + 1;
   let row = stem;
   for (const n of lengths) for (let i = 0; i < n; i++) positions[row++] = next + i;
   return { ...seq, positions, branches: [...lengths] };
