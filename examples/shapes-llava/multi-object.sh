@@ -45,6 +45,10 @@
 #   m13wc, m13b  m13w 400 more steps at lr 5e-4 on seed 78's questions, on binding's tower (the
 #          control) and on pbt's (the same decoder and data, only the tokens differ); m13wh the
 #          control at lr 1e-3 (the focused stages' rate)
+#   t8, i8 m13w 400 steps at lr 5e-4 on 3,200 scenes with 8 questions each (seed 111): as chained turns
+#          (t8) and with --independent-turns (i8: every question sees the image and itself only)
+#   d8     i8 with a ninth, training-only turn per scene, "What objects are there?" (describe-turns.ts)
+#   dsc    that question alone (one turn per scene), 300 steps at lr 1e-3
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -53,12 +57,12 @@
 # Wall time on the 2-core VM, one thread per run, two runs at a time: data 3 min, m13 41-54 min,
 # m13w 22, m13t 55, pos 13, m13p 45, posb and posg 20 each, probes 1; lg 32, lw 44, lgm 45, lm 35 (three runs
 # at a time); eg4 28, post, post2 and pbt 19 each, m13s 45, m13wc, m13b and m13wh 29-30 each;
-# each evaluation of 600 questions 1.5-3 min.
+# t8 50, i8 66, d8 69 (two at a time, beside CI for part), dsc 26; each evaluation of 600 questions 1.5-3 min.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 dsc scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -152,8 +156,21 @@ PY
         train t8 m13w data-t8/questions.json projector,llm 5e-4 20 400 112 ;;
     i8) [ -d "$WORK/data-t8" ] || adsc data shapes --seed 111 --count 3200 --turns 8 --objects 1-3 --sizes 42,56 --out "$WORK/data-t8"
         train i8 m13w data-t8/questions.json projector,llm 5e-4 20 400 112 --independent-turns ;;
+    # i8's records with a ninth, training-only turn: "What objects are there?" (describe-turns.ts).
+    d8) [ -f "$WORK/data-t8/describe.json" ] || script describe-turns "$WORK/data-t8" --seed 111 --count 3200 --turns 8 --objects 1-3 --sizes 42,56
+        train d8 m13w data-t8/describe.json projector,llm 5e-4 20 400 112 --independent-turns ;;
+    # The describe question alone (one turn per scene), at the focused stages' lr 1e-3.
+    dsc) [ -f "$WORK/data-t8/describe.json" ] || script describe-turns "$WORK/data-t8" --seed 111 --count 3200 --turns 8 --objects 1-3 --sizes 42,56
+         [ -f "$WORK/data-t8/describe-only.json" ] || python3 - "$WORK/data-t8" << 'PY'
+import json, sys
+d = sys.argv[1]
+records = json.load(open(f'{d}/describe.json'))
+alone = [{**r, 'type': 'describe', 'conversations': [{'from': 'human', 'value': '<image>\n' + r['conversations'][-2]['value']}, r['conversations'][-1]]} for r in records]
+json.dump(alone, open(f'{d}/describe-only.json', 'w'))
+PY
+         train dsc m13w data-t8/describe-only.json projector,llm 1e-3 20 300 113 ;;
     scores)
-      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8"; do
+      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
       done
       # "left" alone on 400 more validation questions (seed 41), split by what each wrong answer names.
@@ -161,10 +178,28 @@ PY
         score --model "$WORK/$model" --data "$WORK/val-left/questions.json" --predictions "$WORK/$model-left.jsonl"
         script relation-errors "$WORK/$model-left.jsonl" 41 400 1-3 42,56 left
       done
+      # 3l: what colour and shape answers on 2-3 objects name (the named object, or the first one).
+      for model in m13wc t8 i8 d8 dsc; do
+        [ -f "$WORK/$model-v13.jsonl" ] || score --model "$WORK/$model" --data "$WORK/val13/questions.json" --predictions "$WORK/$model-v13.jsonl" > /dev/null
+        echo "== $model"; script selection-errors "$WORK/$model-v13.jsonl" 40 600
+      done
+      # The describe question on the first 200 of val13's scenes (adsc eval keeps three words).
+      [ -f "$WORK/val13/describe.json" ] || script describe-turns "$WORK/val13" --seed 40 --count 600 --objects 1-3 --sizes 42,56
+      python3 - "$WORK/val13" << 'PY'
+import json, sys
+d = sys.argv[1]
+records = json.load(open(f'{d}/describe.json'))[:200]
+alone = [{**r, 'type': 'describe', 'conversations': [{'from': 'human', 'value': '<image>\n' + r['conversations'][-2]['value']}, r['conversations'][-1]]} for r in records]
+json.dump(alone, open(f'{d}/describe-only.json', 'w'))
+PY
+      for model in d8 dsc; do
+        score --model "$WORK/$model" --data "$WORK/val13/describe-only.json" --predictions "$WORK/$model-desc.jsonl"
+        script selection-errors "$WORK/$model-desc.jsonl" 40 600
+      done
       for schedule in 'adsc:2=1/2,4=1/2' 'adsc:1=1/36' 'fastv:K=1,R=0.97222'; do
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
       done
       ;;
-    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, scores)" >&2; exit 2 ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, dsc, scores)" >&2; exit 2 ;;
   esac
 done

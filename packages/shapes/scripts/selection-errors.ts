@@ -10,6 +10,11 @@
  * A model that reads the question's word matches the named object wherever it is; one that reads
  * the first object answers right only when the named object is the first (docs/shapes.md, 3l).
  *
+ * Predictions of the training-only describe question ("What objects are there?", src/describe.ts)
+ * are read the same way: its first word names a colour, its second the shape of the object of that
+ * colour; the second word is sorted here (the named object being the first in colour order), on
+ * scenes whose objects share neither a colour nor a shape.
+ *
  *   npx tsx packages/shapes/scripts/selection-errors.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES]
  */
 import { readFileSync } from 'node:fs';
@@ -29,10 +34,12 @@ const patch = 14; // px at 168 px: the scene coordinates are at that size
 
 /** Row label of a table line: question type, objects, where the named object is. */
 const rows = new Map<string, { total: number; named: number; first: number; other: number }>();
+/** Describe answers whose first word, the first colour present, is right. */
+const colourWords = { total: 0, right: 0 };
 for (const line of readFileSync(file, 'utf8').split('\n')) {
   if (line.trim() === '') continue;
   const p = JSON.parse(line) as Prediction;
-  if (p.type !== 'color' && p.type !== 'shape') continue;
+  if (p.type !== 'color' && p.type !== 'shape' && p.type !== 'describe') continue;
   const r = records.get(p.id);
   if (!r) {
     console.error(`error: ${file}: record ${p.id} is not in the set these flags make`);
@@ -45,15 +52,23 @@ for (const line of readFileSync(file, 'utf8').split('\n')) {
   const attribute = (o: SceneObject) => (p.type === 'color' ? o.color : o.shape);
   const values: string[] = order.map(attribute);
   if (new Set(values).size < n) continue;
-  const at = values.indexOf(p.answer);
-  const key = `${p.type.padEnd(6)} ${n} objects, named object ${at === 0 ? 'first' : 'later'}`;
+  let [answer, prediction] = [p.answer, p.prediction];
+  if (p.type === 'describe') {
+    if (new Set(order.map((o) => o.color)).size < n) continue;
+    [answer, prediction] = [p.answer.split(' ')[1], p.prediction.split(' ')[1] ?? ''];
+    colourWords.total++;
+    if (p.prediction.split(' ')[0] === p.answer.split(' ')[0]) colourWords.right++;
+  }
+  const at = values.indexOf(answer);
+  const key = `${p.type.padEnd(8)} ${n} objects, named object ${at === 0 ? 'first' : 'later'}`;
   const row = rows.get(key) ?? { total: 0, named: 0, first: 0, other: 0 };
   row.total++;
-  if (p.prediction === p.answer) row.named++;
-  else if (p.prediction === values[0]) row.first++;
+  if (prediction === answer) row.named++;
+  else if (prediction === values[0]) row.first++;
   else row.other++;
   rows.set(key, row);
 }
 const pct = (k: number, n: number) => `${k}/${n} (${((100 * k) / n).toFixed(0)} %)`;
 console.log('question, scene, where the named object is   answer names: the named object | the first object | another');
-for (const [key, r] of [...rows].sort()) console.log(`${key.padEnd(40)} ${pct(r.named, r.total).padEnd(14)} | ${pct(r.first, r.total).padEnd(14)} | ${pct(r.other, r.total)}`);
+for (const [key, r] of [...rows].sort()) console.log(`${key.padEnd(42)} ${pct(r.named, r.total).padEnd(14)} | ${pct(r.first, r.total).padEnd(14)} | ${pct(r.other, r.total)}`);
+if (colourWords.total > 0) console.log(`describe: the first word (the first colour in the scene) is right in ${pct(colourWords.right, colourWords.total)}`);
