@@ -183,6 +183,8 @@ PY
         [ -f "$WORK/$model-v13.jsonl" ] || score --model "$WORK/$model" --data "$WORK/val13/questions.json" --predictions "$WORK/$model-v13.jsonl" > /dev/null
         echo "== $model"; script selection-errors "$WORK/$model-v13.jsonl" 40 600
       done
+      # Where the answer position looks, layer by layer, on 60 two-object shape questions.
+      for model in "$BINDING" "$WORK/m13wc" "$WORK/dsc"; do echo "== $model"; script object-attention "$model" 40 60; done
       # The describe question on the first 200 of val13's scenes (adsc eval keeps three words).
       [ -f "$WORK/val13/describe.json" ] || script describe-turns "$WORK/val13" --seed 40 --count 600 --objects 1-3 --sizes 42,56
       python3 - "$WORK/val13" << 'PY'

@@ -1,0 +1,84 @@
+/**
+ * Where the answer position looks, layer by layer (docs/shapes.md, 3l). For "What shape is the
+ * <colour> object?" on scenes of two objects, the last prompt token's attention probabilities in
+ * every decoder layer (mean over heads) are summed over the patches of the named object, of the other
+ * object (`patchOwners`), over the background patches and over the text tokens. Split by whether the
+ * named object comes first in reading order. A decoder that selects by colour puts more mass on the
+ * named object in both halves; one that reads the first object, on the first object in both.
+ *
+ *   npx tsx packages/shapes/scripts/object-attention.ts MODEL_DIR SEED COUNT [SIZES]
+ *
+ * The scenes are COUNT "shape" questions of `adsc data shapes --seed SEED --objects 2 --types shape`
+ * (SIZES default 42,56), generated in memory; the model runs the reference attention in every layer.
+ */
+import { noGrad, type Tensor } from '@adsc/core';
+import { Llava, LlavaTokenizer, NO_SCHEDULE, formatPrompt, range, type Schedule } from '@adsc/model';
+import { generateShapes, patchOwners, renderScene, type SceneObject } from '../src/index.js';
+import { layoutOrExit } from './layout-args.js';
+
+const [dir, seedText, countText, sizes = '42,56'] = process.argv.slice(2);
+if (!dir || !seedText || !countText) {
+  console.error('usage: object-attention.ts MODEL_DIR SEED COUNT [SIZES]');
+  process.exit(2);
+}
+const layout = layoutOrExit('2', sizes);
+const model = Llava.load(dir);
+const tokenizer = LlavaTokenizer.load(dir, model.config.imageTokenIndex, model.config.bosTokenId);
+const layers = model.config.text.numLayers;
+const patch = model.config.vision.patchSize;
+const PARTS = ['named', 'other', 'background', 'text'] as const;
+/** Sums over records of each layer's mass on each part, for named-first and named-second scenes. */
+const sums = { first: zeroTable(), second: zeroTable() };
+const counts = { first: 0, second: 0 };
+
+function zeroTable(): number[][] {
+  return Array.from({ length: layers }, () => PARTS.map(() => 0));
+}
+
+const readingKey = (o: SceneObject) => Math.floor(o.y / patch) * 1000 + o.x;
+
+for (const r of generateShapes({ seed: Number(seedText), count: Number(countText), layout, types: ['shape'] })) {
+  if (r.question.type !== 'shape') continue;
+  const color = r.question.color;
+  const named = r.scene.objects.findIndex((o) => o.color === color);
+  const other = 1 - named;
+  const half = readingKey(r.scene.objects[named]) < readingKey(r.scene.objects[other]) ? 'first' : 'second';
+  const owners = patchOwners(r.scene, patch);
+  const ids = tokenizer.encode(formatPrompt('llava-hf', r.text, true));
+  const rows: Float64Array[] = []; // per layer: the last token's probability of each key, mean over heads
+  const watch: Schedule = {
+    spec: 'watch',
+    positions: 'original',
+    plan: NO_SCHEDULE.plan,
+    referenceLayers: (n) => Array.from(range(n)),
+    needsProbs: () => true,
+    afterLayer: (_l, _seq, probs: Tensor) => {
+      const [heads, queries, keys] = probs.shape;
+      const p = probs.toFloat32Array();
+      const row = new Float64Array(keys);
+      for (let h = 0; h < heads; h++) for (let k = 0; k < keys; k++) row[k] += p[(h * queries + queries - 1) * keys + k] / heads;
+      rows.push(row);
+      return undefined;
+    },
+  };
+  const start = noGrad(() => {
+    const prompt = model.embedPrompt(ids, model.encodeImage(model.pixels(renderScene(r.scene))));
+    model.runDecoder(prompt, { schedule: watch });
+    return prompt.visionStart;
+  });
+  rows.forEach((row, l) => {
+    const table = sums[half][l];
+    row.forEach((mass, k) => {
+      const t = k - start;
+      const part = t < 0 || t >= owners.length ? 'text' : owners[t] === named ? 'named' : owners[t] === other ? 'other' : 'background';
+      table[PARTS.indexOf(part)] += mass;
+    });
+  });
+  counts[half]++;
+}
+
+for (const half of ['first', 'second'] as const) {
+  console.log(`named object ${half} in reading order (${counts[half]} questions): mean attention of the last prompt token`);
+  console.log(`layer  ${PARTS.map((p) => p.padStart(10)).join('')}`);
+  sums[half].forEach((table, l) => console.log(`${String(l).padStart(5)}  ${table.map((s) => `${((100 * s) / counts[half]).toFixed(1)} %`.padStart(10)).join('')}`));
+}
