@@ -49,6 +49,7 @@
 #          (t8) and with --independent-turns (i8: every question sees the image and itself only)
 #   d8     i8 with a ninth, training-only turn per scene, "What objects are there?" (describe-turns.ts)
 #   dsc    that question alone (one turn per scene), 300 steps at lr 1e-3
+#   r4     m13wc with layer 4's q and k projections redrawn (reinit-attention.ts), then 200 steps as i8
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -62,7 +63,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 dsc scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -159,6 +160,10 @@ PY
     # i8's records with a ninth, training-only turn: "What objects are there?" (describe-turns.ts).
     d8) [ -f "$WORK/data-t8/describe.json" ] || script describe-turns "$WORK/data-t8" --seed 111 --count 3200 --turns 8 --objects 1-3 --sizes 42,56
         train d8 m13w data-t8/describe.json projector,llm 5e-4 20 400 112 --independent-turns ;;
+    # m13wc with layer 4's query and key projections drawn afresh (the head that reads the first
+    # object, object-attention.ts), then i8's stage for 200 steps.
+    r4) [ -d "$WORK/m13wc-r4" ] || script reinit-attention "$WORK/m13wc" "$WORK/m13wc-r4" 4 115
+        train r4 m13wc-r4 data-t8/questions.json projector,llm 5e-4 20 200 116 --independent-turns ;;
     # The describe question alone (one turn per scene), at the focused stages' lr 1e-3.
     dsc) [ -f "$WORK/data-t8/describe.json" ] || script describe-turns "$WORK/data-t8" --seed 111 --count 3200 --turns 8 --objects 1-3 --sizes 42,56
          [ -f "$WORK/data-t8/describe-only.json" ] || python3 - "$WORK/data-t8" << 'PY'
@@ -170,7 +175,7 @@ json.dump(alone, open(f'{d}/describe-only.json', 'w'))
 PY
          train dsc m13w data-t8/describe-only.json projector,llm 1e-3 20 300 113 ;;
     scores)
-      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc"; do
+      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
       done
       # "left" alone on 400 more validation questions (seed 41), split by what each wrong answer names.
@@ -179,12 +184,12 @@ PY
         script relation-errors "$WORK/$model-left.jsonl" 41 400 1-3 42,56 left
       done
       # 3l: what colour and shape answers on 2-3 objects name (the named object, or the first one).
-      for model in m13wc t8 i8 d8 dsc; do
+      for model in m13wc t8 i8 d8 dsc r4; do
         [ -f "$WORK/$model-v13.jsonl" ] || score --model "$WORK/$model" --data "$WORK/val13/questions.json" --predictions "$WORK/$model-v13.jsonl" > /dev/null
         echo "== $model"; script selection-errors "$WORK/$model-v13.jsonl" 40 600
       done
       # Where the answer position looks, layer by layer, on 60 two-object shape questions.
-      for model in "$BINDING" "$WORK/m13wc" "$WORK/dsc"; do echo "== $model"; script object-attention "$model" 40 60; done
+      for model in "$BINDING" "$WORK/m13wc" "$WORK/dsc" "$WORK/r4"; do echo "== $model"; script object-attention "$model" 40 60; done
       # The describe question on the first 200 of val13's scenes (adsc eval keeps three words).
       [ -f "$WORK/val13/describe.json" ] || script describe-turns "$WORK/val13" --seed 40 --count 600 --objects 1-3 --sizes 42,56
       python3 - "$WORK/val13" << 'PY'
@@ -202,6 +207,6 @@ PY
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
       done
       ;;
-    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, dsc, scores)" >&2; exit 2 ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, scores)" >&2; exit 2 ;;
   esac
 done
