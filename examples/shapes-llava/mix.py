@@ -12,3 +12,12 @@ def linked(work, dest, src, records, tag):
         if not os.path.exists(link): os.symlink(os.path.abspath(f"{work}/{src}/{r['image']}"), link)
         out.append({**r, 'image': f'images/{name}', 'id': f"{tag}-{r['id']}"})
     return out
+
+
+def describe_only(folder, limit=None):
+    """FOLDER/describe-only.json: the describe turn that describe-turns.ts put last in each record of
+    FOLDER/describe.json, alone as the record's only turn (type "describe"); the first LIMIT records."""
+    import json
+    records = json.load(open(f'{folder}/describe.json'))[:limit]
+    alone = [{**r, 'type': 'describe', 'conversations': [{'from': 'human', 'value': '<image>\n' + r['conversations'][-2]['value']}, r['conversations'][-1]]} for r in records]
+    json.dump(alone, open(f'{folder}/describe-only.json', 'w'))

@@ -95,6 +95,9 @@ tower() {
 
 score() { echo "== $*"; adsc eval "$@" --threads 1 2> /dev/null | sed -n '/^type/,/^all/p'; }
 
+# describe_only FOLDER [LIMIT]: FOLDER/describe-only.json, the describe turn of describe.json alone (mix.py).
+describe_only() { PYTHONPATH=examples/shapes-llava python3 -c 'import sys; from mix import describe_only; describe_only(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else None)' "$@"; }
+
 for step in "${STEPS[@]}"; do
   case $step in
     data)
@@ -166,13 +169,7 @@ PY
         train r4 m13wc-r4 data-t8/questions.json projector,llm 5e-4 20 200 116 --independent-turns ;;
     # The describe question alone (one turn per scene), at the focused stages' lr 1e-3.
     dsc) [ -f "$WORK/data-t8/describe.json" ] || script describe-turns "$WORK/data-t8" --seed 111 --count 3200 --turns 8 --objects 1-3 --sizes 42,56
-         [ -f "$WORK/data-t8/describe-only.json" ] || python3 - "$WORK/data-t8" << 'PY'
-import json, sys
-d = sys.argv[1]
-records = json.load(open(f'{d}/describe.json'))
-alone = [{**r, 'type': 'describe', 'conversations': [{'from': 'human', 'value': '<image>\n' + r['conversations'][-2]['value']}, r['conversations'][-1]]} for r in records]
-json.dump(alone, open(f'{d}/describe-only.json', 'w'))
-PY
+         [ -f "$WORK/data-t8/describe-only.json" ] || describe_only "$WORK/data-t8"
          train dsc m13w data-t8/describe-only.json projector,llm 1e-3 20 300 113 ;;
     scores)
       for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4"; do
@@ -192,13 +189,7 @@ PY
       for model in "$BINDING" "$WORK/m13wc" "$WORK/dsc" "$WORK/r4"; do echo "== $model"; script object-attention "$model" 40 60; done
       # The describe question on the first 200 of val13's scenes (adsc eval keeps three words).
       [ -f "$WORK/val13/describe.json" ] || script describe-turns "$WORK/val13" --seed 40 --count 600 --objects 1-3 --sizes 42,56
-      python3 - "$WORK/val13" << 'PY'
-import json, sys
-d = sys.argv[1]
-records = json.load(open(f'{d}/describe.json'))[:200]
-alone = [{**r, 'type': 'describe', 'conversations': [{'from': 'human', 'value': '<image>\n' + r['conversations'][-2]['value']}, r['conversations'][-1]]} for r in records]
-json.dump(alone, open(f'{d}/describe-only.json', 'w'))
-PY
+      describe_only "$WORK/val13" 200
       for model in d8 dsc; do
         score --model "$WORK/$model" --data "$WORK/val13/describe-only.json" --predictions "$WORK/$model-desc.jsonl"
         script selection-errors "$WORK/$model-desc.jsonl" 40 600
