@@ -58,7 +58,7 @@
 # Wall time on the 2-core VM, one thread per run, two runs at a time: data 3 min, m13 41-54 min,
 # m13w 22, m13t 55, pos 13, m13p 45, posb and posg 20 each, probes 1; lg 32, lw 44, lgm 45, lm 35 (three runs
 # at a time); eg4 28, post, post2 and pbt 19 each, m13s 45, m13wc, m13b and m13wh 29-30 each;
-# t8 50, i8 66, d8 69 (two at a time, beside CI for part), dsc 26; each evaluation of 600 questions 1.5-3 min.
+# t8 50, i8 66, d8 69 (two at a time, beside CI for part), dsc 26, r4 28; each evaluation of 600 questions 1.5-3 min.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
