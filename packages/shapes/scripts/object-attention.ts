@@ -13,7 +13,7 @@
  */
 import { noGrad, type Tensor } from '@adsc/core';
 import { Llava, LlavaTokenizer, NO_SCHEDULE, formatPrompt, range, type Schedule } from '@adsc/model';
-import { generateShapes, patchOwners, renderScene, type SceneObject } from '../src/index.js';
+import { generateShapes, patchOwners, readingOrder, renderScene } from '../src/index.js';
 import { layoutOrExit } from './layout-args.js';
 
 const [dir, seedText, countText, sizes = '42,56'] = process.argv.slice(2);
@@ -35,14 +35,12 @@ function zeroTable(): number[][] {
   return Array.from({ length: layers }, () => PARTS.map(() => 0));
 }
 
-const readingKey = (o: SceneObject) => Math.floor(o.y / patch) * 1000 + o.x;
-
 for (const r of generateShapes({ seed: Number(seedText), count: Number(countText), layout, types: ['shape'] })) {
   if (r.question.type !== 'shape') continue;
   const color = r.question.color;
   const named = r.scene.objects.findIndex((o) => o.color === color);
   const other = 1 - named;
-  const half = readingKey(r.scene.objects[named]) < readingKey(r.scene.objects[other]) ? 'first' : 'second';
+  const half = readingOrder(r.scene, patch)[0] === r.scene.objects[named] ? 'first' : 'second';
   const owners = patchOwners(r.scene, patch);
   const ids = tokenizer.encode(formatPrompt('llava-hf', r.text, true));
   const rows: Float64Array[] = []; // per layer: the last token's probability of each key, mean over heads

@@ -18,7 +18,7 @@
  *   npx tsx packages/shapes/scripts/selection-errors.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES]
  */
 import { readFileSync } from 'node:fs';
-import { generateShapes, type SceneObject, type ShapesRecord } from '../src/index.js';
+import { generateShapes, readingOrder, type SceneObject, type ShapesRecord } from '../src/index.js';
 import { layoutOrExit } from './layout-args.js';
 
 interface Prediction { id: string; type: string; prediction: string; answer: string }
@@ -47,8 +47,7 @@ for (const line of readFileSync(file, 'utf8').split('\n')) {
   }
   const n = r.scene.objects.length;
   if (n < 2) continue;
-  const scale = r.scene.imageSize / 168;
-  const order = [...r.scene.objects].sort((a, b) => Math.floor(a.y / (patch * scale)) - Math.floor(b.y / (patch * scale)) || a.x - b.x);
+  const order = readingOrder(r.scene, (patch * r.scene.imageSize) / 168);
   const attribute = (o: SceneObject) => (p.type === 'color' ? o.color : o.shape);
   const values: string[] = order.map(attribute);
   if (new Set(values).size < n) continue;

@@ -4,7 +4,7 @@
  * is at least a quarter, measured on a 7 x 7 grid of sample points (the renderer's `inside`).
  */
 import { inside } from './render.js';
-import type { Scene } from './scene.js';
+import type { Scene, SceneObject } from './scene.js';
 
 const SAMPLES = 7;
 
@@ -29,4 +29,13 @@ export function patchOwners(scene: Scene, patch: number): number[] {
     owners.push(bestHits >= (SAMPLES * SAMPLES) / 4 ? best : -1);
   }
   return owners;
+}
+
+/**
+ * The scene's objects in reading order: by the row of the patch under their centre, then by x. It is
+ * the order in which each object's first tokens reach the decoder (patches run row by row).
+ */
+export function readingOrder(scene: Scene, patch: number): SceneObject[] {
+  const row = (o: SceneObject) => Math.floor(o.y / patch);
+  return [...scene.objects].sort((a, b) => row(a) - row(b) || a.x - b.x);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { patchOwners, type Scene } from '../src/index.js';
+import { patchOwners, readingOrder, type Scene } from '../src/index.js';
 
 /** The patches (row, column) of a 12 x 12 grid that `owners` gives to object `i`. */
 const patchesOf = (owners: number[], i: number) => owners.flatMap((o, t) => (o === i ? [[Math.floor(t / 12), t % 12]] : []));
@@ -30,5 +30,21 @@ describe('patchOwners', () => {
       ],
     };
     expect(patchOwners(scene, 14)[1]).toBe(1);
+  });
+});
+
+describe('readingOrder', () => {
+  const at = (color: 'red' | 'green' | 'blue', x: number, y: number) => ({ shape: 'circle' as const, color, size: 14, x, y });
+
+  it('puts an object whose centre lies in a higher patch row first, however far right it is', () => {
+    // Centres at y 27 (row 1) and y 29 (row 2): the right one is a row higher.
+    const scene: Scene = { imageSize: 168, objects: [at('red', 20, 29), at('blue', 150, 27)] };
+    expect(readingOrder(scene, 14).map((o) => o.color)).toEqual(['blue', 'red']);
+  });
+
+  it('orders objects whose centres share a patch row by x', () => {
+    // y 15 and 27 are both in row 1 (14 <= y < 28), so the higher one does not come first.
+    const scene: Scene = { imageSize: 168, objects: [at('red', 100, 15), at('green', 40, 27), at('blue', 70, 60)] };
+    expect(readingOrder(scene, 14).map((o) => o.color)).toEqual(['green', 'red', 'blue']);
   });
 });
