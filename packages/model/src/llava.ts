@@ -167,8 +167,8 @@ export class Llava {
     }
     const branches = prompt.branches ?? [];
     const layers = this.config.text.numLayers;
-    const ranks = schedule !== undefined && (schedule.referenceLayers(layers).length > 0 || (schedule.rankingLayers?.(layers).length ?? 0) > 0);
-    if (branches.length > 0 && (cache || ranks)) {
+    const ranks = () => schedule !== undefined && (schedule.referenceLayers(layers).length > 0 || (schedule.rankingLayers?.(layers).length ?? 0) > 0);
+    if (branches.length > 0 && (cache || ranks())) {
       throw new PromptError(`a sequence with independent branches runs in training only, under no schedule or one that ranks nothing (got ${cache ? 'a KV cache' : `schedule ${schedule?.spec}`})`);
     }
     const run: DecoderRun = { seq: prompt, tokensPerLayer: [], visionTokensPerLayer: [], referenceAttentionLayers: [], visionIndicesPerLayer: [] };

@@ -15,12 +15,12 @@ export const TINY_SIZES: LlavaSizes = {
   vision: { hidden: 16, layers: 2, heads: 2, intermediate: 32, image: 56, patch: 14 },
 };
 
-/** A fresh directory with the untrained tiny model in `model/` and `count` records in `data/`. */
-export function tinySetup(count = 4, seed = 3): { root: string; model: string; data: string } {
+/** A fresh directory with the untrained tiny model in `model/` and `count` records of `turns` questions in `data/`. */
+export function tinySetup(count = 4, seed = 3, turns = 1): { root: string; model: string; data: string } {
   const root = mkdtempSync(join(tmpdir(), 'adsc-train-'));
   const model = join(root, 'model');
   writeShapesLlava(model, seed, TINY_SIZES);
-  writeShapes(join(root, 'data'), { seed, count, imageSize: 84 });
+  writeShapes(join(root, 'data'), { seed, count, imageSize: 84, turns });
   return { root, model, data: join(root, 'data', 'questions.json') };
 }
 

@@ -3,16 +3,14 @@
  * out in PEFT's layout and load back, an interrupted run resumes to the same weights, and bad
  * requests are refused before anything is written.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectClose } from '@adsc/core/testing';
 import { Llava } from '@adsc/model';
 import { openCheckpoint } from '@adsc/safetensors';
 import { applyAdapter, loadAdapter, readTrainerState, train, type TrainOptions } from '../src/index.js';
-import { writeShapes, writeShapesLlava } from '@adsc/shapes';
-import { TINY_SIZES, meanLoss, tinySetup } from './tiny-model.js';
+import { meanLoss, tinySetup } from './tiny-model.js';
 
 const options = (model: string, data: string, out: string, more: Partial<TrainOptions> = {}): TrainOptions => ({
   model, data, out, train: ['projector', 'llm'], schedule: 'none', optimizer: 'adamw', lr: 3e-3, weightDecay: 0, maxGradNorm: 1,
@@ -104,11 +102,7 @@ describe('text-only records', () => {
 describe('independent turns', () => {
   /** The tiny set with 3 turns per image, and the same questions as one single-turn record each. */
   function turnSets() {
-    const root = mkdtempSync(join(tmpdir(), 'adsc-turns-'));
-    const model = join(root, 'model');
-    writeShapesLlava(model, 3, TINY_SIZES);
-    writeShapes(join(root, 'data'), { seed: 3, count: 4, imageSize: 84, turns: 3 });
-    const multi = join(root, 'data', 'questions.json');
+    const { root, model, data: multi } = tinySetup(4, 3, 3);
     type Record = { id: string; image: string; conversations: { from: string; value: string }[] };
     const records = JSON.parse(readFileSync(multi, 'utf8')) as Record[];
     const singles = records.flatMap((r) =>
