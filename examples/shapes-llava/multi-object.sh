@@ -95,6 +95,14 @@ tower() {
 
 score() { echo "== $*"; adsc eval "$@" --threads 1 2> /dev/null | sed -n '/^type/,/^all/p'; }
 
+# data_t8 [describe]: 3,200 scenes of 1-3 objects with 8 questions each (seed 111); with `describe`,
+# also data-t8/describe.json, every record with the describe turn last (describe-turns.ts).
+data_t8() {
+  local flags=(--seed 111 --count 3200 --turns 8 --objects 1-3 --sizes 42,56)
+  [ -d "$WORK/data-t8" ] || adsc data shapes "${flags[@]}" --out "$WORK/data-t8"
+  [ "${1:-}" != describe ] || [ -f "$WORK/data-t8/describe.json" ] || script describe-turns "$WORK/data-t8" "${flags[@]}"
+}
+
 # describe_only FOLDER [LIMIT]: FOLDER/describe-only.json, the describe turn of describe.json alone (mix.py).
 describe_only() { PYTHONPATH=examples/shapes-llava python3 -c 'import sys; from mix import describe_only; describe_only(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else None)' "$@"; }
 
@@ -156,19 +164,19 @@ PY
     m13wh) train m13wh m13w data13/questions.json projector,llm 1e-3 20 400 110 ;;
     # 3l: eight questions per image (3,200 scenes, seed 111), as chained turns (t8) and as independent
     # turns (i8: each sees the image and itself only), against m13wc (one question per image).
-    t8) [ -d "$WORK/data-t8" ] || adsc data shapes --seed 111 --count 3200 --turns 8 --objects 1-3 --sizes 42,56 --out "$WORK/data-t8"
+    t8) data_t8
         train t8 m13w data-t8/questions.json projector,llm 5e-4 20 400 112 ;;
-    i8) [ -d "$WORK/data-t8" ] || adsc data shapes --seed 111 --count 3200 --turns 8 --objects 1-3 --sizes 42,56 --out "$WORK/data-t8"
+    i8) data_t8
         train i8 m13w data-t8/questions.json projector,llm 5e-4 20 400 112 --independent-turns ;;
     # i8's records with a ninth, training-only turn: "What objects are there?" (describe-turns.ts).
-    d8) [ -f "$WORK/data-t8/describe.json" ] || script describe-turns "$WORK/data-t8" --seed 111 --count 3200 --turns 8 --objects 1-3 --sizes 42,56
+    d8) data_t8 describe
         train d8 m13w data-t8/describe.json projector,llm 5e-4 20 400 112 --independent-turns ;;
     # m13wc with layer 4's query and key projections drawn afresh (the head that reads the first
     # object, object-attention.ts), then i8's stage for 200 steps.
     r4) [ -d "$WORK/m13wc-r4" ] || script reinit-attention "$WORK/m13wc" "$WORK/m13wc-r4" 4 115
         train r4 m13wc-r4 data-t8/questions.json projector,llm 5e-4 20 200 116 --independent-turns ;;
     # The describe question alone (one turn per scene), at the focused stages' lr 1e-3.
-    dsc) [ -f "$WORK/data-t8/describe.json" ] || script describe-turns "$WORK/data-t8" --seed 111 --count 3200 --turns 8 --objects 1-3 --sizes 42,56
+    dsc) data_t8 describe
          [ -f "$WORK/data-t8/describe-only.json" ] || describe_only "$WORK/data-t8"
          train dsc m13w data-t8/describe-only.json projector,llm 1e-3 20 300 113 ;;
     scores)
