@@ -63,7 +63,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -179,6 +179,11 @@ PY
     dsc) data_t8 describe
          [ -f "$WORK/data-t8/describe-only.json" ] || describe_only "$WORK/data-t8"
          train dsc m13w data-t8/describe-only.json projector,llm 1e-3 20 300 113 ;;
+    # The same for 2,000 steps (seed 114); session 12 stopped it at step 515 and committed its step-500
+    # checkpoint as checkpoints/dsc2-step500 (export-model.ts, f16, with train.log).
+    dsc2) data_t8 describe
+          [ -f "$WORK/data-t8/describe-only.json" ] || describe_only "$WORK/data-t8"
+          train dsc2 m13w data-t8/describe-only.json projector,llm 1e-3 20 2000 114 ;;
     scores)
       for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
@@ -198,7 +203,7 @@ PY
       # The describe question on the first 200 of val13's scenes (adsc eval keeps three words).
       [ -f "$WORK/val13/describe.json" ] || script describe-turns "$WORK/val13" --seed 40 --count 600 --objects 1-3 --sizes 42,56
       describe_only "$WORK/val13" 200
-      for model in d8 dsc; do
+      for model in d8 dsc dsc2; do
         score --model "$WORK/$model" --data "$WORK/val13/describe-only.json" --predictions "$WORK/$model-desc.jsonl"
         script selection-errors "$WORK/$model-desc.jsonl" 40 600
       done
@@ -206,6 +211,6 @@ PY
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
       done
       ;;
-    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, scores)" >&2; exit 2 ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, scores)" >&2; exit 2 ;;
   esac
 done
