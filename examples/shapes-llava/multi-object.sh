@@ -63,7 +63,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -184,6 +184,23 @@ PY
     dsc2) data_t8 describe
           [ -f "$WORK/data-t8/describe-only.json" ] || describe_only "$WORK/data-t8"
           train dsc2 m13w data-t8/describe-only.json projector,llm 1e-3 20 2000 114 ;;
+    # dsc2 continued from its committed step-500 weights (fresh AdamW moments, so 20 warm-up steps
+    # again) for 1,500 steps from the rate dsc2 had reached there (8.6e-4), decaying to 0: together
+    # the 2,000 steps dsc2 was meant to run, in the shape of its schedule.
+    dsc3) data_t8 describe
+          [ -f "$WORK/data-t8/describe-only.json" ] || describe_only "$WORK/data-t8"
+          train dsc3 examples/shapes-llava/checkpoints/dsc2-step500 data-t8/describe-only.json projector,llm 8.6e-4 20 1500 117 ;;
+    # A decoder that never read one object: projector and decoder drawn afresh (seed 120) under
+    # binding's tower (frozen), trained from scratch on the describe question alone over 12,000
+    # fresh scenes of 1-3 objects (seed 119), lr 1e-3 with the 50 warm-up steps recipe.sh's first
+    # stage uses, 1,200 steps. Does a decoder with no first-object head learn to find an object by
+    # its colour?
+    fdsc) [ -d "$WORK/data-dsc" ] || adsc data shapes --seed 119 --count 12000 --turns 1 --objects 1-3 --sizes 42,56 --out "$WORK/data-dsc"
+          [ -f "$WORK/data-dsc/describe.json" ] || script describe-turns "$WORK/data-dsc" --seed 119 --count 12000 --turns 1 --objects 1-3 --sizes 42,56
+          [ -f "$WORK/data-dsc/describe-only.json" ] || describe_only "$WORK/data-dsc"
+          [ -f "$WORK/init120/model.safetensors" ] || script init-shapes-llava "$WORK/init120" --seed 120
+          [ -f "$WORK/fresh-bt/model.safetensors" ] || script pretrain-vision "$WORK/init120" "$WORK/fresh-bt" --tower "$BINDING" --steps 0 --warmup 0
+          train fdsc fresh-bt data-dsc/describe-only.json projector,llm 1e-3 50 1200 121 ;;
     scores)
       for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
@@ -211,6 +228,6 @@ PY
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
       done
       ;;
-    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, scores)" >&2; exit 2 ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, dsc3, fdsc, scores)" >&2; exit 2 ;;
   esac
 done

@@ -6,19 +6,26 @@
  * named object comes first in reading order. A decoder that selects by colour puts more mass on the
  * named object in both halves; one that reads the first object, on the first object in both.
  *
- *   npx tsx packages/shapes/scripts/object-attention.ts MODEL_DIR SEED COUNT [SIZES]
+ * With --describe the same scenes are asked "What objects are there?" (describe.ts) with the first
+ * word of the reply given, the colour that comes first: the position that reads that colour predicts
+ * its object's shape, so the named object is the one of that colour (a decoder trained on the
+ * describe question alone answers no shape question; 3m).
+ *
+ *   npx tsx packages/shapes/scripts/object-attention.ts MODEL_DIR SEED COUNT [SIZES] [--describe]
  *
  * The scenes are COUNT "shape" questions of `adsc data shapes --seed SEED --objects 2 --types shape`
  * (SIZES default 42,56), generated in memory; the model runs the reference attention in every layer.
  */
 import { noGrad, type Tensor } from '@adsc/core';
 import { Llava, LlavaTokenizer, NO_SCHEDULE, formatPrompt, range, type Schedule } from '@adsc/model';
-import { generateShapes, patchOwners, readingOrder, renderScene } from '../src/index.js';
+import { DESCRIBE_QUESTION, describeScene, generateShapes, patchOwners, readingOrder, renderScene } from '../src/index.js';
 import { layoutOrExit } from './layout-args.js';
 
-const [dir, seedText, countText, sizes = '42,56'] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const describe = args.includes('--describe');
+const [dir, seedText, countText, sizes = '42,56'] = args.filter((a) => a !== '--describe');
 if (!dir || !seedText || !countText) {
-  console.error('usage: object-attention.ts MODEL_DIR SEED COUNT [SIZES]');
+  console.error('usage: object-attention.ts MODEL_DIR SEED COUNT [SIZES] [--describe]');
   process.exit(2);
 }
 const layout = layoutOrExit('2', sizes);
@@ -37,12 +44,16 @@ function zeroTable(): number[][] {
 
 for (const r of generateShapes({ seed: Number(seedText), count: Number(countText), layout, types: ['shape'] })) {
   if (r.question.type !== 'shape') continue;
-  const color = r.question.color;
+  // The colour the last token names: the question's, or the one a description starts with.
+  const firstWords = describeScene(r.scene).split(' ');
+  const color = describe ? firstWords[0] : r.question.color;
   const named = r.scene.objects.findIndex((o) => o.color === color);
   const other = 1 - named;
   const half = readingOrder(r.scene, patch)[0] === r.scene.objects[named] ? 'first' : 'second';
   const owners = patchOwners(r.scene, patch);
-  const ids = tokenizer.encode(formatPrompt('llava-hf', r.text, true));
+  const ids = describe
+    ? [...tokenizer.encode(formatPrompt('llava-hf', DESCRIBE_QUESTION, true)), ...tokenizer.encode(color).slice(1)]
+    : tokenizer.encode(formatPrompt('llava-hf', r.text, true));
   const rows: Float64Array[] = []; // per layer: the last token's probability of each key, mean over heads
   const watch: Schedule = {
     spec: 'watch',
@@ -76,7 +87,8 @@ for (const r of generateShapes({ seed: Number(seedText), count: Number(countText
 }
 
 for (const half of ['first', 'second'] as const) {
-  console.log(`named object ${half} in reading order (${counts[half]} questions): mean attention of the last prompt token`);
-  console.log(`layer  ${PARTS.map((p) => p.padStart(10)).join('')}`);
-  sums[half].forEach((table, l) => console.log(`${String(l).padStart(5)}  ${table.map((s) => `${((100 * s) / counts[half]).toFixed(1)} %`.padStart(10)).join('')}`));
+  const what = describe ? 'the first colour of the reply' : 'the last prompt token';
+  console.log(`named object ${half} in reading order (${counts[half]} questions): mean attention of ${what}`);
+  console.log(`layer  ${PARTS.map((p) => p.padStart(11)).join('')}`);
+  sums[half].forEach((table, l) => console.log(`${String(l).padStart(5)}  ${table.map((s) => `${((100 * s) / counts[half]).toFixed(1)} %`.padStart(11)).join('')}`));
 }
