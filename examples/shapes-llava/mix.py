@@ -21,3 +21,12 @@ def describe_only(folder, limit=None):
     records = json.load(open(f'{folder}/describe.json'))[:limit]
     alone = [{**r, 'type': 'describe', 'conversations': [{'from': 'human', 'value': '<image>\n' + r['conversations'][-2]['value']}, r['conversations'][-1]]} for r in records]
     json.dump(alone, open(f'{folder}/describe-only.json', 'w'))
+
+
+def shuffled(out, files, seed):
+    """OUT: the records of every question file in FILES (one folder's, so their images resolve
+    alike) in one list, shuffled by Python's random with SEED."""
+    import json, random
+    records = [r for f in files for r in json.load(open(f))]
+    random.Random(seed).shuffle(records)
+    json.dump(records, open(out, 'w'))

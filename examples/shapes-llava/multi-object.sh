@@ -63,7 +63,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -180,7 +180,7 @@ PY
          [ -f "$WORK/data-t8/describe-only.json" ] || describe_only "$WORK/data-t8"
          train dsc m13w data-t8/describe-only.json projector,llm 1e-3 20 300 113 ;;
     # The same for 2,000 steps (seed 114); session 12 stopped it at step 515 and committed its step-500
-    # checkpoint as checkpoints/dsc2-step500 (export-model.ts, f16, with train.log).
+    # checkpoint as checkpoints/dsc2-step500 (export-model.ts, f16; its losses are in trainer_state.json).
     dsc2) data_t8 describe
           [ -f "$WORK/data-t8/describe-only.json" ] || describe_only "$WORK/data-t8"
           train dsc2 m13w data-t8/describe-only.json projector,llm 1e-3 20 2000 114 ;;
@@ -201,6 +201,12 @@ PY
           [ -f "$WORK/init120/model.safetensors" ] || script init-shapes-llava "$WORK/init120" --seed 120
           [ -f "$WORK/fresh-bt/model.safetensors" ] || script pretrain-vision "$WORK/init120" "$WORK/fresh-bt" --tower "$BINDING" --steps 0 --warmup 0
           train fdsc fresh-bt data-dsc/describe-only.json projector,llm 1e-3 50 1200 121 ;;
+    # fdsc's fresh start with every question type: the 12,000 single-turn questions of fdsc's scenes
+    # (seed 119) and their 12,000 describe questions, shuffled together (seed 122), 700 steps from
+    # fresh-bt at lr 1e-3 (50 warm-up). A first multi-object base whose decoder never read one object.
+    fmix) [ -f "$WORK/data-dsc/mix.json" ] || PYTHONPATH=examples/shapes-llava python3 -c 'import sys; from mix import shuffled; shuffled(sys.argv[1], sys.argv[2:4], 122)' \
+            "$WORK/data-dsc/mix.json" "$WORK/data-dsc/questions.json" "$WORK/data-dsc/describe-only.json"
+          train fmix fresh-bt data-dsc/mix.json projector,llm 1e-3 50 700 123 ;;
     scores)
       for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
@@ -228,6 +234,6 @@ PY
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
       done
       ;;
-    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, dsc3, fdsc, scores)" >&2; exit 2 ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, dsc3, fdsc, fmix, scores)" >&2; exit 2 ;;
   esac
 done
