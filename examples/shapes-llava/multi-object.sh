@@ -50,6 +50,12 @@
 #   d8     i8 with a ninth, training-only turn per scene, "What objects are there?" (describe-turns.ts)
 #   dsc    that question alone (one turn per scene), 300 steps at lr 1e-3
 #   r4     m13wc with layer 4's q and k projections redrawn (reinit-attention.ts), then 200 steps as i8
+#   dsc2, dsc3  dsc for 2,000 steps (seed 114; stopped at step 515, its step 500 committed as
+#          checkpoints/dsc2-step500), then 1,500 more from there (seed 117; session 13 stopped it at 560)
+#   fdsc   a fresh projector and decoder (init seed 120) under binding's tower, the describe question
+#          alone on 12,000 new scenes (seed 119), 1,200 steps from scratch (session 13 stopped it at
+#          step 900, committed as checkpoints/fdsc-step900); fmix the same from scratch on those
+#          scenes' questions of every type and their describe questions together, 700 steps
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -58,7 +64,9 @@
 # Wall time on the 2-core VM, one thread per run, two runs at a time: data 3 min, m13 41-54 min,
 # m13w 22, m13t 55, pos 13, m13p 45, posb and posg 20 each, probes 1; lg 32, lw 44, lgm 45, lm 35 (three runs
 # at a time); eg4 28, post, post2 and pbt 19 each, m13s 45, m13wc, m13b and m13wh 29-30 each;
-# t8 50, i8 66, d8 69 (two at a time, beside CI for part), dsc 26, r4 28; each evaluation of 600 questions 1.5-3 min.
+# t8 50, i8 66, d8 69 (two at a time, beside CI for part), dsc 26, r4 28; dsc3 58 for 560 steps, fdsc
+# 90 for 900 steps and fmix 57 (two at a time, beside CI for part); data-dsc 3 min; each evaluation
+# of 600 questions 1.5-3 min.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
@@ -208,7 +216,7 @@ PY
             "$WORK/data-dsc/mix.json" "$WORK/data-dsc/questions.json" "$WORK/data-dsc/describe-only.json"
           train fmix fresh-bt data-dsc/mix.json projector,llm 1e-3 50 700 123 ;;
     scores)
-      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4"; do
+      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4" "$WORK/fmix"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
       done
       # "left" alone on 400 more validation questions (seed 41), split by what each wrong answer names.
@@ -217,18 +225,21 @@ PY
         script relation-errors "$WORK/$model-left.jsonl" 41 400 1-3 42,56 left
       done
       # 3l: what colour and shape answers on 2-3 objects name (the named object, or the first one).
-      for model in m13wc t8 i8 d8 dsc r4; do
+      for model in m13wc t8 i8 d8 dsc r4 fmix; do
         [ -f "$WORK/$model-v13.jsonl" ] || score --model "$WORK/$model" --data "$WORK/val13/questions.json" --predictions "$WORK/$model-v13.jsonl" > /dev/null
         echo "== $model"; script selection-errors "$WORK/$model-v13.jsonl" 40 600
       done
       # Where the answer position looks, layer by layer, on 60 two-object shape questions.
-      for model in "$BINDING" "$WORK/m13wc" "$WORK/dsc" "$WORK/r4"; do echo "== $model"; script object-attention "$model" 40 60; done
+      for model in "$BINDING" "$WORK/m13wc" "$WORK/dsc" "$WORK/r4" "$WORK/fmix"; do echo "== $model"; script object-attention "$model" 40 60; done
       # The describe question on the first 200 of val13's scenes (adsc eval keeps three words).
       [ -f "$WORK/val13/describe.json" ] || script describe-turns "$WORK/val13" --seed 40 --count 600 --objects 1-3 --sizes 42,56
       describe_only "$WORK/val13" 200
-      for model in d8 dsc dsc2; do
+      for model in d8 dsc dsc2 dsc3 fdsc fmix; do
+        [ -d "$WORK/$model" ] || continue
         score --model "$WORK/$model" --data "$WORK/val13/describe-only.json" --predictions "$WORK/$model-desc.jsonl"
         script selection-errors "$WORK/$model-desc.jsonl" 40 600
+        # 3m: where the position that reads the first colour of a description looks.
+        echo "== $model, describe"; script object-attention "$WORK/$model" 40 60 42,56 --describe
       done
       for schedule in 'adsc:2=1/2,4=1/2' 'adsc:1=1/36' 'fastv:K=1,R=0.97222'; do
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
