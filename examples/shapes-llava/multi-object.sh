@@ -71,7 +71,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -215,6 +215,20 @@ PY
     fmix) [ -f "$WORK/data-dsc/mix.json" ] || PYTHONPATH=examples/shapes-llava python3 -c 'import sys; from mix import shuffled; shuffled(sys.argv[1], sys.argv[2:4], 122)' \
             "$WORK/data-dsc/mix.json" "$WORK/data-dsc/questions.json" "$WORK/data-dsc/describe-only.json"
           train fmix fresh-bt data-dsc/mix.json projector,llm 1e-3 50 700 123 ;;
+    # fdsc's decoder (colour-keyed head, 3m) on questions where reading the first object pays least:
+    # fdsc's scenes of 2-3 objects only, every type but "above" (whose answer is always the first
+    # object), with their describe questions; 300 steps at lr 5e-4 (seed 125).
+    fsel) [ -f "$WORK/data-dsc/select.json" ] || PYTHONPATH=examples/shapes-llava python3 - "$WORK/data-dsc" << 'PY'
+import json, random, sys
+d = sys.argv[1]
+describe = json.load(open(f'{d}/describe-only.json'))
+several = {r['id'] for r in describe if len(r['conversations'][1]['value'].split()) >= 4}
+records = [r for r in json.load(open(f'{d}/questions.json')) if r['id'] in several and r['type'] != 'above']
+records += [r for r in describe if r['id'] in several]
+random.Random(124).shuffle(records)
+json.dump(records, open(f'{d}/select.json', 'w'))
+PY
+          train fsel examples/shapes-llava/checkpoints/fdsc-step900 data-dsc/select.json projector,llm 5e-4 20 300 125 ;;
     scores)
       for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4" "$WORK/fmix"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
@@ -245,6 +259,6 @@ PY
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
       done
       ;;
-    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, dsc3, fdsc, fmix, scores)" >&2; exit 2 ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, dsc3, fdsc, fmix, fsel, scores)" >&2; exit 2 ;;
   esac
 done

@@ -44,9 +44,9 @@ function zeroTable(): number[][] {
 
 for (const r of generateShapes({ seed: Number(seedText), count: Number(countText), layout, types: ['shape'] })) {
   if (r.question.type !== 'shape') continue;
-  // The colour the last token names: the question's, or the one a description starts with.
-  const firstWords = describeScene(r.scene).split(' ');
-  const color = describe ? firstWords[0] : r.question.color;
+  // The colour the last token names: the question's, or the one a description starts with (the two
+  // objects' colours differ, since the shape question names one of them).
+  const color = describe ? describeScene(r.scene).split(' ')[0] : r.question.color;
   const named = r.scene.objects.findIndex((o) => o.color === color);
   const other = 1 - named;
   const half = readingOrder(r.scene, patch)[0] === r.scene.objects[named] ? 'first' : 'second';
