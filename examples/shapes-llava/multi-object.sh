@@ -55,7 +55,8 @@
 #   fdsc   a fresh projector and decoder (init seed 120) under binding's tower, the describe question
 #          alone on 12,000 new scenes (seed 119), 1,200 steps from scratch (session 13 stopped it at
 #          step 900, committed as checkpoints/fdsc-step900); fmix the same from scratch on those
-#          scenes' questions of every type and their describe questions together, 700 steps
+#          scenes' questions of every type and their describe questions together, 700 steps;
+#          fsel fdsc's step 900 on its 2-3-object scenes, every type but "above", 300 steps
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -65,7 +66,7 @@
 # m13w 22, m13t 55, pos 13, m13p 45, posb and posg 20 each, probes 1; lg 32, lw 44, lgm 45, lm 35 (three runs
 # at a time); eg4 28, post, post2 and pbt 19 each, m13s 45, m13wc, m13b and m13wh 29-30 each;
 # t8 50, i8 66, d8 69 (two at a time, beside CI for part), dsc 26, r4 28; dsc3 58 for 560 steps, fdsc
-# 90 for 900 steps and fmix 57 (two at a time, beside CI for part); data-dsc 3 min; each evaluation
+# 90 for 900 steps and fmix 57 (two at a time, beside CI for part), fsel 19 alone; data-dsc 3 min; each evaluation
 # of 600 questions 1.5-3 min.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -230,7 +231,7 @@ json.dump(records, open(f'{d}/select.json', 'w'))
 PY
           train fsel examples/shapes-llava/checkpoints/fdsc-step900 data-dsc/select.json projector,llm 5e-4 20 300 125 ;;
     scores)
-      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4" "$WORK/fmix"; do
+      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4" "$WORK/fmix" "$WORK/fsel"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
       done
       # "left" alone on 400 more validation questions (seed 41), split by what each wrong answer names.
@@ -239,16 +240,16 @@ PY
         script relation-errors "$WORK/$model-left.jsonl" 41 400 1-3 42,56 left
       done
       # 3l: what colour and shape answers on 2-3 objects name (the named object, or the first one).
-      for model in m13wc t8 i8 d8 dsc r4 fmix; do
+      for model in m13wc t8 i8 d8 dsc r4 fmix fsel; do
         [ -f "$WORK/$model-v13.jsonl" ] || score --model "$WORK/$model" --data "$WORK/val13/questions.json" --predictions "$WORK/$model-v13.jsonl" > /dev/null
         echo "== $model"; script selection-errors "$WORK/$model-v13.jsonl" 40 600
       done
       # Where the answer position looks, layer by layer, on 60 two-object shape questions.
-      for model in "$BINDING" "$WORK/m13wc" "$WORK/dsc" "$WORK/r4" "$WORK/fmix"; do echo "== $model"; script object-attention "$model" 40 60; done
+      for model in "$BINDING" "$WORK/m13wc" "$WORK/dsc" "$WORK/r4" "$WORK/fmix" "$WORK/fsel"; do echo "== $model"; script object-attention "$model" 40 60; done
       # The describe question on the first 200 of val13's scenes (adsc eval keeps three words).
       [ -f "$WORK/val13/describe.json" ] || script describe-turns "$WORK/val13" --seed 40 --count 600 --objects 1-3 --sizes 42,56
       describe_only "$WORK/val13" 200
-      for model in d8 dsc dsc2 dsc3 fdsc fmix; do
+      for model in d8 dsc dsc2 dsc3 fdsc fmix fsel; do
         [ -d "$WORK/$model" ] || continue
         score --model "$WORK/$model" --data "$WORK/val13/describe-only.json" --predictions "$WORK/$model-desc.jsonl"
         script selection-errors "$WORK/$model-desc.jsonl" 40 600
