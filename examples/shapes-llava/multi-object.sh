@@ -115,6 +115,21 @@ data_t8() {
 # describe_only FOLDER [LIMIT]: FOLDER/describe-only.json, the describe turn of describe.json alone (mix.py).
 describe_only() { PYTHONPATH=examples/shapes-llava python3 -c 'import sys; from mix import describe_only; describe_only(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else None)' "$@"; }
 
+# data_dsc: 12,000 single-turn questions on scenes of 1-3 objects (seed 119) and each scene's describe
+# question alone (data-dsc/describe-only.json), for fdsc, fmix and fsel.
+data_dsc() {
+  local flags=(--seed 119 --count 12000 --turns 1 --objects 1-3 --sizes 42,56)
+  [ -d "$WORK/data-dsc" ] || adsc data shapes "${flags[@]}" --out "$WORK/data-dsc"
+  [ -f "$WORK/data-dsc/describe.json" ] || script describe-turns "$WORK/data-dsc" "${flags[@]}"
+  [ -f "$WORK/data-dsc/describe-only.json" ] || describe_only "$WORK/data-dsc"
+}
+
+# fresh_bt: an untrained model (seed 120) with binding's tower put in: fdsc's and fmix's start.
+fresh_bt() {
+  [ -f "$WORK/init120/model.safetensors" ] || script init-shapes-llava "$WORK/init120" --seed 120
+  [ -f "$WORK/fresh-bt/model.safetensors" ] || script pretrain-vision "$WORK/init120" "$WORK/fresh-bt" --tower "$BINDING" --steps 0 --warmup 0
+}
+
 for step in "${STEPS[@]}"; do
   case $step in
     data)
@@ -204,22 +219,20 @@ PY
     # fresh scenes of 1-3 objects (seed 119), lr 1e-3 with the 50 warm-up steps recipe.sh's first
     # stage uses, 1,200 steps. Does a decoder with no first-object head learn to find an object by
     # its colour?
-    fdsc) [ -d "$WORK/data-dsc" ] || adsc data shapes --seed 119 --count 12000 --turns 1 --objects 1-3 --sizes 42,56 --out "$WORK/data-dsc"
-          [ -f "$WORK/data-dsc/describe.json" ] || script describe-turns "$WORK/data-dsc" --seed 119 --count 12000 --turns 1 --objects 1-3 --sizes 42,56
-          [ -f "$WORK/data-dsc/describe-only.json" ] || describe_only "$WORK/data-dsc"
-          [ -f "$WORK/init120/model.safetensors" ] || script init-shapes-llava "$WORK/init120" --seed 120
-          [ -f "$WORK/fresh-bt/model.safetensors" ] || script pretrain-vision "$WORK/init120" "$WORK/fresh-bt" --tower "$BINDING" --steps 0 --warmup 0
+    fdsc) data_dsc; fresh_bt
           train fdsc fresh-bt data-dsc/describe-only.json projector,llm 1e-3 50 1200 121 ;;
     # fdsc's fresh start with every question type: the 12,000 single-turn questions of fdsc's scenes
     # (seed 119) and their 12,000 describe questions, shuffled together (seed 122), 700 steps from
     # fresh-bt at lr 1e-3 (50 warm-up). A first multi-object base whose decoder never read one object.
-    fmix) [ -f "$WORK/data-dsc/mix.json" ] || PYTHONPATH=examples/shapes-llava python3 -c 'import sys; from mix import shuffled; shuffled(sys.argv[1], sys.argv[2:4], 122)' \
+    fmix) data_dsc; fresh_bt
+          [ -f "$WORK/data-dsc/mix.json" ] || PYTHONPATH=examples/shapes-llava python3 -c 'import sys; from mix import shuffled; shuffled(sys.argv[1], sys.argv[2:4], 122)' \
             "$WORK/data-dsc/mix.json" "$WORK/data-dsc/questions.json" "$WORK/data-dsc/describe-only.json"
           train fmix fresh-bt data-dsc/mix.json projector,llm 1e-3 50 700 123 ;;
     # fdsc's decoder (colour-keyed head, 3m) on questions where reading the first object pays least:
     # fdsc's scenes of 2-3 objects only, every type but "above" (whose answer is always the first
     # object), with their describe questions; 300 steps at lr 5e-4 (seed 125).
-    fsel) [ -f "$WORK/data-dsc/select.json" ] || PYTHONPATH=examples/shapes-llava python3 - "$WORK/data-dsc" << 'PY'
+    fsel) data_dsc
+          [ -f "$WORK/data-dsc/select.json" ] || PYTHONPATH=examples/shapes-llava python3 - "$WORK/data-dsc" << 'PY'
 import json, random, sys
 d = sys.argv[1]
 describe = json.load(open(f'{d}/describe-only.json'))
