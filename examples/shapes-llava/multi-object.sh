@@ -57,6 +57,8 @@
 #          step 900, committed as checkpoints/fdsc-step900); fmix the same from scratch on those
 #          scenes' questions of every type and their describe questions together, 700 steps;
 #          fsel fdsc's step 900 on its 2-3-object scenes, every type but "above", 300 steps
+#   fw, fu fsel on every type again, 600 steps at lr 5e-4: fw with "above" and one-object scenes
+#          weighted down (a half and a third kept), fu on fmix's set (everything, unweighted)
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -72,7 +74,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -115,13 +117,16 @@ data_t8() {
 # describe_only FOLDER [LIMIT]: FOLDER/describe-only.json, the describe turn of describe.json alone (mix.py).
 describe_only() { PYTHONPATH=examples/shapes-llava python3 -c 'import sys; from mix import describe_only; describe_only(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else None)' "$@"; }
 
-# data_dsc: 12,000 single-turn questions on scenes of 1-3 objects (seed 119) and each scene's describe
-# question alone (data-dsc/describe-only.json), for fdsc, fmix and fsel.
+# data_dsc [mix]: 12,000 single-turn questions on scenes of 1-3 objects (seed 119) and each scene's
+# describe question alone (data-dsc/describe-only.json), for fdsc, fmix, fsel, fw and fu; with `mix`,
+# also data-dsc/mix.json, the two together shuffled (seed 122).
 data_dsc() {
-  local flags=(--seed 119 --count 12000 --turns 1 --objects 1-3 --sizes 42,56)
-  [ -d "$WORK/data-dsc" ] || adsc data shapes "${flags[@]}" --out "$WORK/data-dsc"
-  [ -f "$WORK/data-dsc/describe.json" ] || script describe-turns "$WORK/data-dsc" "${flags[@]}"
-  [ -f "$WORK/data-dsc/describe-only.json" ] || describe_only "$WORK/data-dsc"
+  local flags=(--seed 119 --count 12000 --turns 1 --objects 1-3 --sizes 42,56) d=$WORK/data-dsc
+  [ -d "$d" ] || adsc data shapes "${flags[@]}" --out "$d"
+  [ -f "$d/describe.json" ] || script describe-turns "$d" "${flags[@]}"
+  [ -f "$d/describe-only.json" ] || describe_only "$d"
+  [ "${1:-}" != mix ] || [ -f "$d/mix.json" ] || PYTHONPATH=examples/shapes-llava python3 -c 'import sys; from mix import shuffled; shuffled(sys.argv[1], sys.argv[2:], 122)' \
+    "$d/mix.json" "$d/questions.json" "$d/describe-only.json"
 }
 
 # fresh_bt: an untrained model (seed 120) with binding's tower put in: fdsc's and fmix's start.
@@ -224,9 +229,7 @@ PY
     # fdsc's fresh start with every question type: the 12,000 single-turn questions of fdsc's scenes
     # (seed 119) and their 12,000 describe questions, shuffled together (seed 122), 700 steps from
     # fresh-bt at lr 1e-3 (50 warm-up). A first multi-object base whose decoder never read one object.
-    fmix) data_dsc; fresh_bt
-          [ -f "$WORK/data-dsc/mix.json" ] || PYTHONPATH=examples/shapes-llava python3 -c 'import sys; from mix import shuffled; shuffled(sys.argv[1], sys.argv[2:4], 122)' \
-            "$WORK/data-dsc/mix.json" "$WORK/data-dsc/questions.json" "$WORK/data-dsc/describe-only.json"
+    fmix) data_dsc mix; fresh_bt
           train fmix fresh-bt data-dsc/mix.json projector,llm 1e-3 50 700 123 ;;
     # fdsc's decoder (colour-keyed head, 3m) on questions where reading the first object pays least:
     # fdsc's scenes of 2-3 objects only, every type but "above" (whose answer is always the first
@@ -243,6 +246,30 @@ random.Random(124).shuffle(records)
 json.dump(records, open(f'{d}/select.json', 'w'))
 PY
           train fsel examples/shapes-llava/checkpoints/fdsc-step900 data-dsc/select.json projector,llm 5e-4 20 300 125 ;;
+    # fsel's decoder back on every type, where the first-object rule pays least: its 2-3-object
+    # questions of every type but "above" and their describe questions (fsel's set), with half of the
+    # "above" questions (seed 126) and a third of the one-object ones put back; 600 steps at lr 5e-4
+    # (seed 127). fu: the same from fsel on fmix's set (everything, unweighted; seed 128).
+    fw) data_dsc
+        [ -f "$WORK/data-dsc/weighted.json" ] || PYTHONPATH=examples/shapes-llava python3 - "$WORK/data-dsc" << 'PY'
+import json, random, sys
+d = sys.argv[1]
+rng = random.Random(126)
+describe = json.load(open(f'{d}/describe-only.json'))
+several = {r['id'] for r in describe if len(r['conversations'][1]['value'].split()) >= 4}
+records = []
+for r in json.load(open(f'{d}/questions.json')):
+    if r['id'] not in several: keep = rng.random() < 1 / 3
+    elif r['type'] == 'above': keep = rng.random() < 1 / 2
+    else: keep = True
+    if keep: records.append(r)
+records += [r for r in describe if r['id'] in several]
+rng.shuffle(records)
+json.dump(records, open(f'{d}/weighted.json', 'w'))
+PY
+        train fw fsel data-dsc/weighted.json projector,llm 5e-4 20 600 127 ;;
+    fu) data_dsc mix
+        train fu fsel data-dsc/mix.json projector,llm 5e-4 20 600 128 ;;
     scores)
       for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4" "$WORK/fmix" "$WORK/fsel"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
@@ -273,6 +300,6 @@ PY
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
       done
       ;;
-    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, dsc3, fdsc, fmix, fsel, scores)" >&2; exit 2 ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, dsc3, fdsc, fmix, fsel, fw, fu, scores)" >&2; exit 2 ;;
   esac
 done
