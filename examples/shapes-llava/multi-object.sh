@@ -59,7 +59,8 @@
 #          fsel fdsc's step 900 on its 2-3-object scenes, every type but "above", 300 steps
 #   fw, fu fsel on every type again, 600 steps at lr 5e-4: fw with "above" and one-object scenes
 #          weighted down (a half and a third kept), fu on fmix's set (everything, unweighted)
-#   fa, f1 fsel 300 more steps on its set with "above" (fa) or the one-object scenes (f1) put back
+#   fa, f1 fsel 300 more steps on its set with "above" (fa) or the one-object scenes (f1) put back;
+#          fc the control, on fsel's own set
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -75,7 +76,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 fc scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -273,7 +274,10 @@ PY
         train fu fsel data-dsc/mix.json projector,llm 5e-4 20 600 128 ;;
     # Which of the two takes fsel's selection away? fsel for 300 more steps at lr 5e-4 on its set with
     # one of them put back whole: every "above" question of its 2-3-object scenes (fa, seed 130), or
-    # every question of the one-object scenes (f1, seed 131); shuffled with seed 129.
+    # every question of the one-object scenes (f1, seed 131); shuffled with seed 129. fc, the control:
+    # the same 300 steps on fsel's own set (seed 132).
+    fc) data_dsc
+        train fc fsel data-dsc/select.json projector,llm 5e-4 20 300 132 ;;
     fa|f1) data_dsc
         [ -f "$WORK/data-dsc/select-$step.json" ] || PYTHONPATH=examples/shapes-llava python3 - "$WORK/data-dsc" "$step" << 'PY'
 import json, random, sys
@@ -316,6 +320,6 @@ PY
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
       done
       ;;
-    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, dsc3, fdsc, fmix, fsel, fw, fu, fa, f1, scores)" >&2; exit 2 ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, dsc3, fdsc, fmix, fsel, fw, fu, fa, f1, fc, scores)" >&2; exit 2 ;;
   esac
 done
