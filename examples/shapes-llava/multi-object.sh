@@ -70,8 +70,8 @@
 # m13w 22, m13t 55, pos 13, m13p 45, posb and posg 20 each, probes 1; lg 32, lw 44, lgm 45, lm 35 (three runs
 # at a time); eg4 28, post, post2 and pbt 19 each, m13s 45, m13wc, m13b and m13wh 29-30 each;
 # t8 50, i8 66, d8 69 (two at a time, beside CI for part), dsc 26, r4 28; dsc3 58 for 560 steps, fdsc
-# 90 for 900 steps and fmix 57 (two at a time, beside CI for part), fsel 19 alone; data-dsc 3 min; each evaluation
-# of 600 questions 1.5-3 min.
+# 90 for 900 steps and fmix 57 (two at a time, beside CI for part), fsel 19 alone; data-dsc 3 min; fw and fu
+# 62 each, fa and f1 27 each (two at a time); each evaluation of 600 questions 1.5-3 min.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
@@ -291,7 +291,7 @@ json.dump(records, open(f'{d}/select-{step}.json', 'w'))
 PY
         train "$step" fsel "data-dsc/select-$step.json" projector,llm 5e-4 20 300 $([ "$step" = fa ] && echo 130 || echo 131) ;;
     scores)
-      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4" "$WORK/fmix" "$WORK/fsel"; do
+      for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4" "$WORK/fmix" "$WORK/fsel" "$WORK/fw" "$WORK/fu" "$WORK/fa" "$WORK/f1" "$WORK/fc"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
       done
       # "left" alone on 400 more validation questions (seed 41), split by what each wrong answer names.
@@ -300,21 +300,29 @@ PY
         script relation-errors "$WORK/$model-left.jsonl" 41 400 1-3 42,56 left
       done
       # 3l: what colour and shape answers on 2-3 objects name (the named object, or the first one).
-      for model in m13wc t8 i8 d8 dsc r4 fmix fsel; do
+      for model in m13wc t8 i8 d8 dsc r4 fmix fsel fw fu fa f1 fc; do
         [ -f "$WORK/$model-v13.jsonl" ] || score --model "$WORK/$model" --data "$WORK/val13/questions.json" --predictions "$WORK/$model-v13.jsonl" > /dev/null
         echo "== $model"; script selection-errors "$WORK/$model-v13.jsonl" 40 600
+        script answer-kinds "$WORK/$model-v13.jsonl"
       done
-      # Where the answer position looks, layer by layer, on 60 two-object shape questions.
-      for model in "$BINDING" "$WORK/m13wc" "$WORK/dsc" "$WORK/r4" "$WORK/fmix" "$WORK/fsel"; do echo "== $model"; script object-attention "$model" 40 60; done
+      # Where the answer position looks, layer by layer, on 60 two-object shape questions (3n: and
+      # how much of it is on the question's colour word).
+      for model in "$BINDING" "$WORK/m13wc" "$WORK/dsc" "$WORK/r4" "$WORK/fmix" "$WORK/fsel" "$WORK/fw" "$WORK/fu" "$WORK/fa" "$WORK/f1" "$WORK/fc"; do echo "== $model"; script object-attention "$model" 40 60; done
       # The describe question on the first 200 of val13's scenes (adsc eval keeps three words).
       [ -f "$WORK/val13/describe.json" ] || script describe-turns "$WORK/val13" --seed 40 --count 600 --objects 1-3 --sizes 42,56
       describe_only "$WORK/val13" 200
-      for model in d8 dsc dsc2 dsc3 fdsc fmix fsel; do
+      for model in d8 dsc dsc2 dsc3 fdsc fmix fsel fw fu; do
         [ -d "$WORK/$model" ] || continue
         score --model "$WORK/$model" --data "$WORK/val13/describe-only.json" --predictions "$WORK/$model-desc.jsonl"
         script selection-errors "$WORK/$model-desc.jsonl" 40 600
         # 3m: where the position that reads the first colour of a description looks.
         echo "== $model, describe"; script object-attention "$WORK/$model" 40 60 42,56 --describe
+      done
+      # 3n: 400 colour and shape questions on two objects (seed 42), what each answer names.
+      [ -d "$WORK/sel42" ] || adsc data shapes --seed 42 --count 400 --turns 1 --objects 2 --sizes 42,56 --types color,shape --out "$WORK/sel42"
+      for model in "$BINDING" "$WORK/fmix" "$WORK/fsel" "$WORK/fc" "$WORK/fa" "$WORK/f1" "$WORK/fw" "$WORK/fu"; do
+        score --model "$model" --data "$WORK/sel42/questions.json" --predictions "$WORK/$(basename "$model")-sel42.jsonl" > /dev/null
+        echo "== $model"; script selection-errors "$WORK/$(basename "$model")-sel42.jsonl" 42 400 2 42,56
       done
       for schedule in 'adsc:2=1/2,4=1/2' 'adsc:1=1/36' 'fastv:K=1,R=0.97222'; do
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"

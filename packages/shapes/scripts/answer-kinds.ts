@@ -2,9 +2,9 @@
  * Does a model answer each question with the right kind of word? `adsc eval --predictions` output
  * is counted by question type and by the kind of word each prediction is: a colour, a shape, a
  * number or yes/no (the answer sets of questions.ts), nothing, several words (a describe answer's
- * "yellow square") or another single word. A model that reads the
- * image but not the question ("How many blue objects are there?" answered "no") shows up here
- * before it shows up in any selection table (docs/shapes.md, 3n).
+ * "yellow square") or another single word. A model that reads the image but not the question
+ * ("How many blue objects are there?" answered "no") shows up here before it shows up in any
+ * selection table (docs/shapes.md, 3n).
  *
  *   npx tsx packages/shapes/scripts/answer-kinds.ts PREDICTIONS.jsonl
  */

@@ -2,9 +2,10 @@
  * Where the answer position looks, layer by layer (docs/shapes.md, 3l). For "What shape is the
  * <colour> object?" on scenes of two objects, the last prompt token's attention probabilities in
  * every decoder layer (mean over heads) are summed over the patches of the named object, of the other
- * object (`patchOwners`), over the background patches and over the text tokens, and, of the text, over
- * the token of the named colour. Split by whether the named object comes first in reading order. A decoder that selects by colour puts more mass on the
- * named object in both halves; one that reads the first object, on the first object in both.
+ * object (`patchOwners`), over the background patches and over the text tokens, and, of the text,
+ * over the token of the named colour. Split by whether the named object comes first in reading
+ * order. A decoder that selects by colour puts more mass on the named object in both halves; one
+ * that reads the first object, on the first object in both.
  *
  * With --describe the same scenes are asked "What objects are there?" (describe.ts) with the first
  * word of the reply given, the colour that comes first: the position that reads that colour predicts
@@ -56,7 +57,7 @@ for (const r of generateShapes({ seed: Number(seedText), count: Number(countText
   const colourToken = tokenizer.encode(color).slice(1);
   if (colourToken.length !== 1) throw new Error(`${dir}: the tokenizer spells "${color}" in ${colourToken.length} tokens, not one`);
   const ids = describe
-    ? [...tokenizer.encode(formatPrompt('llava-hf', DESCRIBE_QUESTION, true)), ...tokenizer.encode(color).slice(1)]
+    ? [...tokenizer.encode(formatPrompt('llava-hf', DESCRIBE_QUESTION, true)), ...colourToken]
     : tokenizer.encode(formatPrompt('llava-hf', r.text, true));
   const rows: Float64Array[] = []; // per layer: the last token's probability of each key, mean over heads
   const watch: Schedule = {
