@@ -15,21 +15,32 @@
  * colour; the second word is sorted here (the named object being the first in colour order), on
  * scenes whose objects share neither a colour nor a shape.
  *
- *   npx tsx packages/shapes/scripts/selection-errors.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES]
+ *   npx tsx packages/shapes/scripts/selection-errors.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES] [TYPES]
+ *
+ * SEED, COUNT, OBJECTS, SIZES and TYPES (comma-separated) are the `adsc data shapes` flags the set
+ * was made with; a question that the regenerated set does not ask under that id stops the script
+ * (a set made with --types but read without it would be joined with other scenes).
  */
 import { readFileSync } from 'node:fs';
-import { generateShapes, readingOrder, type SceneObject, type ShapesRecord } from '../src/index.js';
+import { QUESTION_TYPES, generateShapes, readingOrder, type QuestionType, type SceneObject, type ShapesRecord } from '../src/index.js';
 import { layoutOrExit } from './layout-args.js';
 
-interface Prediction { id: string; type: string; prediction: string; answer: string }
+interface Prediction { id: string; type: string; question: string; prediction: string; answer: string }
 
-const [file, seedText, countText, objects = '1-3', sizes = '42,56'] = process.argv.slice(2);
+const [file, seedText, countText, objects = '1-3', sizes = '42,56', typesText] = process.argv.slice(2);
 if (!file || !seedText || !countText) {
-  console.error('usage: selection-errors.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES]');
+  console.error('usage: selection-errors.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES] [TYPES]');
   process.exit(2);
 }
 const layout = layoutOrExit(objects, sizes);
-const records = new Map<string, ShapesRecord>(generateShapes({ seed: Number(seedText), count: Number(countText), layout }).map((r) => [r.id, r]));
+const types = typesText === undefined ? QUESTION_TYPES : typesText.split(',').map((t) => {
+  if (!(QUESTION_TYPES as readonly string[]).includes(t)) {
+    console.error(`error: TYPES must be some of ${QUESTION_TYPES.join(',')}, got ${JSON.stringify(t)}`);
+    process.exit(2);
+  }
+  return t as QuestionType;
+});
+const records = new Map<string, ShapesRecord>(generateShapes({ seed: Number(seedText), count: Number(countText), layout, types }).map((r) => [r.id, r]));
 const patch = 14; // px at 168 px: the scene coordinates are at that size
 
 /** Row label of a table line: question type, objects, where the named object is. */
@@ -43,6 +54,10 @@ for (const line of readFileSync(file, 'utf8').split('\n')) {
   const r = records.get(p.id);
   if (!r) {
     console.error(`error: ${file}: record ${p.id} is not in the set these flags make`);
+    process.exit(2);
+  }
+  if (p.type !== 'describe' && (p.question !== r.text || p.answer !== r.answer)) {
+    console.error(`error: ${file}: record ${p.id} asks ${JSON.stringify(p.question)} (answer ${JSON.stringify(p.answer)}), but the set these flags make asks ${JSON.stringify(r.text)} (${JSON.stringify(r.answer)}) there: give the flags the set was made with`);
     process.exit(2);
   }
   const n = r.scene.objects.length;
