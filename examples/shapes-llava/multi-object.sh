@@ -322,7 +322,7 @@ PY
       [ -d "$WORK/sel42" ] || adsc data shapes --seed 42 --count 400 --turns 1 --objects 2 --sizes 42,56 --types color,shape --out "$WORK/sel42"
       for model in "$BINDING" "$WORK/fmix" "$WORK/fsel" "$WORK/fc" "$WORK/fa" "$WORK/f1" "$WORK/fw" "$WORK/fu"; do
         score --model "$model" --data "$WORK/sel42/questions.json" --predictions "$WORK/$(basename "$model")-sel42.jsonl" > /dev/null
-        echo "== $model"; script selection-errors "$WORK/$(basename "$model")-sel42.jsonl" 42 400 2 42,56
+        echo "== $model"; script selection-errors "$WORK/$(basename "$model")-sel42.jsonl" 42 400 2 42,56 color,shape
       done
       for schedule in 'adsc:2=1/2,4=1/2' 'adsc:1=1/36' 'fastv:K=1,R=0.97222'; do
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
