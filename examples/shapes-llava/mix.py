@@ -30,3 +30,10 @@ def shuffled(out, files, seed):
     records = [r for f in files for r in json.load(open(f))]
     random.Random(seed).shuffle(records)
     json.dump(records, open(out, 'w'))
+
+
+def several(folder):
+    """Ids of FOLDER's scenes of two or more objects: those whose describe answer in
+    FOLDER/describe-only.json names at least two colour-shape pairs."""
+    import json
+    return {r['id'] for r in json.load(open(f'{folder}/describe-only.json')) if len(r['conversations'][1]['value'].split()) >= 4}

@@ -239,11 +239,11 @@ PY
     fsel) data_dsc
           [ -f "$WORK/data-dsc/select.json" ] || PYTHONPATH=examples/shapes-llava python3 - "$WORK/data-dsc" << 'PY'
 import json, random, sys
+from mix import several
 d = sys.argv[1]
-describe = json.load(open(f'{d}/describe-only.json'))
-several = {r['id'] for r in describe if len(r['conversations'][1]['value'].split()) >= 4}
-records = [r for r in json.load(open(f'{d}/questions.json')) if r['id'] in several and r['type'] != 'above']
-records += [r for r in describe if r['id'] in several]
+many = several(d)
+records = [r for r in json.load(open(f'{d}/questions.json')) if r['id'] in many and r['type'] != 'above']
+records += [r for r in json.load(open(f'{d}/describe-only.json')) if r['id'] in many]
 random.Random(124).shuffle(records)
 json.dump(records, open(f'{d}/select.json', 'w'))
 PY
@@ -255,17 +255,17 @@ PY
     fw) data_dsc
         [ -f "$WORK/data-dsc/weighted.json" ] || PYTHONPATH=examples/shapes-llava python3 - "$WORK/data-dsc" << 'PY'
 import json, random, sys
+from mix import several
 d = sys.argv[1]
 rng = random.Random(126)
-describe = json.load(open(f'{d}/describe-only.json'))
-several = {r['id'] for r in describe if len(r['conversations'][1]['value'].split()) >= 4}
+many = several(d)
 records = []
 for r in json.load(open(f'{d}/questions.json')):
-    if r['id'] not in several: keep = rng.random() < 1 / 3
+    if r['id'] not in many: keep = rng.random() < 1 / 3
     elif r['type'] == 'above': keep = rng.random() < 1 / 2
     else: keep = True
     if keep: records.append(r)
-records += [r for r in describe if r['id'] in several]
+records += [r for r in json.load(open(f'{d}/describe-only.json')) if r['id'] in many]
 rng.shuffle(records)
 json.dump(records, open(f'{d}/weighted.json', 'w'))
 PY
@@ -281,10 +281,10 @@ PY
     fa|f1) data_dsc
         [ -f "$WORK/data-dsc/select-$step.json" ] || PYTHONPATH=examples/shapes-llava python3 - "$WORK/data-dsc" "$step" << 'PY'
 import json, random, sys
+from mix import several
 d, step = sys.argv[1:]
-describe = json.load(open(f'{d}/describe-only.json'))
-several = {r['id'] for r in describe if len(r['conversations'][1]['value'].split()) >= 4}
-back = (lambda r: r['id'] in several and r['type'] == 'above') if step == 'fa' else (lambda r: r['id'] not in several)
+many = several(d)
+back = (lambda r: r['id'] in many and r['type'] == 'above') if step == 'fa' else (lambda r: r['id'] not in many)
 records = json.load(open(f'{d}/select.json')) + [r for r in json.load(open(f'{d}/questions.json')) if back(r)]
 random.Random(129).shuffle(records)
 json.dump(records, open(f'{d}/select-{step}.json', 'w'))

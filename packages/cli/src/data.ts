@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { answerCounts, majorityShare } from '@adsc/eval';
 import {
-  BASE_IMAGE_SIZE, LayoutError, MAX_IMAGE_SIZE, MAX_TURNS, MIN_IMAGE_SIZE, QUESTION_TYPES, describeLayout, parseLayout, writeShapes, type QuestionType,
+  BASE_IMAGE_SIZE, LayoutError, MAX_IMAGE_SIZE, MAX_TURNS, MIN_IMAGE_SIZE, QUESTION_TYPES, describeLayout, parseLayout, parseTypes, writeShapes,
 } from '@adsc/shapes';
 import { UsageError } from './errors.js';
 import { integerFlag } from './args.js';
@@ -35,10 +35,7 @@ export function data(argv: string[], out: (line: string) => void): void {
   const turns = values.turns === undefined ? 1 : integerFlag('--turns', values.turns, { min: 1, max: MAX_TURNS });
 
   const layout = usage(() => parseLayout(values.objects, values.sizes));
-  const types = values.types === undefined ? QUESTION_TYPES : values.types.split(',').map((t) => {
-    if (!(QUESTION_TYPES as readonly string[]).includes(t)) throw new UsageError(`--types must be some of ${QUESTION_TYPES.join(',')}, got ${JSON.stringify(t)}`);
-    return t as QuestionType;
-  });
+  const types = usage(() => parseTypes(values.types));
 
   const records = writeShapes(dir, { seed, count, imageSize, turns, layout, types });
   const counts = answerCounts(records);
@@ -51,7 +48,7 @@ export function data(argv: string[], out: (line: string) => void): void {
   }
 }
 
-/** `f()`, with a bad --objects or --sizes reported as a usage mistake (exit 2, one line). */
+/** `f()`, with a bad --objects, --sizes or --types reported as a usage mistake (exit 2, one line). */
 function usage<T>(f: () => T): T {
   try {
     return f();

@@ -17,8 +17,8 @@
  *      defaults 1-3, 42,56 and every type)
  */
 import { readFileSync } from 'node:fs';
-import { QUESTION_TYPES, generateShapes, type QuestionType, type ShapesRecord } from '../src/index.js';
-import { layoutOrExit } from './layout-args.js';
+import { QUESTION_TYPES, generateShapes, type ShapesRecord } from '../src/index.js';
+import { layoutOrExit, typesOrExit } from './layout-args.js';
 
 interface Prediction { id: string; type: string; prediction: string; correct: boolean }
 
@@ -28,7 +28,7 @@ if (!file || !seedText || !countText) {
   process.exit(2);
 }
 const layout = layoutOrExit(objects, sizes);
-const types = typesText.split(',') as QuestionType[];
+const types = typesOrExit(typesText);
 const records = new Map<string, ShapesRecord>(
   generateShapes({ seed: Number(seedText), count: Number(countText), layout, types }).map((r) => [r.id, r]),
 );

@@ -22,8 +22,8 @@
  * (a set made with --types but read without it would be joined with other scenes).
  */
 import { readFileSync } from 'node:fs';
-import { QUESTION_TYPES, generateShapes, readingOrder, type QuestionType, type SceneObject, type ShapesRecord } from '../src/index.js';
-import { layoutOrExit } from './layout-args.js';
+import { generateShapes, readingOrder, type SceneObject, type ShapesRecord } from '../src/index.js';
+import { layoutOrExit, typesOrExit } from './layout-args.js';
 
 interface Prediction { id: string; type: string; question: string; prediction: string; answer: string }
 
@@ -33,13 +33,7 @@ if (!file || !seedText || !countText) {
   process.exit(2);
 }
 const layout = layoutOrExit(objects, sizes);
-const types = typesText === undefined ? QUESTION_TYPES : typesText.split(',').map((t) => {
-  if (!(QUESTION_TYPES as readonly string[]).includes(t)) {
-    console.error(`error: TYPES must be some of ${QUESTION_TYPES.join(',')}, got ${JSON.stringify(t)}`);
-    process.exit(2);
-  }
-  return t as QuestionType;
-});
+const types = typesOrExit(typesText);
 const records = new Map<string, ShapesRecord>(generateShapes({ seed: Number(seedText), count: Number(countText), layout, types }).map((r) => [r.id, r]));
 const patch = 14; // px at 168 px: the scene coordinates are at that size
 

@@ -13,7 +13,7 @@ export { patchOwners, readingOrder } from './patches.js';
 export { encodePng } from './png.js';
 export { ANSWERS, MAX_COUNT, QUESTION_TYPES, RELATION_MARGIN, allQuestions, answer, questionText, side, type Question, type QuestionType } from './questions.js';
 export { describeLayout, generateExample, possible, type Example } from './generate.js';
-export { LayoutError, parseLayout } from './layout.js';
+export { LayoutError, parseLayout, parseTypes } from './layout.js';
 export { followUps, type Turn } from './follow-ups.js';
 export {
   DatasetExistsError, MAX_IMAGE_SIZE, MAX_OBJECTS, MAX_OBJECT_SIZE, MAX_TURNS, MIN_IMAGE_SIZE, MIN_OBJECT_SIZE, generateShapes, llavaRecord, recordTurns, writeShapes,

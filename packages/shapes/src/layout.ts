@@ -1,9 +1,11 @@
 /**
  * A scene layout from the strings `adsc data shapes` and the training scripts take: `--objects`
  * MIN-MAX or N objects per scene, `--sizes` a comma list of object sizes in px (at 168 px). Each
- * defaults to the task's (DEFAULT_LAYOUT). Bad input throws a LayoutError naming the flag.
+ * defaults to the task's (DEFAULT_LAYOUT). And the question types, `--types`, a comma list
+ * (default every type). Bad input throws a LayoutError naming the flag.
  */
 import { MAX_OBJECTS, MAX_OBJECT_SIZE, MIN_OBJECT_SIZE } from './dataset.js';
+import { QUESTION_TYPES, type QuestionType } from './questions.js';
 import { DEFAULT_LAYOUT, type Layout } from './scene.js';
 
 export class LayoutError extends Error {
@@ -20,6 +22,14 @@ export function parseLayout(objects?: string, sizes?: string): Layout {
   }
   const list = sizes === undefined ? DEFAULT_LAYOUT.sizes : sizes.split(',').map((s) => integer('--sizes', s, MIN_OBJECT_SIZE, MAX_OBJECT_SIZE));
   return { minObjects, maxObjects, sizes: list };
+}
+
+export function parseTypes(types?: string): readonly QuestionType[] {
+  if (types === undefined) return QUESTION_TYPES;
+  return types.split(',').map((t) => {
+    if (!(QUESTION_TYPES as readonly string[]).includes(t)) throw new LayoutError(`--types must be some of ${QUESTION_TYPES.join(',')}, got ${JSON.stringify(t)}`);
+    return t as QuestionType;
+  });
 }
 
 function integer(flag: string, text: string, min: number, max: number): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LAYOUT, LayoutError, parseLayout } from '../src/index.js';
+import { DEFAULT_LAYOUT, LayoutError, QUESTION_TYPES, parseLayout, parseTypes } from '../src/index.js';
 
 describe('parseLayout', () => {
   it('reads MIN-MAX objects and a list of sizes', () => {
@@ -25,5 +25,22 @@ describe('parseLayout', () => {
     [undefined, '4.2e1', '--sizes must be an integer from 8 to 84, got "4.2e1"'],
   ])('refuses --objects %s --sizes %s, naming the flag', (objects, sizes, message) => {
     expect(() => parseLayout(objects, sizes)).toThrow(new LayoutError(message));
+  });
+});
+
+describe('parseTypes', () => {
+  it('reads a comma list of question types in the order given', () => {
+    expect(parseTypes('shape,color')).toEqual(['shape', 'color']);
+  });
+
+  it('asks every type when none is given', () => {
+    expect(parseTypes(undefined)).toEqual(QUESTION_TYPES);
+  });
+
+  it.each([
+    ['shape,size', '--types must be some of color,shape,count,exists,left,above, got "size"'],
+    ['shape,', '--types must be some of color,shape,count,exists,left,above, got ""'],
+  ])('refuses --types %s, naming the flag and the word', (types, message) => {
+    expect(() => parseTypes(types)).toThrow(new LayoutError(message));
   });
 });
