@@ -14,13 +14,16 @@ def linked(work, dest, src, records, tag):
     return out
 
 
-def describe_only(folder, limit=None):
+def describe_only(folder, limit=None, by='color'):
     """FOLDER/describe-only.json: the describe turn that describe-turns.ts put last in each record of
-    FOLDER/describe.json, alone as the record's only turn (type "describe"); the first LIMIT records."""
+    FOLDER/describe.json, alone as the record's only turn (type "describe"); the first LIMIT records.
+    With BY 'shape', FOLDER/describe-shape-only.json from FOLDER/describe-shape.json (describe-turns.ts
+    --by shape; type "describe-shape")."""
     import json
-    records = json.load(open(f'{folder}/describe.json'))[:limit]
-    alone = [{**r, 'type': 'describe', 'conversations': [{'from': 'human', 'value': '<image>\n' + r['conversations'][-2]['value']}, r['conversations'][-1]]} for r in records]
-    json.dump(alone, open(f'{folder}/describe-only.json', 'w'))
+    suffix, kind = ('', 'describe') if by == 'color' else ('-shape', 'describe-shape')
+    records = json.load(open(f'{folder}/describe{suffix}.json'))[:limit]
+    alone = [{**r, 'type': kind, 'conversations': [{'from': 'human', 'value': '<image>\n' + r['conversations'][-2]['value']}, r['conversations'][-1]]} for r in records]
+    json.dump(alone, open(f'{folder}/describe{suffix}-only.json', 'w'))
 
 
 def shuffled(out, files, seed):

@@ -21,7 +21,7 @@
  */
 import { noGrad, type Tensor } from '@adsc/core';
 import { Llava, LlavaTokenizer, NO_SCHEDULE, formatPrompt, range, type Schedule } from '@adsc/model';
-import { DESCRIBE_QUESTION, describeScene, generateShapes, patchOwners, readingOrder, renderScene } from '../src/index.js';
+import { DESCRIBE_QUESTIONS, describeScene, generateShapes, patchOwners, readingOrder, renderScene } from '../src/index.js';
 import { layoutOrExit } from './layout-args.js';
 
 const args = process.argv.slice(2);
@@ -57,7 +57,7 @@ for (const r of generateShapes({ seed: Number(seedText), count: Number(countText
   const colourToken = tokenizer.encode(color).slice(1);
   if (colourToken.length !== 1) throw new Error(`${dir}: the tokenizer spells "${color}" in ${colourToken.length} tokens, not one`);
   const ids = describe
-    ? [...tokenizer.encode(formatPrompt('llava-hf', DESCRIBE_QUESTION, true)), ...colourToken]
+    ? [...tokenizer.encode(formatPrompt('llava-hf', DESCRIBE_QUESTIONS.color, true)), ...colourToken]
     : tokenizer.encode(formatPrompt('llava-hf', r.text, true));
   const rows: Float64Array[] = []; // per layer: the last token's probability of each key, mean over heads
   const watch: Schedule = {

@@ -14,13 +14,12 @@
  *
  *   npx tsx packages/shapes/scripts/relation-errors.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES] [TYPES]
  *     (the set's `adsc data shapes` flags: OBJECTS e.g. 1-3, SIZES e.g. 42,56, TYPES e.g. left;
- *      defaults 1-3, 42,56 and every type)
+ *      defaults 1-3, 42,56 and every type; a question the regenerated set does not ask under that
+ *      id stops the script, predictions.ts)
  */
-import { readFileSync } from 'node:fs';
 import { QUESTION_TYPES, generateShapes, type ShapesRecord } from '../src/index.js';
 import { layoutOrExit, typesOrExit } from './layout-args.js';
-
-interface Prediction { id: string; type: string; prediction: string; correct: boolean }
+import { joinedPredictions } from './predictions.js';
 
 const [file, seedText, countText, objects = '1-3', sizes = '42,56', typesText = QUESTION_TYPES.join(',')] = process.argv.slice(2);
 if (!file || !seedText || !countText) {
@@ -35,13 +34,7 @@ const records = new Map<string, ShapesRecord>(
 
 const KINDS = ['right', 'reference', 'third', 'other'] as const;
 const tally = new Map<string, Record<(typeof KINDS)[number], number>>();
-for (const line of readFileSync(file, 'utf8').split('\n')) {
-  if (line.trim() === '') continue;
-  const p = JSON.parse(line) as Prediction;
-  if (p.type !== 'left' && p.type !== 'above') continue;
-  const r = records.get(p.id);
-  if (!r) throw new Error(`${file}: record ${p.id} is not in seed ${seedText}'s ${countText} records of ${objects} objects of ${sizes} px (${typesText})`);
-  if (r.question.type !== p.type) throw new Error(`${file}: record ${p.id} is a ${r.question.type} question in the regenerated set, not ${p.type}`);
+for (const { p, r } of joinedPredictions(file, records, ['left', 'above'])) {
   // The generator places the reference first, the answer object second, the rest after (generate.ts).
   const [reference, , third] = r.scene.objects;
   const answer = p.prediction.trim().toLowerCase();

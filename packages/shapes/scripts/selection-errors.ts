@@ -10,22 +10,22 @@
  * A model that reads the question's word matches the named object wherever it is; one that reads
  * the first object answers right only when the named object is the first (docs/shapes.md, 3l).
  *
- * Predictions of the training-only describe question ("What objects are there?", src/describe.ts)
- * are read the same way: its first word names a colour, its second the shape of the object of that
- * colour; the second word is sorted here (the named object being the first in colour order), on
- * scenes whose objects share neither a colour nor a shape.
+ * Predictions of the training-only describe questions (src/describe.ts) are read the same way. By
+ * colour ("What objects are there?", type describe) the first word names a colour, the second the
+ * shape of the object of that colour; by shape ("What shape objects are there?", type
+ * describe-shape) the first word names a shape, the second that object's colour. The second word is
+ * sorted here (the named object being the first in that order), on scenes whose objects share
+ * neither a colour nor a shape.
  *
  *   npx tsx packages/shapes/scripts/selection-errors.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES] [TYPES]
  *
  * SEED, COUNT, OBJECTS, SIZES and TYPES (comma-separated) are the `adsc data shapes` flags the set
  * was made with; a question that the regenerated set does not ask under that id stops the script
- * (a set made with --types but read without it would be joined with other scenes).
+ * (a set made with --types but read without it would be joined with other scenes; predictions.ts).
  */
-import { readFileSync } from 'node:fs';
 import { generateShapes, readingOrder, type SceneObject, type ShapesRecord } from '../src/index.js';
 import { layoutOrExit, typesOrExit } from './layout-args.js';
-
-interface Prediction { id: string; type: string; question: string; prediction: string; answer: string }
+import { joinedPredictions } from './predictions.js';
 
 const [file, seedText, countText, objects = '1-3', sizes = '42,56', typesText] = process.argv.slice(2);
 if (!file || !seedText || !countText) {
@@ -39,36 +39,26 @@ const patch = 14; // px at 168 px: the scene coordinates are at that size
 
 /** Row label of a table line: question type, objects, where the named object is. */
 const rows = new Map<string, { total: number; named: number; first: number; other: number }>();
-/** Describe answers whose first word, the first colour present, is right. */
-const colourWords = { total: 0, right: 0 };
-for (const line of readFileSync(file, 'utf8').split('\n')) {
-  if (line.trim() === '') continue;
-  const p = JSON.parse(line) as Prediction;
-  if (p.type !== 'color' && p.type !== 'shape' && p.type !== 'describe') continue;
-  const r = records.get(p.id);
-  if (!r) {
-    console.error(`error: ${file}: record ${p.id} is not in the set these flags make`);
-    process.exit(2);
-  }
-  if (p.type !== 'describe' && (p.question !== r.text || p.answer !== r.answer)) {
-    console.error(`error: ${file}: record ${p.id} asks ${JSON.stringify(p.question)} (answer ${JSON.stringify(p.answer)}), but the set these flags make asks ${JSON.stringify(r.text)} (${JSON.stringify(r.answer)}) there: give the flags the set was made with`);
-    process.exit(2);
-  }
+/** Describe answers whose first word, the first colour (or shape) present, is right. */
+const firstWords = { total: 0, right: 0 };
+for (const { p, r } of joinedPredictions(file, records, ['color', 'shape', 'describe', 'describe-shape'])) {
+  const described = p.type === 'describe' || p.type === 'describe-shape';
   const n = r.scene.objects.length;
   if (n < 2) continue;
   const order = readingOrder(r.scene, (patch * r.scene.imageSize) / 168);
-  const attribute = (o: SceneObject) => (p.type === 'color' ? o.color : o.shape);
+  /** The attribute the answer (or a description's second word) names. */
+  const attribute = (o: SceneObject) => (p.type === 'color' || p.type === 'describe-shape' ? o.color : o.shape);
   const values: string[] = order.map(attribute);
   if (new Set(values).size < n) continue;
   let [answer, prediction] = [p.answer, p.prediction];
-  if (p.type === 'describe') {
-    if (new Set(order.map((o) => o.color)).size < n) continue;
+  if (described) {
+    if (new Set(order.map((o) => o.color)).size < n || new Set(order.map((o) => o.shape)).size < n) continue;
     [answer, prediction] = [p.answer.split(' ')[1], p.prediction.split(' ')[1] ?? ''];
-    colourWords.total++;
-    if (p.prediction.split(' ')[0] === p.answer.split(' ')[0]) colourWords.right++;
+    firstWords.total++;
+    if (p.prediction.split(' ')[0] === p.answer.split(' ')[0]) firstWords.right++;
   }
   const at = values.indexOf(answer);
-  const key = `${p.type.padEnd(8)} ${n} objects, named object ${at === 0 ? 'first' : 'later'}`;
+  const key = `${p.type.padEnd(14)} ${n} objects, named object ${at === 0 ? 'first' : 'later'}`;
   const row = rows.get(key) ?? { total: 0, named: 0, first: 0, other: 0 };
   row.total++;
   if (prediction === answer) row.named++;
@@ -78,5 +68,5 @@ for (const line of readFileSync(file, 'utf8').split('\n')) {
 }
 const pct = (k: number, n: number) => `${k}/${n} (${((100 * k) / n).toFixed(0)} %)`;
 console.log('question, scene, where the named object is   answer names: the named object | the first object | another');
-for (const [key, r] of [...rows].sort()) console.log(`${key.padEnd(42)} ${pct(r.named, r.total).padEnd(14)} | ${pct(r.first, r.total).padEnd(14)} | ${pct(r.other, r.total)}`);
-if (colourWords.total > 0) console.log(`describe: the first word (the first colour in the scene) is right in ${pct(colourWords.right, colourWords.total)}`);
+for (const [key, r] of [...rows].sort()) console.log(`${key.padEnd(48)} ${pct(r.named, r.total).padEnd(14)} | ${pct(r.first, r.total).padEnd(14)} | ${pct(r.other, r.total)}`);
+if (firstWords.total > 0) console.log(`describe: the first word (the first colour or shape in the scene) is right in ${pct(firstWords.right, firstWords.total)}`);

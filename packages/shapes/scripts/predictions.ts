@@ -1,0 +1,34 @@
+/**
+ * `adsc eval --predictions` output joined, by record id, with the set the generator makes from the
+ * same flags (selection-errors.ts, relation-errors.ts). A set made with --types or another layout
+ * but read without them would pair answers with other scenes, so a record that is missing, or that
+ * asks another question or expects another answer under that id, stops the script with one line
+ * (exit code 2). Describe questions (training-only, src/describe.ts) are not in the generated set's
+ * text; their records are joined by id alone.
+ */
+import { readFileSync } from 'node:fs';
+import type { ShapesRecord } from '../src/index.js';
+
+export interface Prediction { id: string; type: string; question: string; answer: string; prediction: string; correct: boolean }
+
+/** Every prediction of FILE whose type is in TYPES, with its record in RECORDS. */
+export function joinedPredictions(file: string, records: ReadonlyMap<string, ShapesRecord>, types: readonly string[]): { p: Prediction; r: ShapesRecord }[] {
+  const joined: { p: Prediction; r: ShapesRecord }[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    const p = JSON.parse(line) as Prediction;
+    if (!types.includes(p.type)) continue;
+    const r = records.get(p.id);
+    if (!r) stop(`${file}: record ${p.id} is not in the set these flags make`);
+    if (!p.type.startsWith('describe') && (p.question !== r.text || p.answer !== r.answer)) {
+      stop(`${file}: record ${p.id} asks ${JSON.stringify(p.question)} (answer ${JSON.stringify(p.answer)}), but the set these flags make asks ${JSON.stringify(r.text)} (${JSON.stringify(r.answer)}) there: give the flags the set was made with`);
+    }
+    joined.push({ p, r });
+  }
+  return joined;
+}
+
+function stop(message: string): never {
+  console.error(`error: ${message}`);
+  process.exit(2);
+}
