@@ -76,7 +76,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 fc scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 fc fs fl scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -116,8 +116,9 @@ data_t8() {
   [ "${1:-}" != describe ] || [ -f "$WORK/data-t8/describe.json" ] || script describe-turns "$WORK/data-t8" "${flags[@]}"
 }
 
-# describe_only FOLDER [LIMIT]: FOLDER/describe-only.json, the describe turn of describe.json alone (mix.py).
-describe_only() { PYTHONPATH=examples/shapes-llava python3 -c 'import sys; from mix import describe_only; describe_only(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else None)' "$@"; }
+# describe_only FOLDER [LIMIT [BY]]: FOLDER/describe-only.json, the describe turn of describe.json alone
+# (mix.py); with BY shape, FOLDER/describe-shape-only.json from describe-shape.json. LIMIT may be "".
+describe_only() { PYTHONPATH=examples/shapes-llava python3 -c 'import sys; from mix import describe_only; describe_only(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[2] else None, *sys.argv[3:])' "$@"; }
 
 # data_dsc [mix]: 12,000 single-turn questions on scenes of 1-3 objects (seed 119) and each scene's
 # describe question alone (data-dsc/describe-only.json), for fdsc, fmix, fsel, fw and fu; with `mix`,
@@ -290,6 +291,26 @@ random.Random(129).shuffle(records)
 json.dump(records, open(f'{d}/select-{step}.json', 'w'))
 PY
         train "$step" fsel "data-dsc/select-$step.json" projector,llm 5e-4 20 300 $([ "$step" = fa ] && echo 130 || echo 131) ;;
+    # Colour questions stay a coin flip between two objects in every fresh decoder (3n), and the
+    # describe question only ever selects by colour. fs: f1 for 1,000 more steps on f1's set with half
+    # of its describe questions (seed 133) asked by shape instead ("What shape objects are there?",
+    # "circle red square blue": a colour after each shape, a selection keyed by shape), lr 5e-4
+    # (seed 134); fl, the control: the same 1,000 steps on f1's own set (seed 135).
+    fs) data_dsc
+        [ -f "$WORK/data-dsc/describe-shape-only.json" ] || {
+          script describe-turns "$WORK/data-dsc" --seed 119 --count 12000 --turns 1 --objects 1-3 --sizes 42,56 --by shape
+          describe_only "$WORK/data-dsc" "" shape; }
+        [ -f "$WORK/data-dsc/select-fs.json" ] || PYTHONPATH=examples/shapes-llava python3 - "$WORK/data-dsc" << 'PY'
+import json, random, sys
+d = sys.argv[1]
+rng = random.Random(133)
+by_shape = {r['id']: r for r in json.load(open(f'{d}/describe-shape-only.json'))}
+records = [by_shape[r['id']] if r['type'] == 'describe' and rng.random() < 1 / 2 else r for r in json.load(open(f'{d}/select-f1.json'))]
+json.dump(records, open(f'{d}/select-fs.json', 'w'))
+PY
+        train fs f1 data-dsc/select-fs.json projector,llm 5e-4 20 1000 134 ;;
+    fl) data_dsc
+        train fl f1 data-dsc/select-f1.json projector,llm 5e-4 20 1000 135 ;;
     scores)
       for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4" "$WORK/fmix" "$WORK/fsel" "$WORK/fw" "$WORK/fu" "$WORK/fa" "$WORK/f1" "$WORK/fc"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
@@ -328,6 +349,6 @@ PY
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
       done
       ;;
-    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, dsc3, fdsc, fmix, fsel, fw, fu, fa, f1, fc, scores)" >&2; exit 2 ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, dsc3, fdsc, fmix, fsel, fw, fu, fa, f1, fc, fs, fl, scores)" >&2; exit 2 ;;
   esac
 done
