@@ -61,6 +61,12 @@
 #          weighted down (a half and a third kept), fu on fmix's set (everything, unweighted)
 #   fa, f1 fsel 300 more steps on its set with "above" (fa) or the one-object scenes (f1) put back;
 #          fc the control, on fsel's own set
+#   fs, fl f1 1,000 more steps on its set with half the describe questions asked by shape ("What
+#          shape objects are there?": a colour after each shape; fs) or as it is (fl, the control)
+#   tps    fs's tower (binding's) 400 steps alone with --token-shapes (as pbt)
+#   dsp, dsb  the by-shape description alone, 400 steps at lr 1e-3, on tps's tower (dsp) and on
+#          fs's own (dsb): does a selection keyed by shape need tokens that carry their shape?
+#   fsp, fsc  fs's set 250 more steps on tps's tower (fsp) and on fs's own (fsc)
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -71,12 +77,13 @@
 # at a time); eg4 28, post, post2 and pbt 19 each, m13s 45, m13wc, m13b and m13wh 29-30 each;
 # t8 50, i8 66, d8 69 (two at a time, beside CI for part), dsc 26, r4 28; dsc3 58 for 560 steps, fdsc
 # 90 for 900 steps and fmix 57 (two at a time, beside CI for part), fsel 19 alone; data-dsc 3 min; fw and fu
-# 62 each, fa and f1 27 each (two at a time); each evaluation of 600 questions 1.5-3 min.
+# 62 each, fa and f1 27 each (two at a time); fs and fl 67 each, tps 20, dsb 34 and dsp 32 (two at a
+# time, beside scoring and CI for part), fsp and fsc 16 each; each evaluation of 600 questions 1.5-3 min.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 fc fs fl tps dsp dsb scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 fc fs fl tps dsp dsb fsp fsc scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -320,6 +327,11 @@ PY
     tps) tower tps fs --token-shapes --steps 400 --lr 5e-4 --seed 138 ;;
     dsp) data_dsc; train dsp tps data-dsc/describe-shape-only.json projector,llm 1e-3 20 400 137 ;;
     dsb) data_dsc; train dsb fs data-dsc/describe-shape-only.json projector,llm 1e-3 20 400 136 ;;
+    # Does the token-shapes tower carry over to the colour questions? fsp: tps (fs's projector and
+    # decoder on that tower) for 250 steps on fs's set at lr 5e-4 (seed 139); fsc, the control, fs on
+    # its own tower, the same 250 steps (seed 140).
+    fsp) train fsp tps data-dsc/select-fs.json projector,llm 5e-4 20 250 139 ;;
+    fsc) train fsc fs data-dsc/select-fs.json projector,llm 5e-4 20 250 140 ;;
     scores)
       for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4" "$WORK/fmix" "$WORK/fsel" "$WORK/fw" "$WORK/fu" "$WORK/fa" "$WORK/f1" "$WORK/fc"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
@@ -330,27 +342,37 @@ PY
         script relation-errors "$WORK/$model-left.jsonl" 41 400 1-3 42,56 left
       done
       # 3l: what colour and shape answers on 2-3 objects name (the named object, or the first one).
-      for model in m13wc t8 i8 d8 dsc r4 fmix fsel fw fu fa f1 fc; do
+      for model in m13wc t8 i8 d8 dsc r4 fmix fsel fw fu fa f1 fc fs fl; do
         [ -f "$WORK/$model-v13.jsonl" ] || score --model "$WORK/$model" --data "$WORK/val13/questions.json" --predictions "$WORK/$model-v13.jsonl" > /dev/null
         echo "== $model"; script selection-errors "$WORK/$model-v13.jsonl" 40 600
         script answer-kinds "$WORK/$model-v13.jsonl"
       done
       # Where the answer position looks, layer by layer, on 60 two-object shape questions (3n: and
       # how much of it is on the question's colour word).
-      for model in "$BINDING" "$WORK/m13wc" "$WORK/dsc" "$WORK/r4" "$WORK/fmix" "$WORK/fsel" "$WORK/fw" "$WORK/fu" "$WORK/fa" "$WORK/f1" "$WORK/fc"; do echo "== $model"; script object-attention "$model" 40 60; done
+      for model in "$BINDING" "$WORK/m13wc" "$WORK/dsc" "$WORK/r4" "$WORK/fmix" "$WORK/fsel" "$WORK/fw" "$WORK/fu" "$WORK/fa" "$WORK/f1" "$WORK/fc" "$WORK/fs"; do echo "== $model"; script object-attention "$model" 40 60; done
+      # 3o: the same on 60 two-object colour questions, which select by shape.
+      for model in "$WORK/f1" "$WORK/fs"; do echo "== $model, by shape"; script object-attention "$model" 40 60 42,56 --by shape; done
       # The describe question on the first 200 of val13's scenes (adsc eval keeps three words).
       [ -f "$WORK/val13/describe.json" ] || script describe-turns "$WORK/val13" --seed 40 --count 600 --objects 1-3 --sizes 42,56
       describe_only "$WORK/val13" 200
-      for model in d8 dsc dsc2 dsc3 fdsc fmix fsel fw fu; do
+      for model in d8 dsc dsc2 dsc3 fdsc fmix fsel fw fu fs; do
         [ -d "$WORK/$model" ] || continue
         score --model "$WORK/$model" --data "$WORK/val13/describe-only.json" --predictions "$WORK/$model-desc.jsonl"
         script selection-errors "$WORK/$model-desc.jsonl" 40 600
         # 3m: where the position that reads the first colour of a description looks.
         echo "== $model, describe"; script object-attention "$WORK/$model" 40 60 42,56 --describe
       done
+      # 3o: the by-shape description on the same 200 scenes, and where its first shape's position looks.
+      [ -f "$WORK/val13/describe-shape.json" ] || script describe-turns "$WORK/val13" --seed 40 --count 600 --objects 1-3 --sizes 42,56 --by shape
+      describe_only "$WORK/val13" 200 shape
+      for model in fs dsb dsp; do
+        score --model "$WORK/$model" --data "$WORK/val13/describe-shape-only.json" --predictions "$WORK/$model-descs.jsonl"
+        script selection-errors "$WORK/$model-descs.jsonl" 40 600
+        echo "== $model, describe by shape"; script object-attention "$WORK/$model" 40 60 42,56 --describe --by shape
+      done
       # 3n: 400 colour and shape questions on two objects (seed 42), what each answer names.
       [ -d "$WORK/sel42" ] || adsc data shapes --seed 42 --count 400 --turns 1 --objects 2 --sizes 42,56 --types color,shape --out "$WORK/sel42"
-      for model in "$BINDING" "$WORK/fmix" "$WORK/fsel" "$WORK/fc" "$WORK/fa" "$WORK/f1" "$WORK/fw" "$WORK/fu"; do
+      for model in "$BINDING" "$WORK/fmix" "$WORK/fsel" "$WORK/fc" "$WORK/fa" "$WORK/f1" "$WORK/fw" "$WORK/fu" "$WORK/fs" "$WORK/fl" "$WORK/fsp" "$WORK/fsc"; do
         score --model "$model" --data "$WORK/sel42/questions.json" --predictions "$WORK/$(basename "$model")-sel42.jsonl" > /dev/null
         echo "== $model"; script selection-errors "$WORK/$(basename "$model")-sel42.jsonl" 42 400 2 42,56 color,shape
       done
@@ -358,6 +380,6 @@ PY
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
       done
       ;;
-    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, dsc3, fdsc, fmix, fsel, fw, fu, fa, f1, fc, fs, fl, tps, dsp, dsb, scores)" >&2; exit 2 ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, dsc3, fdsc, fmix, fsel, fw, fu, fa, f1, fc, fs, fl, tps, dsp, dsb, fsp, fsc, scores)" >&2; exit 2 ;;
   esac
 done
