@@ -2,11 +2,11 @@
  * Adds a "describe the scene" turn (src/describe.ts) to every record of a Shapes VQA training set:
  * "What objects are there?" answered by every object's colour and shape, e.g. "red circle blue
  * square blue triangle" (`--by color`, the default), or "What shape objects are there?" answered
- * "circle red square blue triangle blue" (`--by shape`). A training-only auxiliary task (docs/shapes.md, 3l): its words ask, object
- * by object, which colour comes next among those in the image and what shape the object of that
- * colour is (by shape: what colour the object of that shape is), the comparisons the multi-object
- * decoders get wrong. It names no position, so it
- * gives no relation away; it does give away every other question about the scene, so train with
+ * "circle red square blue triangle blue" (`--by shape`). A training-only auxiliary task
+ * (docs/shapes.md, 3l, 3o): its words ask, object by object, which colour comes next among those in
+ * the image and what shape the object of that colour is (by shape: what colour the object of that
+ * shape is), the comparisons the multi-object decoders get wrong. It names no position, so it gives
+ * no relation away; it does give away every other question about the scene, so train with
  * `adsc train --independent-turns`.
  *
  *   npx tsx packages/shapes/scripts/describe-turns.ts DIR --seed S --count N [--turns K] [--objects 1-3] [--sizes 42,56] [--by color|shape]
@@ -20,7 +20,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DESCRIBE_QUESTIONS, describeScene, generateShapes, type LlavaRecord } from '../src/index.js';
-import { layoutOrExit } from './layout-args.js';
+import { describeOrderOrExit, layoutOrExit } from './layout-args.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -30,14 +30,10 @@ if (positionals.length !== 1 || values.seed === undefined || values.count === un
   console.error('usage: describe-turns.ts DIR --seed S --count N [--turns K] [--objects MIN-MAX] [--sizes PX,PX] [--by color|shape]');
   process.exit(2);
 }
-if (values.by !== 'color' && values.by !== 'shape') {
-  console.error(`error: --by must be color or shape, not "${values.by}"`);
-  process.exit(2);
-}
-const by = values.by;
-const question = DESCRIBE_QUESTIONS[by];
-const out = join(positionals[0], by === 'color' ? 'describe.json' : 'describe-shape.json');
 const dir = positionals[0];
+const by = describeOrderOrExit(values.by!);
+const question = DESCRIBE_QUESTIONS[by];
+const out = join(dir, by === 'color' ? 'describe.json' : 'describe-shape.json');
 const layout = layoutOrExit(values.objects, values.sizes);
 const records = generateShapes({ seed: Number(values.seed), count: Number(values.count), turns: Number(values.turns), layout });
 const written = JSON.parse(readFileSync(join(dir, 'questions.json'), 'utf8')) as LlavaRecord[];

@@ -28,16 +28,16 @@ import { noGrad, type Tensor } from '@adsc/core';
 import { Llava, LlavaTokenizer, NO_SCHEDULE, formatPrompt, range, type Schedule } from '@adsc/model';
 import { parseArgs } from 'node:util';
 import { DESCRIBE_QUESTIONS, describeScene, generateShapes, patchOwners, readingOrder, renderScene, type SceneObject } from '../src/index.js';
-import { layoutOrExit } from './layout-args.js';
+import { describeOrderOrExit, layoutOrExit } from './layout-args.js';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { describe: { type: 'boolean', default: false }, by: { type: 'string', default: 'color' } } });
 const [dir, seedText, countText, sizes = '42,56'] = positionals;
-if (!dir || !seedText || !countText || (values.by !== 'color' && values.by !== 'shape')) {
+if (!dir || !seedText || !countText) {
   console.error('usage: object-attention.ts MODEL_DIR SEED COUNT [SIZES] [--describe] [--by color|shape]');
   process.exit(2);
 }
 const describe = values.describe;
-const by = values.by;
+const by = describeOrderOrExit(values.by!);
 /** The attribute that selects the named object: the question's word, or a description's first word. */
 const key = (o: SceneObject) => (by === 'color' ? o.color : o.shape);
 const layout = layoutOrExit('2', sizes);

@@ -3,11 +3,11 @@
  * same flags (selection-errors.ts, relation-errors.ts). A set made with --types or another layout
  * but read without them would pair answers with other scenes, so a record that is missing, or that
  * asks another question or expects another answer under that id, stops the script with one line
- * (exit code 2). Describe questions (training-only, src/describe.ts) are not in the generated set's
- * text; their records are joined by id alone.
+ * (exit code 2). Training-only questions (the descriptions of src/describe.ts) are not among the
+ * task's QUESTION_TYPES and not in the generated set's text; their records are joined by id alone.
  */
 import { readFileSync } from 'node:fs';
-import type { ShapesRecord } from '../src/index.js';
+import { QUESTION_TYPES, type ShapesRecord } from '../src/index.js';
 
 export interface Prediction { id: string; type: string; question: string; answer: string; prediction: string; correct: boolean }
 
@@ -20,7 +20,7 @@ export function joinedPredictions(file: string, records: ReadonlyMap<string, Sha
     if (!types.includes(p.type)) continue;
     const r = records.get(p.id);
     if (!r) stop(`${file}: record ${p.id} is not in the set these flags make`);
-    if (!p.type.startsWith('describe') && (p.question !== r.text || p.answer !== r.answer)) {
+    if ((QUESTION_TYPES as readonly string[]).includes(p.type) && (p.question !== r.text || p.answer !== r.answer)) {
       stop(`${file}: record ${p.id} asks ${JSON.stringify(p.question)} (answer ${JSON.stringify(p.answer)}), but the set these flags make asks ${JSON.stringify(r.text)} (${JSON.stringify(r.answer)}) there: give the flags the set was made with`);
     }
     joined.push({ p, r });

@@ -17,11 +17,11 @@
  *      defaults 1-3, 42,56 and every type; a question the regenerated set does not ask under that
  *      id stops the script, predictions.ts)
  */
-import { QUESTION_TYPES, generateShapes, type ShapesRecord } from '../src/index.js';
+import { generateShapes, type ShapesRecord } from '../src/index.js';
 import { layoutOrExit, typesOrExit } from './layout-args.js';
 import { joinedPredictions } from './predictions.js';
 
-const [file, seedText, countText, objects = '1-3', sizes = '42,56', typesText = QUESTION_TYPES.join(',')] = process.argv.slice(2);
+const [file, seedText, countText, objects = '1-3', sizes = '42,56', typesText] = process.argv.slice(2);
 if (!file || !seedText || !countText) {
   console.error('usage: relation-errors.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES] [TYPES]');
   process.exit(2);
