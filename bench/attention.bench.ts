@@ -16,10 +16,13 @@
  * logsumexp (`attentionWithLse`), and the backward pass (tiled FlashAttention-2 and the reference),
  * each on 1 and 2 threads. The backward counts 10 * H * D flops per visible pair (five products:
  * S, dP, dV, dQ, dK; the forward has two); "x forward" is its time over the plain forward's on as
- * many threads, in the same run. Extra bytes as above, for the backward's scratch.
+ * many threads, in the same run. Extra bytes as above, for the backward's scratch. Each tiled row
+ * runs with its block products on SIMD (wasm-blocks.ts: the default with the wasm kernel) and in
+ * JavaScript doubles (blocks.ts), "vs JS blocks" the ratio; then the same table at shapes-llava's
+ * decoder shape (4 heads of D 32, 170 tokens), where this project's training runs.
  * `--quick` uses 4 heads instead of 32 (numbers are rough, for checking that the suite runs).
  */
-import { Tensor, getKernel, getNumThreads, placeFreeable, randn, setNumThreads } from '@adsc/core';
+import { Tensor, getKernel, getNumThreads, placeFreeable, randn, setKernel, setNumThreads, wasmSupported, type KernelName } from '@adsc/core';
 import {
   DEFAULT_GPU_TILE, DEFAULT_TILE, attention, attentionBackward, attentionWithLse, backwardScratchBytes, createBackwardScratch,
   createGpuAttention, createTiledScratch, gpuScratchBytes, referenceBackwardScratchBytes, referenceScratchBytes, scratchBytes,
@@ -95,43 +98,59 @@ export default async function attentionSuite({ quick }: SuiteOptions): Promise<v
   console.log(`heads ${heads}, D ${D}; flops = 4 * H * D * (visible query-key pairs); tiles: CPU ${DEFAULT_TILE.queries} x ${DEFAULT_TILE.keys}, gpu.js ${DEFAULT_GPU_TILE.queries} x ${DEFAULT_GPU_TILE.keys}`);
 
   console.log(`\n### training: prefill ${T} causal, forward vs backward\n`);
-  await trainingTable(q, k, v, heads, quick);
+  await trainingTable(q, k, v, quick);
+  // shapes-llava's decoder (4 heads of D 32, about 170 tokens a question): the training that runs here.
+  const toy = (seed: number) => randn([170, 4, 32], seed).permute([1, 0, 2]);
+  console.log(`\n### training: shapes-llava's decoder, prefill 170 causal\n`);
+  await trainingTable(toy(5), toy(6), toy(7), quick);
   setNumThreads(threads);
 }
 
-/** Forward, forward with lse and the two backward passes on 1 and 2 threads, in one run. */
-async function trainingTable(q: Tensor, k: Tensor, v: Tensor, heads: number, quick: boolean): Promise<void> {
+/**
+ * Forward, forward with lse and the two backward passes on 1 and 2 threads, in one run; the tiled
+ * kernel with its block products on SIMD (wasm-blocks.ts) and in JavaScript (core's kernel switched
+ * to 'js' for those cases), at the given shape.
+ */
+async function trainingTable(q: Tensor, k: Tensor, v: Tensor, quick: boolean): Promise<void> {
+  const [heads, t, d] = q.shape;
   let pairs = 0;
-  for (let i = 0; i < T; i++) pairs += visibleKeyEnd(i, T, true, 0);
-  const forwardFlops = 4 * heads * D * pairs;
-  const backwardFlops = 10 * heads * D * pairs;
+  for (let i = 0; i < t; i++) pairs += visibleKeyEnd(i, t, true, 0);
+  const forwardFlops = 4 * heads * d * pairs;
+  const backwardFlops = 10 * heads * d * pairs;
   const opts = { causal: true } as const;
-  const dOut = randn([T, heads, D], 4).permute([1, 0, 2]); // a view, as the tape would hand it
+  const dOut = randn([t, heads, d], 4).permute([1, 0, 2]); // a view, as the tape would hand it
   const { out, lse } = attentionWithLse(q, k, v, opts);
-  const problem = { queries: T, keys: T, headDim: D };
-  const forwardBytes = scratchBytes(createTiledScratch(DEFAULT_TILE.queries, DEFAULT_TILE.keys, D));
-  const backwardBytes = backwardScratchBytes(createBackwardScratch(DEFAULT_TILE.queries, DEFAULT_TILE.keys, D));
+  const problem = { queries: t, keys: t, headDim: d };
+  const forwardBytes = scratchBytes(createTiledScratch(DEFAULT_TILE.queries, DEFAULT_TILE.keys, d));
+  const backwardBytes = backwardScratchBytes(createBackwardScratch(DEFAULT_TILE.queries, DEFAULT_TILE.keys, d));
+  const kernels: KernelName[] = wasmSupported() ? ['wasm', 'js'] : ['js'];
+  const blocksOf = (kernel: KernelName) => (kernel === 'wasm' ? 'SIMD blocks' : 'JS blocks');
   const cases: Case[] = [];
   const bytes = new Map<string, number>();
   for (const n of [1, 2]) {
     const threads = `${n} thread${n > 1 ? 's' : ''}`;
-    const add = (name: string, flops: number, fn: () => unknown, extra: number) => {
-      cases.push({ name: `${name}, ${threads}`, flops, fn, setup: () => setNumThreads(n) });
+    const add = (name: string, flops: number, fn: () => unknown, extra: number, kernel: KernelName) => {
+      cases.push({ name: `${name}, ${threads}`, flops, fn, setup: () => { setNumThreads(n); setKernel(kernel); } });
       bytes.set(`${name}, ${threads}`, extra);
     };
-    add('forward (tiled)', forwardFlops, () => attention(q, k, v, opts), n * forwardBytes);
-    add('forward with lse (tiled)', forwardFlops, () => attentionWithLse(q, k, v, opts), n * forwardBytes);
-    add('backward (tiled)', backwardFlops, () => attentionBackward(q, k, v, out, lse, dOut, opts), n * backwardBytes);
-    add('backward (reference)', backwardFlops, () => attentionBackward(q, k, v, out, lse, dOut, { ...opts, impl: 'reference' }), referenceBackwardScratchBytes(problem));
+    for (const kernel of kernels) {
+      const blocks = blocksOf(kernel);
+      add(`forward (tiled, ${blocks})`, forwardFlops, () => attention(q, k, v, opts), n * forwardBytes, kernel);
+      add(`forward with lse (tiled, ${blocks})`, forwardFlops, () => attentionWithLse(q, k, v, opts), n * forwardBytes, kernel);
+      add(`backward (tiled, ${blocks})`, backwardFlops, () => attentionBackward(q, k, v, out, lse, dOut, opts), n * backwardBytes, kernel);
+    }
+    add('backward (reference)', backwardFlops, () => attentionBackward(q, k, v, out, lse, dOut, { ...opts, impl: 'reference' }), referenceBackwardScratchBytes(problem), kernels[0]);
   }
   const results = await measure(cases, quick);
+  setKernel(kernels[0]);
   const byName = new Map(results.map((r) => [r.name, r]));
   printTable(results, {
     'extra bytes': (r) => (bytes.get(r.name) ?? 0).toLocaleString('en-US'),
     'x forward': (r) => {
-      const forward = byName.get(`forward (tiled), ${r.name.split(', ')[1]}`);
+      const forward = byName.get(`forward (tiled, ${blocksOf(kernels[0])}), ${r.name.split(', ').at(-1)}`);
       return forward && r !== forward ? (r.ms / forward.ms).toFixed(2) : '-';
     },
+    'vs JS blocks': (r) => (r.name.includes('SIMD blocks') ? speedup(r, byName.get(r.name.replace('SIMD blocks', 'JS blocks'))) : '-'),
   });
-  console.log(`heads ${heads}, D ${D}; flops: forward 4 * H * D * pairs, backward 10 * H * D * pairs (${pairs} visible pairs); tiles ${DEFAULT_TILE.queries} x ${DEFAULT_TILE.keys}`);
+  console.log(`heads ${heads}, D ${d}; flops: forward 4 * H * D * pairs, backward 10 * H * D * pairs (${pairs} visible pairs); tiles ${DEFAULT_TILE.queries} x ${DEFAULT_TILE.keys}; SIMD blocks: staged f32 sums (wasm-blocks.ts)`);
 }

@@ -4,7 +4,8 @@
  * - `reference` (reference.ts): softmax(scale * Q K^T) V with the Tq x Tk matrix in memory; the only
  *   one that can return the probabilities (`attentionWithProbs`), which FastV needs.
  * - `tiled` (tiled.ts, the default): FlashAttention-2's tiled online softmax on the CPU; extra
- *   memory O(tile), never Tq x Tk. ADSC runs on it: it never asks for the probabilities. With no
+ *   memory O(tile), never Tq x Tk. ADSC runs on it: it never asks for the probabilities. Its block
+ *   products run on WebAssembly SIMD when core's wasm kernel is selected (wasm-blocks.ts). With no
  *   impl asked for, a decode step whose keys and values lie in a wasm arena (the model's KV cache)
  *   runs on SIMD kernels instead (arena-decode.ts).
  * - gpu.js kernels (gpu.ts, `createGpuAttention`): the same recurrence on WebGL / headless GL, or as

@@ -23,18 +23,20 @@
  * has P = 0, so it contributes nothing and its dQ stays 0.
  *
  * Extra memory per thread: S/P and dP/dS [Br, Bc], dQ_i [Br, D], dK_j and dV_j [Bc, D], delta [Br]
- * in doubles (`createBackwardScratch`): the tile sizes and D, never Tq or Tk.
+ * in doubles (`createBackwardScratch`): the tile sizes and D, never Tq or Tk. With the wasm kernel
+ * selected the block products run on SIMD (wasm-blocks.ts) over a copy of the kv head's K and V
+ * rows and its query heads' Q and dO rows in the thread's wasm memory: O((Tk + group Tq) D) more.
  *
  * Threads: the work is split by key/value heads (`TILED_BACKWARD_TASK`). A part owns the dK and dV
  * rows of its kv heads and the dQ rows of their query heads, so no two threads write the same
  * memory and the result does not depend on the thread count.
  */
 import { runOnThreads, type ThreadTask } from '@adsc/core';
-import { accumulateBlock, scoreBlock } from './blocks.js';
 import type { HeadRows } from './head-rows.js';
 import { visibleKeyEnd } from './mask.js';
 import type { AttentionProblem } from './options.js';
 import { threadsFor } from './tiled.js';
+import { JS_BLOCKS, simdBlocks, wasmStage, type BlockProducts } from './wasm-blocks.js';
 
 /** One thread's share: key/value heads [kvHeadStart, kvHeadEnd) (over B * Hkv) of one call. */
 export interface TiledBackwardPart {
@@ -56,6 +58,8 @@ export interface TiledBackwardPart {
   problem: AttentionProblem;
   /** Br x Bc */
   tile: { queries: number; keys: number };
+  /** Block products on SIMD (`simdBlocks`, decided on the calling thread) or in JavaScript. */
+  simd: boolean;
 }
 
 /** The working memory of one thread. */
@@ -91,8 +95,29 @@ export function backwardScratchBytes(scratch: BackwardScratch): number {
 /** Runs kv heads [kvHeadStart, kvHeadEnd) of a call; the entry point of the worker threads too. */
 export function tiledBackwardHeads(part: TiledBackwardPart): void {
   const br = Math.min(part.tile.queries, Math.max(1, part.problem.queries));
-  const scratch = createBackwardScratch(br, part.tile.keys, part.problem.headDim);
-  for (let g = part.kvHeadStart; g < part.kvHeadEnd; g++) backwardKvHead(part, g, br, scratch);
+  const { queries: tq, keys: tk, headDim: d, group } = part.problem;
+  const scratch = createBackwardScratch(br, part.tile.keys, d);
+  if (!part.simd) {
+    for (let g = part.kvHeadStart; g < part.kvHeadEnd; g++) backwardKvHead(part, g, br, scratch, JS_BLOCKS);
+    return;
+  }
+  // One kv head's k and v rows and its query heads' q and dO rows at a time in this thread's wasm memory.
+  const wasm = wasmStage(2 * tk + 2 * group * tq, d, Math.max(br, part.tile.keys));
+  for (let g = part.kvHeadStart; g < part.kvHeadEnd; g++) {
+    wasm.reset();
+    const first = g * group;
+    const k = wasm.stage(part.k, first, tk);
+    const v = wasm.stage(part.v, first, tk);
+    let q: HeadRows | undefined;
+    let dOut: HeadRows | undefined;
+    for (let h = first; h < first + group; h++) {
+      k.bases[h] = k.bases[first];
+      v.bases[h] = v.bases[first];
+      q = wasm.stage(part.q, h, tq, q);
+      dOut = wasm.stage(part.dOut, h, tq, dOut);
+    }
+    backwardKvHead({ ...part, k, v, q: q!, dOut: dOut! }, g, br, scratch, wasm.blocks);
+  }
 }
 
 export const TILED_BACKWARD_TASK: ThreadTask<TiledBackwardPart> = {
@@ -100,7 +125,7 @@ export const TILED_BACKWARD_TASK: ThreadTask<TiledBackwardPart> = {
 };
 
 /** dK, dV of key/value head g and dQ of its query heads [g * group, (g + 1) * group). */
-function backwardKvHead(part: TiledBackwardPart, g: number, br: number, scratch: BackwardScratch): void {
+function backwardKvHead(part: TiledBackwardPart, g: number, br: number, scratch: BackwardScratch, blocks: BlockProducts): void {
   const { queries: tq, keys: tk, headDim: d, scale, causal, queryOffset, group } = part.problem;
   const bc = part.tile.keys;
   // Keys past the last row's visible end are seen by no query: their gradients stay 0.
@@ -114,7 +139,7 @@ function backwardKvHead(part: TiledBackwardPart, g: number, br: number, scratch:
         const rows = Math.min(br, tq - i0);
         // A query tile whose last row does not reach key j0 lies above the causal diagonal.
         if (visibleKeyEnd(i0 + rows - 1, tk, causal, queryOffset) <= j0) continue;
-        backwardBlock(part, h, i0, rows, j0, cols, scratch);
+        backwardBlock(part, h, i0, rows, j0, cols, scratch, blocks);
       }
     }
     // Write dK_j = scale * (sum of dS^T Q_i) and dV_j once.
@@ -129,6 +154,7 @@ function backwardKvHead(part: TiledBackwardPart, g: number, br: number, scratch:
 /** The contribution of query tile [i0, i0 + rows) of head h and key tile [j0, j0 + cols). */
 function backwardBlock(
   part: TiledBackwardPart, h: number, i0: number, rows: number, j0: number, cols: number, scratch: BackwardScratch,
+  blocks: BlockProducts,
 ): void {
   const { q, k, v, out, dOut, lse, dq } = part;
   const { queries: tq, keys: tk, headDim: d, scale, causal, queryOffset } = part.problem;
@@ -139,7 +165,7 @@ function backwardBlock(
   const vAt = v.bases[h] + j0 * v.rowStride;
   const dOutAt = dOut.bases[h] + i0 * dOut.rowStride;
   // S = scale * Q_i K_j^T  [rows, cols]
-  scoreBlock(q.data, qAt, q.rowStride, k.data, kAt, k.rowStride, rows, cols, d, scale, p, bc);
+  blocks.score(q.data, qAt, q.rowStride, k.data, kAt, k.rowStride, rows, cols, d, scale, p, bc);
   for (let r = 0; r < rows; r++) {
     // P = exp(S - L) over the keys this row sees; 0 past them and for a row that sees none.
     const lseRow = lse[h * tq + i0 + r];
@@ -154,19 +180,19 @@ function backwardBlock(
     delta[r] = sum;
   }
   // dV_j += P^T dO_i  [cols, D]
-  accumulateBlock(scratch.dv, d, p, 1, bc, cols, rows, dOut.data, dOutAt, dOut.rowStride);
+  blocks.accumulate(scratch.dv, d, p, 1, bc, cols, rows, dOut.data, dOutAt, dOut.rowStride);
   // dP = dO_i V_j^T  [rows, cols], then dS = P * (dP - delta) in place
-  scoreBlock(dOut.data, dOutAt, dOut.rowStride, v.data, vAt, v.rowStride, rows, cols, d, 1, ds, bc);
+  blocks.score(dOut.data, dOutAt, dOut.rowStride, v.data, vAt, v.rowStride, rows, cols, d, 1, ds, bc);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) ds[r * bc + c] = p[r * bc + c] * (ds[r * bc + c] - delta[r]);
   }
   // dQ_i += scale * dS K_j  [rows, D]: this block's part in doubles, added to the output
   scratch.dq.fill(0, 0, rows * d);
-  accumulateBlock(scratch.dq, d, ds, bc, 1, rows, cols, k.data, kAt, k.rowStride);
+  blocks.accumulate(scratch.dq, d, ds, bc, 1, rows, cols, k.data, kAt, k.rowStride);
   const dqAt = (h * tq + i0) * d;
   for (let e = 0; e < rows * d; e++) dq[dqAt + e] += scale * scratch.dq[e];
   // dK_j += dS^T Q_i  [cols, D] (scaled when written)
-  accumulateBlock(scratch.dk, d, ds, 1, bc, cols, rows, q.data, qAt, q.rowStride);
+  blocks.accumulate(scratch.dk, d, ds, 1, bc, cols, rows, q.data, qAt, q.rowStride);
 }
 
 /** Runs the whole backward, split by key/value heads over worker threads when it is large enough. */
@@ -175,7 +201,7 @@ export function tiledAttentionBackward(
   grads: Pick<TiledBackwardPart, 'dq' | 'dk' | 'dv'>, tile: { queries: number; keys: number },
 ): void {
   const kvHeads = p.heads / p.group;
-  const whole: TiledBackwardPart = { ...inputs, ...grads, kvHeadStart: 0, kvHeadEnd: kvHeads, problem: p, tile };
+  const whole: TiledBackwardPart = { ...inputs, ...grads, kvHeadStart: 0, kvHeadEnd: kvHeads, problem: p, tile, simd: simdBlocks(p.headDim) };
   const parts = Math.min(threadsFor(p), kvHeads);
   if (parts <= 1) {
     tiledBackwardHeads(whole);

@@ -13,17 +13,19 @@
  * it depends on the tile sizes and D, never on Tq or Tk. Asked for `lse`, it also writes each row's
  * logsumexp m + log(l), all the backward pass (tiled-backward.ts) needs to recompute P.
  *
- * The block products (S = scale Q_i K_j^T, O += P V_j) are in blocks.ts, shared with the backward.
+ * The block products (S = scale Q_i K_j^T, O += P V_j) are in blocks.ts, shared with the backward;
+ * with the wasm kernel selected they run on SIMD over a copy of each head's q, k and v rows in the
+ * thread's wasm memory ((Tq + 2 Tk) D f32 more, one head at a time; wasm-blocks.ts).
  *
  * Heads are independent, so large calls are split by heads over core's worker threads
  * (`TILED_TASK`); the arrays the parts carry must sit on SharedArrayBuffers.
  */
 import { getNumThreads, runOnThreads, type ThreadTask } from '@adsc/core';
-import { accumulateBlock, scoreBlock } from './blocks.js';
 import type { HeadRows } from './head-rows.js';
 import { visibleKeyEnd } from './mask.js';
 import { onlineSoftmaxStep } from './online-softmax.js';
 import type { AttentionProblem } from './options.js';
+import { JS_BLOCKS, simdBlocks, wasmStage, type BlockProducts } from './wasm-blocks.js';
 
 /** Calls with fewer multiply-adds than this (about 1 ms on one core) stay on the calling thread. */
 const PARALLEL_MIN_MACS = 1 << 21;
@@ -43,6 +45,8 @@ export interface TiledPart {
   problem: AttentionProblem;
   /** Br x Bc */
   tile: { queries: number; keys: number };
+  /** Block products on SIMD (`simdBlocks`, decided on the calling thread) or in JavaScript. */
+  simd: boolean;
 }
 
 /** The working memory of one thread: this and nothing else beyond the inputs and the output. */
@@ -73,13 +77,24 @@ export function scratchBytes(scratch: TiledScratch): number {
 /** Runs heads [headStart, headEnd) of a call; the entry point of the worker threads too. */
 export function tiledHeads(part: TiledPart): void {
   const br = Math.min(part.tile.queries, Math.max(1, part.problem.queries));
-  const scratch = createTiledScratch(br, part.tile.keys, part.problem.headDim);
-  for (let h = part.headStart; h < part.headEnd; h++) tiledHead(part, h, br, scratch);
+  const { queries: tq, keys: tk, headDim: d } = part.problem;
+  const scratch = createTiledScratch(br, part.tile.keys, d);
+  if (!part.simd) {
+    for (let h = part.headStart; h < part.headEnd; h++) tiledHead(part, h, br, scratch, JS_BLOCKS);
+    return;
+  }
+  // One head's q, k and v rows at a time in this thread's wasm memory.
+  const wasm = wasmStage(tq + 2 * tk, d, Math.max(br, part.tile.keys));
+  for (let h = part.headStart; h < part.headEnd; h++) {
+    wasm.reset();
+    const staged = { ...part, q: wasm.stage(part.q, h, tq), k: wasm.stage(part.k, h, tk), v: wasm.stage(part.v, h, tk) };
+    tiledHead(staged, h, br, scratch, wasm.blocks);
+  }
 }
 
 export const TILED_TASK: ThreadTask<TiledPart> = { module: import.meta.url, name: 'tiledHeads', run: tiledHeads };
 
-function tiledHead(part: TiledPart, h: number, br: number, scratch: TiledScratch): void {
+function tiledHead(part: TiledPart, h: number, br: number, scratch: TiledScratch, blocks: BlockProducts): void {
   const { q, k, v, out } = part;
   const { queries: tq, keys: tk, headDim: d, scale, causal, queryOffset } = part.problem;
   const bc = part.tile.keys;
@@ -97,7 +112,7 @@ function tiledHead(part: TiledPart, h: number, br: number, scratch: TiledScratch
     for (let j0 = 0; j0 < tileKeyEnd; j0 += bc) {
       const cols = Math.min(bc, tileKeyEnd - j0);
       // S = scale * Q_i K_j^T  [rows, cols]
-      scoreBlock(q.data, qBase + i0 * q.rowStride, q.rowStride, k.data, kBase + j0 * k.rowStride, k.rowStride, rows, cols, d, scale, s, bc);
+      blocks.score(q.data, qBase + i0 * q.rowStride, q.rowStride, k.data, kBase + j0 * k.rowStride, k.rowStride, rows, cols, d, scale, s, bc);
       for (let r = 0; r < rows; r++) {
         // Keys of this block that row r sees: all `cols`, or fewer where the block crosses the diagonal.
         const seen = Math.max(0, Math.min(cols, visibleKeyEnd(i0 + r, tk, causal, queryOffset) - j0));
@@ -106,7 +121,7 @@ function tiledHead(part: TiledPart, h: number, br: number, scratch: TiledScratch
         if (alpha !== 1) for (let c = 0; c < d; c++) o[r * d + c] *= alpha;
       }
       // O += P V_j
-      accumulateBlock(o, d, s, bc, 1, rows, cols, v.data, vBase + j0 * v.rowStride, v.rowStride);
+      blocks.accumulate(o, d, s, bc, 1, rows, cols, v.data, vBase + j0 * v.rowStride, v.rowStride);
     }
     // Deferred normalisation: O / l, and 0 for a row that saw no key.
     for (let r = 0; r < rows; r++) {
@@ -125,7 +140,7 @@ export function tiledAttention(
   p: AttentionProblem, q: HeadRows, k: HeadRows, v: HeadRows, out: Float32Array,
   tile: { queries: number; keys: number }, lse?: Float32Array,
 ): void {
-  const whole: TiledPart = { q, k, v, out, lse, headStart: 0, headEnd: p.heads, problem: p, tile };
+  const whole: TiledPart = { q, k, v, out, lse, headStart: 0, headEnd: p.heads, problem: p, tile, simd: simdBlocks(p.headDim) };
   const parts = Math.min(threadsFor(p), p.heads);
   if (parts <= 1) {
     tiledHeads(whole);

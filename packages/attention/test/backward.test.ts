@@ -8,6 +8,7 @@ import { Tensor, randn } from '@adsc/core';
 import { expectClose, readGolden } from '@adsc/core/testing';
 import { attentionBackward, attentionWithLse, type AttentionOptions } from '../src/index.js';
 import { CASES, TABLE_TIMEOUT_MS, attentionF64, type Case } from './cases.js';
+import { simdBlocks } from '../src/wasm-blocks.js';
 
 const IMPLS: { name: string; opts: AttentionOptions }[] = [
   { name: 'reference', opts: { impl: 'reference' } },
@@ -21,7 +22,9 @@ const IMPLS: { name: string; opts: AttentionOptions }[] = [
  * rounding no longer cancels against the keys' large shared component; a gradient entry sums such
  * rows, so its error is relative to the largest entries, not to itself. Checked as |error| <= 2e-4 * max|expected|
  * (measured: up to 6.7e-5 of it for dq, 4e-5 for dv). The reference recomputes P and needs no such
- * allowance.
+ * allowance. On SIMD (wasm-blocks.ts) each block's scores are f32 sums: 64 products of ~15 summing
+ * to ~1e3 round by up to ~1e-4 each, as much error in S as the f32 lse adds, so there the bound is
+ * 1e-3 * max|expected| (measured: 4.8e-4).
  */
 function expectCloseToLargest(actual: Tensor, expected: Tensor, rel: number): void {
   const largest = expected.toArray().reduce((m, x) => Math.max(m, Math.abs(x)), 0);
@@ -132,7 +135,7 @@ describe('gradients from PyTorch autograd (scripts/golden.py)', () => {
       it(`${impl} matches PyTorch's dq, dk and dv on "${name}"`, () => {
         const grads = attentionBackward(f(name, 'q'), f(name, 'k'), f(name, 'v'), f(name, 'out'), f(name, 'lse'), f(name, 'dOut'), { ...opts, impl, tile: { queries: 4, keys: 8 } });
         for (const key of ['dq', 'dk', 'dv'] as const) {
-          if (impl === 'tiled' && name === 'large') expectCloseToLargest(grads[key], f(name, key), 2e-4);
+          if (impl === 'tiled' && name === 'large') expectCloseToLargest(grads[key], f(name, key), simdBlocks(64) ? 1e-3 : 2e-4);
           else expectClose(grads[key], f(name, key), { rtol: 1e-5, atol: 1e-5 });
         }
       });

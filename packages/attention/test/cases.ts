@@ -57,6 +57,7 @@ export const CASES: Case[] = [
   { name: 'chunked prefill: 7 queries after a 93-token cache (D 8)', ...inputs([], 2, 2, 7, 100, 8, 40), opts: { causal: true } },
   { name: 'chunk in the middle: queryOffset 20, Tq 64, Tk 101 (D 128)', ...inputs([], 2, 2, 64, 101, 128, 50), opts: { causal: true, queryOffset: 20 } },
   { name: 'no mask, Tq 64, Tk 100 (GQA 8/2, D 128)', ...inputs([], 8, 2, 64, 100, 128, 60), opts: {} },
+  { name: "shapes-llava's decoder: causal prefill, Tq = Tk = 170 (4 heads, D 32)", ...inputs([], 4, 4, 170, 170, 32, 140), opts: { causal: true } },
   { name: 'causal prefill, Tq = Tk = 640 (GQA 4/2, D 64)', ...inputs([], 4, 2, 640, 640, 64, 70), opts: { causal: true } },
   { name: 'logits near 1e3 do not overflow (Tq 9, Tk 77, D 64)', ...largeLogits(9, 77, 64, 80), opts: { causal: true } },
   { name: 'rows that see no key (queryOffset -3) are zeros (D 8)', ...inputs([], 2, 1, 7, 20, 8, 90), opts: { causal: true, queryOffset: -3 } },

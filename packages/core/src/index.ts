@@ -19,7 +19,7 @@ export { concat, embedding, indexSelect } from './ops/movement.js';
 export { linear, matmul, matmulInto } from './ops/matmul.js';
 export type { MatrixRef } from './kernels/gemm.js';
 export { getKernel, setKernel, type KernelName } from './kernels/select.js';
-export { wasmSupported } from './kernels/gemm-wasm.js';
+export { threadWasm, wasmSupported } from './kernels/gemm-wasm.js';
 export { kernelModule } from './wasm/kernels.js';
 export {
   ARENA_SLOTS, SLOT_X_BYTES, allocateWeight, arenaFreeBytes, arenaKernels, arenaOf, arenasSupported, placeFreeable, placeWeight, releaseFreeable, slotAt, type ArenaHandle,

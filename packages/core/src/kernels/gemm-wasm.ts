@@ -66,6 +66,16 @@ function reserve(bytes: number): Instance {
   return instance;
 }
 
+/**
+ * This thread's kernel instance with at least `bytes` of linear memory, for kernels called from
+ * other packages (the attention's block products, attention/src/wasm-blocks.ts). Its memory is
+ * scratch for the duration of one synchronous call: the GEMM overwrites it from address 0, and a
+ * grow detaches earlier views of it, so callers take their views after this returns.
+ */
+export function threadWasm(bytes: number): { memory: WasmMemory; fns: Record<string, KernelFn> } {
+  return reserve(bytes);
+}
+
 const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
 
 /** One thread's share of C = A B by the blocked algorithm (gemm.ts's), into f32 `t.c`. */
