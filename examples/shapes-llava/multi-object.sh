@@ -83,7 +83,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 fc fs fl tps dsp dsb fsp fsc scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 fc fs fl tps dsp dsb fsp fsc fta tcs ftc scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -332,6 +332,36 @@ PY
     # its own tower, the same 250 steps (seed 140).
     fsp) train fsp tps data-dsc/select-fs.json projector,llm 5e-4 20 250 139 ;;
     fsc) train fsc fs data-dsc/select-fs.json projector,llm 5e-4 20 250 140 ;;
+    # A fresh decoder that learns both descriptions and every question together on a tower whose
+    # tokens carry their object's shape: fta, init120's projector and decoder under tps's tower
+    # (frozen), 1,200 steps at lr 1e-3 (50 warm-up, seed 142) on every single-turn question of fdsc's
+    # scenes (seed 119) and one describe question per scene, by colour or by shape at random (seed
+    # 141), shuffled: 24,000 records.
+    fta) data_dsc
+         [ -f "$WORK/data-dsc/describe-shape-only.json" ] || {
+           script describe-turns "$WORK/data-dsc" --seed 119 --count 12000 --turns 1 --objects 1-3 --sizes 42,56 --by shape
+           describe_only "$WORK/data-dsc" "" shape; }
+         [ -f "$WORK/data-dsc/both.json" ] || PYTHONPATH=examples/shapes-llava python3 - "$WORK/data-dsc" << 'PY'
+import json, random, sys
+d = sys.argv[1]
+rng = random.Random(141)
+by_shape = {r['id']: r for r in json.load(open(f'{d}/describe-shape-only.json'))}
+records = json.load(open(f'{d}/questions.json'))
+records += [by_shape[r['id']] if rng.random() < 1 / 2 else r for r in json.load(open(f'{d}/describe-only.json'))]
+rng.shuffle(records)
+json.dump(records, open(f'{d}/both.json', 'w'))
+PY
+         [ -f "$WORK/fresh-tps/model.safetensors" ] || { fresh_bt; script pretrain-vision "$WORK/init120" "$WORK/fresh-tps" --tower "$WORK/tps" --steps 0 --warmup 0; }
+         train fta fresh-tps data-dsc/both.json projector,llm 1e-3 50 1200 142 ;;
+    # Count and exists are at chance in every fresh decoder: an object owns 4 to 25 tokens with its
+    # size and place, so counting tokens does not count objects. tcs: tps's tower 600 more steps
+    # alone with --token-shapes and --token-centres (a head that flags the one patch under each
+    # object's centre; lr 5e-4, seed 143). ftc: fta's run on tcs's tower (the same init, data, order
+    # and seed): what the centre flag adds.
+    tcs) tower tcs tps --token-shapes --token-centres --steps 600 --lr 5e-4 --seed 143 ;;
+    ftc) [ -f "$WORK/data-dsc/both.json" ] || { echo "ftc: run fta first (data-dsc/both.json)"; exit 2; }
+         [ -f "$WORK/fresh-tcs/model.safetensors" ] || { fresh_bt; script pretrain-vision "$WORK/init120" "$WORK/fresh-tcs" --tower "$WORK/tcs" --steps 0 --warmup 0; }
+         train ftc fresh-tcs data-dsc/both.json projector,llm 1e-3 50 1200 142 ;;
     scores)
       for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4" "$WORK/fmix" "$WORK/fsel" "$WORK/fw" "$WORK/fu" "$WORK/fa" "$WORK/f1" "$WORK/fc"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done

@@ -16,6 +16,10 @@
  * --token-shapes adds a head that names, from every object patch's own token, its object's shape:
  * on several objects the decoder finds an object by one word and reads another attribute, and a
  * token that carries only its colour can be found by colour only (`token-probe.ts`, 3k).
+ * --token-centres adds a head that says, from every patch's token, whether an object's centre lies
+ * in that patch (`centrePatches`): one flagged token per object, so that "How many red objects are
+ * there?" can be answered by counting tokens, where an object's own patches number 4 to 25 with its
+ * size and place (docs/shapes.md, 3p).
  *
  *   tokens [P + 1, d] = tower(pixels) at the checkpoint's vision_feature_layer, CLS dropped -> [P, d]
  *   pooled [objects, d] = M tokens, M's row o averaging the patches of object o
@@ -26,6 +30,8 @@
  *           patches, averaged over the batch (balanced)]
  *          [+ CE(token shape), token shape logits = tokens W_t^T + b_t, the mean over the batch's
  *           object patches (token-shapes)]
+ *          [+ CE(centre), centre logits [P, 2] = tokens W_z^T + b_z: per scene the mean over its
+ *           centre patches plus the mean over its other patches, averaged over the batch (token-centres)]
  *
  * A patch belongs to the object that covers most of it, if at least a quarter (`patchOwners`), else
  * to the background. A head on single patches, on a tower that did not yet read shapes, learned
@@ -38,7 +44,7 @@
  *
  *   npx tsx packages/shapes/scripts/pretrain-vision.ts MODEL_DIR OUT_DIR [--steps 400] [--batch 16]
  *       [--lr 1e-3] [--warmup 30] [--seed 1] [--objects 1-3] [--sizes 28,42,56,70,84] [--tower DIR] [--position all|balanced] [--grid-position A]
- *       [--token-shapes]
+ *       [--token-shapes] [--token-centres]
  *
  * --tower DIR starts the tower from DIR's (another model directory with the same vision config)
  * instead of MODEL_DIR's; with --steps 0 --warmup 0 that only puts DIR's tower into MODEL_DIR's
@@ -53,7 +59,7 @@ import { add, argmax, backward, crossEntropy, linear, matmul, mulberry32, noGrad
 import { Llava, readConfig, readPreprocessorConfig, tensorMap } from '@adsc/model';
 import { openCheckpoint, save } from '@adsc/safetensors';
 import { AdamW, IGNORE_INDEX as IGNORE, learningRate, partOf, type Parameter } from '@adsc/train';
-import { COLOR_NAMES, SHAPES, patchOwners, place, renderScene, type Rng, type Scene } from '../src/index.js';
+import { COLOR_NAMES, SHAPES, centrePatches, patchOwners, place, renderScene, type Rng, type Scene } from '../src/index.js';
 import { pick, randomInt } from '../src/scene.js';
 import { layoutOrExit } from './layout-args.js';
 
@@ -62,12 +68,13 @@ const { values, positionals } = parseArgs({
     steps: { type: 'string', default: '400' }, batch: { type: 'string', default: '16' }, lr: { type: 'string', default: '1e-3' },
     warmup: { type: 'string', default: '30' }, seed: { type: 'string', default: '1' }, objects: { type: 'string', default: '1-3' },
     sizes: { type: 'string', default: '28,42,56,70,84' }, tower: { type: 'string' }, position: { type: 'string' }, 'grid-position': { type: 'string' }, 'token-shapes': { type: 'boolean', default: false },
+    'token-centres': { type: 'boolean', default: false },
   },
   allowPositionals: true,
 });
 const [from, out] = positionals;
 if (!from || !out) {
-  console.error('usage: pretrain-vision.ts MODEL_DIR OUT_DIR [--steps N] [--batch B] [--lr L] [--warmup W] [--seed S] [--objects A-B] [--sizes 28,42,...] [--tower DIR] [--position all|balanced] [--grid-position A] [--token-shapes]');
+  console.error('usage: pretrain-vision.ts MODEL_DIR OUT_DIR [--steps N] [--batch B] [--lr L] [--warmup W] [--seed S] [--objects A-B] [--sizes 28,42,...] [--tower DIR] [--position all|balanced] [--grid-position A] [--token-shapes] [--token-centres]');
   process.exit(2);
 }
 const steps = Number(values.steps);
@@ -141,6 +148,8 @@ const rows = Array.from({ length: grid * grid }, (_, t) => Math.floor(t / grid))
 const columns = Array.from({ length: grid * grid }, (_, t) => t % grid);
 const tokenShapes = values['token-shapes']!;
 const [tokenShapeW, tokenShapeB] = tokenShapes ? head(SHAPES.length, 'token_shape_head') : [];
+const tokenCentres = values['token-centres']!;
+const [centreW, centreB] = tokenCentres ? head(2, 'centre_head') : [];
 
 /** A scene of `minObjects`-`maxObjects` objects of any shape, colour and size, wherever they fit. */
 function scene(rng: Rng): Scene {
@@ -153,14 +162,16 @@ function scene(rng: Rng): Scene {
 /**
  * Per patch, row-major: the index of the object covering it (-1: background, `patchOwners`),
  * 1 + that object's colour index (0: background) and that object's shape index (IGNORE:
- * background); per object that owns any patch, its shape index.
+ * background) and whether an object's centre lies in it (1, else 0: `centrePatches`); per object
+ * that owns any patch, its shape index.
  */
-function patchLabels(s: Scene): { owners: number[]; colors: number[]; patchShapes: number[]; shapes: number[] } {
+function patchLabels(s: Scene): { owners: number[]; colors: number[]; patchShapes: number[]; shapes: number[]; centres: number[] } {
   const owners = patchOwners(s, patch);
+  const centres = centrePatches(s, patch).map((o) => (o < 0 ? 0 : 1));
   const colors = owners.map((o) => (o < 0 ? 0 : 1 + COLOR_NAMES.indexOf(s.objects[o].color)));
   const patchShapes = owners.map((o) => (o < 0 ? IGNORE : SHAPES.indexOf(s.objects[o].shape)));
   const shapes = s.objects.map((o, i) => (owners.includes(i) ? SHAPES.indexOf(o.shape) : IGNORE));
-  return { owners, colors, patchShapes, shapes };
+  return { owners, colors, patchShapes, shapes, centres };
 }
 
 /** Shape logits [objects, shapes] from the mean of each object's tokens x [P, d] (0 for an object with no patch: its label is ignored). */
@@ -182,10 +193,18 @@ function tokens(s: Scene): Tensor {
   return hidden.narrow(0, 1, grid * grid);
 }
 
-/** Object shape accuracy, patch colour accuracy on object and background patches, and patch position accuracy on each, over `count` scenes of `rng`. */
-function heldOut(rng: Rng, count: number): { shape: number; color: number; background: number; objectPlaces: number; backgroundPlaces: number; tokenShape: number } {
+/**
+ * Object shape accuracy, patch colour accuracy on object and background patches, patch position
+ * accuracy on each, object patch shape accuracy, the share of centre patches flagged as centres, of
+ * other patches flagged, and of scenes whose flagged patches are exactly their centres, over `count`
+ * scenes of `rng`.
+ */
+function heldOut(rng: Rng, count: number): {
+  shape: number; color: number; background: number; objectPlaces: number; backgroundPlaces: number; tokenShape: number;
+  centres: number; falseCentres: number; centreScenes: number;
+} {
   let objects = 0, shapeRight = 0, objectPatches = 0, colorRight = 0, backgroundPatches = 0, backgroundRight = 0, tokenShapeRight = 0;
-  let objectPlaces = 0, backgroundPlaces = 0;
+  let objectPlaces = 0, backgroundPlaces = 0, centres = 0, centresFlagged = 0, others = 0, othersFlagged = 0, centreScenes = 0;
   noGrad(() => {
     for (let i = 0; i < count; i++) {
       const s = scene(rng);
@@ -198,6 +217,17 @@ function heldOut(rng: Rng, count: number): { shape: number; color: number; backg
         labels.patchShapes.forEach((label, t) => {
           if (label !== IGNORE && guess[t] === label) tokenShapeRight++;
         });
+      }
+      if (tokenCentres) {
+        const guess = argmax(linear(x, centreW!, centreB!), -1).toFloat32Array();
+        let exact = true;
+        labels.centres.forEach((label, t) => {
+          if (label === 1) centres++;
+          else others++;
+          if (guess[t] === 1) label === 1 ? centresFlagged++ : othersFlagged++;
+          if (guess[t] !== label) exact = false;
+        });
+        if (exact) centreScenes++;
       }
       if (position) {
         const rowGuess = argmax(linear(x, rowW!, rowB!), -1).toFloat32Array();
@@ -224,13 +254,15 @@ function heldOut(rng: Rng, count: number): { shape: number; color: number; backg
       });
     }
   });
-  return { shape: shapeRight / objects, color: colorRight / objectPatches, background: backgroundRight / backgroundPatches, objectPlaces: objectPlaces / objectPatches, backgroundPlaces: backgroundPlaces / backgroundPatches, tokenShape: tokenShapeRight / objectPatches };
+  return { shape: shapeRight / objects, color: colorRight / objectPatches, background: backgroundRight / backgroundPatches, objectPlaces: objectPlaces / objectPatches, backgroundPlaces: backgroundPlaces / backgroundPatches, tokenShape: tokenShapeRight / objectPatches,
+    centres: centresFlagged / centres, falseCentres: othersFlagged / others, centreScenes: centreScenes / count,
+  };
 }
 
 const pct = (v: number): string => `${(100 * v).toFixed(1)} %`;
 const report = (step: number, loss: number): void => {
   const acc = heldOut(mulberry32(seed + 1_000_000), 64);
-  console.log(`step ${step}/${steps}  loss ${loss.toFixed(4)}  held-out: object shapes ${pct(acc.shape)}, patch colours ${pct(acc.color)} on objects, ${pct(acc.background)} on background${position ? `; patch row and column ${pct(acc.objectPlaces)} on objects, ${pct(acc.backgroundPlaces)} on background` : ''}${tokenShapes ? `; object patch shapes ${pct(acc.tokenShape)}` : ''}`);
+  console.log(`step ${step}/${steps}  loss ${loss.toFixed(4)}  held-out: object shapes ${pct(acc.shape)}, patch colours ${pct(acc.color)} on objects, ${pct(acc.background)} on background${position ? `; patch row and column ${pct(acc.objectPlaces)} on objects, ${pct(acc.backgroundPlaces)} on background` : ''}${tokenShapes ? `; object patch shapes ${pct(acc.tokenShape)}` : ''}${tokenCentres ? `; centres flagged ${pct(acc.centres)}, other patches ${pct(acc.falseCentres)}, scenes exact ${pct(acc.centreScenes)}` : ''}`);
 };
 
 const optimizer = new AdamW({ weightDecay: 0 });
@@ -267,6 +299,15 @@ for (let step = 0; step < steps; step++) {
     if (tokenShapes && labels[i].patchShapes.some((v) => v !== IGNORE)) {
       loss = add(loss, scale(crossEntropy(linear(x, tokenShapeW!, tokenShapeB!), labels[i].patchShapes, { reduction: 'sum' }), 1 / objectPatches));
     }
+    if (tokenCentres) {
+      // Centre patches and the others weigh the same: 1-3 of 144 patches are centres.
+      const centreLogits = linear(x, centreW!, centreB!);
+      for (const centre of [1, 0]) {
+        const keep = labels[i].centres.map((v) => (v === centre ? v : IGNORE));
+        if (keep.every((v) => v === IGNORE)) continue;
+        loss = add(loss, scale(crossEntropy(centreLogits, keep), 1 / batch));
+      }
+    }
     lossSum += loss.toFloat32Array()[0];
     backward(loss);
   }
@@ -285,7 +326,7 @@ const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
 rmSync(tmp, { recursive: true, force: true });
 mkdirSync(tmp, { recursive: true });
 save(join(tmp, 'model.safetensors'), named, {
-  format: 'pt', adsc_vision_pretrained: `${steps} steps of ${batch} scenes, seed ${seed}${position ? `, position heads (${position})` : ''}${values['grid-position'] ? `, grid code ${values['grid-position']}` : ''}${tokenShapes ? ', token shape head' : ''}`, ...(values.tower ? { adsc_vision_tower_from: values.tower } : {}),
+  format: 'pt', adsc_vision_pretrained: `${steps} steps of ${batch} scenes, seed ${seed}${position ? `, position heads (${position})` : ''}${values['grid-position'] ? `, grid code ${values['grid-position']}` : ''}${tokenShapes ? ', token shape head' : ''}${tokenCentres ? ', token centre head' : ''}`, ...(values.tower ? { adsc_vision_tower_from: values.tower } : {}),
 });
 for (const f of readdirSync(from)) if (f.endsWith('.json')) copyFileSync(join(from, f), join(tmp, f));
 rmSync(out, { recursive: true, force: true });

@@ -9,7 +9,7 @@ export {
   type Color, type Layout, type Rng, type Scene, type SceneObject, type Shape,
 } from './scene.js';
 export { inside, renderScene, type RgbPixels } from './render.js';
-export { patchOwners, readingOrder } from './patches.js';
+export { centrePatches, patchOwners, readingOrder } from './patches.js';
 export { encodePng } from './png.js';
 export { ANSWERS, MAX_COUNT, QUESTION_TYPES, RELATION_MARGIN, allQuestions, answer, questionText, side, type Question, type QuestionType } from './questions.js';
 export { describeLayout, generateExample, possible, type Example } from './generate.js';

@@ -39,3 +39,22 @@ export function readingOrder(scene: Scene, patch: number): SceneObject[] {
   const row = (o: SceneObject) => Math.floor(o.y / patch);
   return [...scene.objects].sort((a, b) => row(a) - row(b) || a.x - b.x);
 }
+
+/**
+ * Per patch, row-major: the index of the object whose centre lies in it, or -1. One patch per object,
+ * so a tower that flags these patches lets a reader count objects by counting flagged tokens, where
+ * an object's owned patches (`patchOwners`) number 4 to 25 with its size and place. At 20 px and
+ * larger two centres are at least 22 px apart and never share a 14 px patch; smaller objects may,
+ * and then the later one holds it.
+ */
+export function centrePatches(scene: Scene, patch: number): number[] {
+  const grid = Math.floor(scene.imageSize / patch);
+  const centres = new Array<number>(grid * grid).fill(-1);
+  scene.objects.forEach((o, i) => {
+    const row = Math.min(grid - 1, Math.floor(o.y / patch));
+    const column = Math.min(grid - 1, Math.floor(o.x / patch));
+    centres[row * grid + column] = i;
+  });
+  return centres;
+}
+

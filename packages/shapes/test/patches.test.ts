@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { patchOwners, readingOrder, type Scene } from '../src/index.js';
+import { centrePatches, patchOwners, readingOrder, type Scene } from '../src/index.js';
 
 /** The patches (row, column) of a 12 x 12 grid that `owners` gives to object `i`. */
 const patchesOf = (owners: number[], i: number) => owners.flatMap((o, t) => (o === i ? [[Math.floor(t / 12), t % 12]] : []));
@@ -46,5 +46,28 @@ describe('readingOrder', () => {
     // y 15 and 27 are both in row 1 (14 <= y < 28), so the higher one does not come first.
     const scene: Scene = { imageSize: 168, objects: [at('red', 100, 15), at('green', 40, 27), at('blue', 70, 60)] };
     expect(readingOrder(scene, 14).map((o) => o.color)).toEqual(['green', 'red', 'blue']);
+  });
+});
+
+describe('centrePatches', () => {
+  it('flags the one patch under each object centre with that object, and no other', () => {
+    // Centres (21, 21) -> row 1, column 1 (patch 13); (150, 100) -> row 7, column 10 (patch 94).
+    const scene: Scene = {
+      imageSize: 168,
+      objects: [
+        { shape: 'square', color: 'red', size: 28, x: 21, y: 21 },
+        { shape: 'circle', color: 'blue', size: 56, x: 150, y: 100 },
+      ],
+    };
+    const centres = centrePatches(scene, 14);
+    expect(centres[13]).toBe(0);
+    expect(centres[94]).toBe(1);
+    expect(centres.filter((c) => c === -1)).toHaveLength(144 - 2);
+  });
+
+  it('puts a centre on a patch border in the patch to its right and below', () => {
+    // x = y = 28 is the first pixel of row 2, column 2 (patch 26).
+    const scene: Scene = { imageSize: 168, objects: [{ shape: 'circle', color: 'red', size: 20, x: 28, y: 28 }] };
+    expect(centrePatches(scene, 14).indexOf(0)).toBe(26);
   });
 });
