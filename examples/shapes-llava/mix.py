@@ -26,6 +26,15 @@ def describe_only(folder, limit=None, by='color'):
     json.dump(alone, open(f'{folder}/describe{suffix}-only.json', 'w'))
 
 
+def half_by_shape(folder, records, rng):
+    """RECORDS with each describe question (type "describe") asked by shape instead, as FOLDER's
+    describe-shape-only.json asks it for the same scene, where RNG (a random.Random) draws below 1/2;
+    one draw per describe question, in order."""
+    import json
+    by_shape = {r['id']: r for r in json.load(open(f'{folder}/describe-shape-only.json'))}
+    return [by_shape[r['id']] if r['type'] == 'describe' and rng.random() < 1 / 2 else r for r in records]
+
+
 def shuffled(out, files, seed):
     """OUT: the records of every question file in FILES (one folder's, so their images resolve
     alike) in one list, shuffled by Python's random with SEED."""

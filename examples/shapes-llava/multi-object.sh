@@ -129,7 +129,8 @@ describe_only() { PYTHONPATH=examples/shapes-llava python3 -c 'import sys; from 
 
 # data_dsc [mix]: 12,000 single-turn questions on scenes of 1-3 objects (seed 119) and each scene's
 # describe question alone (data-dsc/describe-only.json), for fdsc, fmix, fsel, fw and fu; with `mix`,
-# also data-dsc/mix.json, the two together shuffled (seed 122).
+# also data-dsc/mix.json, the two together shuffled (seed 122); with `shape`, also each scene's
+# describe question asked by shape (describe-shape.json, and describe-shape-only.json alone).
 data_dsc() {
   local flags=(--seed 119 --count 12000 --turns 1 --objects 1-3 --sizes 42,56) d=$WORK/data-dsc
   [ -d "$d" ] || adsc data shapes "${flags[@]}" --out "$d"
@@ -137,6 +138,9 @@ data_dsc() {
   [ -f "$d/describe-only.json" ] || describe_only "$d"
   [ "${1:-}" != mix ] || [ -f "$d/mix.json" ] || PYTHONPATH=examples/shapes-llava python3 -c 'import sys; from mix import shuffled; shuffled(sys.argv[1], sys.argv[2:], 122)' \
     "$d/mix.json" "$d/questions.json" "$d/describe-only.json"
+  [ "${1:-}" != shape ] || [ -f "$d/describe-shape-only.json" ] || {
+    script describe-turns "$d" "${flags[@]}" --by shape
+    describe_only "$d" "" shape; }
 }
 
 # fresh_bt: an untrained model (seed 120) with binding's tower put in: fdsc's and fmix's start.
@@ -303,16 +307,12 @@ PY
     # of its describe questions (seed 133) asked by shape instead ("What shape objects are there?",
     # "circle red square blue": a colour after each shape, a selection keyed by shape), lr 5e-4
     # (seed 134); fl, the control: the same 1,000 steps on f1's own set (seed 135).
-    fs) data_dsc
-        [ -f "$WORK/data-dsc/describe-shape-only.json" ] || {
-          script describe-turns "$WORK/data-dsc" --seed 119 --count 12000 --turns 1 --objects 1-3 --sizes 42,56 --by shape
-          describe_only "$WORK/data-dsc" "" shape; }
+    fs) data_dsc shape
         [ -f "$WORK/data-dsc/select-fs.json" ] || PYTHONPATH=examples/shapes-llava python3 - "$WORK/data-dsc" << 'PY'
 import json, random, sys
+from mix import half_by_shape
 d = sys.argv[1]
-rng = random.Random(133)
-by_shape = {r['id']: r for r in json.load(open(f'{d}/describe-shape-only.json'))}
-records = [by_shape[r['id']] if r['type'] == 'describe' and rng.random() < 1 / 2 else r for r in json.load(open(f'{d}/select-f1.json'))]
+records = half_by_shape(d, json.load(open(f'{d}/select-f1.json')), random.Random(133))
 json.dump(records, open(f'{d}/select-fs.json', 'w'))
 PY
         train fs f1 data-dsc/select-fs.json projector,llm 5e-4 20 1000 134 ;;
@@ -325,8 +325,8 @@ PY
     # with --token-shapes (lr 5e-4, seed 138; as pbt, 3k). dsp: the by-shape description alone on
     # tps, 400 steps at lr 1e-3 (seed 137); dsb, the control, the same on fs's own tower (seed 136).
     tps) tower tps fs --token-shapes --steps 400 --lr 5e-4 --seed 138 ;;
-    dsp) data_dsc; train dsp tps data-dsc/describe-shape-only.json projector,llm 1e-3 20 400 137 ;;
-    dsb) data_dsc; train dsb fs data-dsc/describe-shape-only.json projector,llm 1e-3 20 400 136 ;;
+    dsp) data_dsc shape; train dsp tps data-dsc/describe-shape-only.json projector,llm 1e-3 20 400 137 ;;
+    dsb) data_dsc shape; train dsb fs data-dsc/describe-shape-only.json projector,llm 1e-3 20 400 136 ;;
     # Does the token-shapes tower carry over to the colour questions? fsp: tps (fs's projector and
     # decoder on that tower) for 250 steps on fs's set at lr 5e-4 (seed 139); fsc, the control, fs on
     # its own tower, the same 250 steps (seed 140).
@@ -337,17 +337,13 @@ PY
     # (frozen), 1,200 steps at lr 1e-3 (50 warm-up, seed 142) on every single-turn question of fdsc's
     # scenes (seed 119) and one describe question per scene, by colour or by shape at random (seed
     # 141), shuffled: 24,000 records.
-    fta) data_dsc
-         [ -f "$WORK/data-dsc/describe-shape-only.json" ] || {
-           script describe-turns "$WORK/data-dsc" --seed 119 --count 12000 --turns 1 --objects 1-3 --sizes 42,56 --by shape
-           describe_only "$WORK/data-dsc" "" shape; }
+    fta) data_dsc shape
          [ -f "$WORK/data-dsc/both.json" ] || PYTHONPATH=examples/shapes-llava python3 - "$WORK/data-dsc" << 'PY'
 import json, random, sys
+from mix import half_by_shape
 d = sys.argv[1]
 rng = random.Random(141)
-by_shape = {r['id']: r for r in json.load(open(f'{d}/describe-shape-only.json'))}
-records = json.load(open(f'{d}/questions.json'))
-records += [by_shape[r['id']] if rng.random() < 1 / 2 else r for r in json.load(open(f'{d}/describe-only.json'))]
+records = json.load(open(f'{d}/questions.json')) + half_by_shape(d, json.load(open(f'{d}/describe-only.json')), rng)
 rng.shuffle(records)
 json.dump(records, open(f'{d}/both.json', 'w'))
 PY
