@@ -24,4 +24,4 @@ export {
   shapesTokenizerConfig, shapesTokenizerJson, shapesVocabulary, words,
 } from './vocabulary.js';
 export { SHAPES_LLAVA_SIZES, TEXT, VISION, initShapesLlava, type LlavaSizes, shapesLlavaConfig, shapesLlavaFiles, shapesPreprocessorConfig, writeShapesLlava } from './shapes-llava.js';
-export { DESCRIBE_QUESTIONS, describeScene, type DescribeOrder } from './describe.js';
+export { DESCRIBE_QUESTIONS, describeScene, sceneText, type DescribeOrder } from './describe.js';

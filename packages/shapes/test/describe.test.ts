@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DESCRIBE_QUESTIONS, describeScene, shapesVocabulary, words, type Scene } from '../src/index.js';
+import { DESCRIBE_QUESTIONS, describeScene, sceneText, shapesVocabulary, words, type Scene } from '../src/index.js';
 
 const at = (shape: Scene['objects'][number]['shape'], color: Scene['objects'][number]['color'], x: number) => ({ shape, color, size: 42, x, y: 84 });
 
@@ -31,5 +31,27 @@ describe('describeScene', () => {
 
   it('asks the two orders with different questions', () => {
     expect(DESCRIBE_QUESTIONS.color).not.toBe(DESCRIBE_QUESTIONS.shape);
+  });
+});
+
+describe('sceneText', () => {
+  const placed = (shape: Scene['objects'][number]['shape'], color: Scene['objects'][number]['color'], x: number, y: number) => ({ shape, color, size: 42, x, y });
+
+  it('names every object as colour then shape, in the order their patches are read: row of the centre, then x', () => {
+    // Rows of 14 px: y 30 is row 2, y 40 row 2, y 100 row 7; within row 2 the smaller x comes first.
+    const scene: Scene = { imageSize: 168, objects: [placed('circle', 'red', 30, 100), placed('square', 'blue', 120, 40), placed('triangle', 'green', 60, 30)] };
+    expect(sceneText(scene)).toBe('green triangle blue square red circle');
+  });
+
+  it('reads rows of 14 px patches at 168 px whatever the image size', () => {
+    // At 336 px a patch row is 28 px: y 50 and y 30 share row 1, so x decides.
+    const scene: Scene = { imageSize: 336, objects: [placed('square', 'cyan', 200, 30), placed('circle', 'yellow', 100, 50)] };
+    expect(sceneText(scene)).toBe('yellow circle cyan square');
+  });
+
+  it('uses only words the shapes-llava tokenizer has', () => {
+    const vocabulary = new Set(shapesVocabulary());
+    const scene: Scene = { imageSize: 168, objects: [placed('triangle', 'purple', 20, 20), placed('square', 'green', 90, 90)] };
+    for (const word of words(sceneText(scene))) expect(vocabulary.has(word), word).toBe(true);
   });
 });

@@ -1,0 +1,66 @@
+/**
+ * Shapes VQA with the scene written out instead of drawn: text-only records for pretraining the
+ * decoder, the way an LLM is pretrained on text before LLaVA ever shows it an image.
+ *
+ * The fresh shapes-llava decoders learn one-object questions but never learn to look up the object a
+ * question names among several (docs/shapes.md, 3l-3p): on two objects they answer about the first,
+ * and exists and count stay at chance even when trained alone. Those are two-step lookups (gather
+ * the question's words at the last position, then match them against the context), the circuit a
+ * pretrained LLM brings to LLaVA and a decoder trained from scratch on images must find at the same
+ * time as it learns to read the projector's tokens. Here it can be learnt on its own, cheaply: each
+ * record's context is its scene as text (`sceneText`: every object as "colour shape" in reading
+ * order, the order its image tokens reach the decoder), followed by the question:
+ *
+ *   USER: blue square red circle How many circles are there? ASSISTANT: 1</s>
+ *
+ *   npx tsx packages/shapes/scripts/text-scenes.ts OUT.json --seed S --count N [--objects 1-3] [--sizes 42,56] [--types color,shape,count,exists]
+ *
+ * The scenes and questions are generateShapes' (balanced answers, distractors that defeat
+ * shortcuts); the records have no "image", which `adsc train` accepts. Relation questions are left
+ * out by default: the text does not say where the objects are.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { generateShapes, sceneText } from '../src/index.js';
+import { layoutOrExit, typesOrExit } from './layout-args.js';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    seed: { type: 'string' },
+    count: { type: 'string' },
+    objects: { type: 'string' },
+    sizes: { type: 'string' },
+    types: { type: 'string', default: 'color,shape,count,exists' },
+  },
+});
+if (positionals.length !== 1 || values.seed === undefined || values.count === undefined) {
+  console.error('usage: text-scenes.ts OUT.json --seed S --count N [--objects MIN-MAX] [--sizes PX,PX] [--types T,T]');
+  process.exit(2);
+}
+const out = positionals[0];
+if (existsSync(out)) {
+  console.error(`error: ${out} exists; choose a new file`);
+  process.exit(2);
+}
+const layout = layoutOrExit(values.objects, values.sizes);
+const types = typesOrExit(values.types);
+
+let records;
+try {
+  records = generateShapes({ seed: Number(values.seed), count: Number(values.count), layout, types });
+} catch (e) {
+  if (!(e instanceof RangeError)) throw e;
+  console.error(`error: ${e.message}`);
+  process.exit(2);
+}
+const written = records.map((r) => ({
+  id: r.id,
+  type: r.type,
+  conversations: [
+    { from: 'human', value: `${sceneText(r.scene)} ${r.text}` },
+    { from: 'gpt', value: r.answer },
+  ],
+}));
+writeFileSync(out, `${JSON.stringify(written, null, 1)}\n`);
+console.log(`wrote ${out}: ${written.length} text-only records (${types.join(', ')}), e.g. "${written[0].conversations[0].value}" -> ${written[0].conversations[1].value}`);
