@@ -3,14 +3,15 @@
  * `{"id", "image", "type"?, "conversations": [{"from": "human", "value": "<image>\n{question}"},
  * {"from": "gpt", "value": "{answer}"}]}`. The first human turn is the question (the `<image>`
  * placeholder removed, wherever it stands) and the gpt turn after it the reference answer. Records
- * without a `type` count as type "all". Every error names the file, the record and the field.
+ * without a `type` count as type "all". A record without `image` is a text-only question, and its
+ * question must then hold no `<image>`. Every error names the file, the record and the field.
  */
 import { readFileSync } from 'node:fs';
 
 export interface EvalRecord {
   id: string;
-  /** Image path relative to the image folder. */
-  image: string;
+  /** Image path relative to the image folder; absent for a text-only question. */
+  image?: string;
   type: string;
   question: string;
   answer: string;
@@ -47,10 +48,12 @@ function parseRecord(raw: unknown, where: string): EvalRecord {
   const gpt = turns[human + 1] as { from?: unknown; value?: unknown } | undefined;
   if (gpt?.from !== 'gpt') fail(`field "conversations" has no gpt turn after the first human turn`);
   const question = text(`conversations[${human}].value`, (turns[human] as { value?: unknown }).value);
-  if (!question.includes('<image>')) fail(`field "conversations[${human}].value" has no <image> placeholder`);
+  const image = r.image === undefined ? undefined : text('image');
+  if (image !== undefined && !question.includes('<image>')) fail(`field "conversations[${human}].value" has no <image> placeholder`);
+  if (image === undefined && question.includes('<image>')) fail(`field "conversations[${human}].value" holds <image> but the record has no "image"`);
   return {
     id,
-    image: text('image'),
+    ...(image === undefined ? {} : { image }),
     type: r.type === undefined ? 'all' : text('type'),
     question: question.replace('<image>', '').trim(),
     answer: text(`conversations[${human + 1}].value`, gpt!.value),

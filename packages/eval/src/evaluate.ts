@@ -11,7 +11,8 @@
  * `evaluate` takes an already loaded `Llava`, so a caller can change the model first (for example
  * merge a LoRA adapter into it) and evaluate the result the same way.
  *
- * Blind mode answers without the image: the pixel values are all zero, which is the image
+ * A record without an image is asked as text alone (no image token, no vision tokens; its cost is
+ * the text's). Blind mode answers without the image: the pixel values are all zero, which is the image
  * normalisation's mean colour everywhere. The model still gets its full run of vision tokens, so
  * the prompt, the token count and the cost are unchanged; only the information is gone.
  */
@@ -45,11 +46,12 @@ export function evaluate(model: Llava, tokenizer: LlavaTokenizer, records: reado
   const tally = emptyTally();
   const start = performance.now();
   records.forEach((record, i) => {
-    const ids = tokenizer.encode(formatPrompt(template, record.question, true));
-    const pixels = blank ?? model.pixels(readImage(join(opts.imageFolder, record.image)));
+    const image = record.image !== undefined;
+    const ids = tokenizer.encode(formatPrompt(template, record.question, image));
+    const pixels = !image ? undefined : (blank ?? model.pixels(readImage(join(opts.imageFolder, record.image!))));
     const r = generate(model, ids, pixels, { maxNewTokens, schedule });
     const prediction = r.outputIds.length > 0 ? tokenizer.decode(r.outputIds) : '';
-    const { scheduled: counted, baseline: full } = countRun(cfg, schedule, r);
+    const { scheduled: counted, baseline: full } = countRun(cfg, schedule, r, { image });
     const scored: Scored = {
       type: record.type,
       answer: record.answer,

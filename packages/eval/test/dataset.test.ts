@@ -26,6 +26,21 @@ describe('readDataset', () => {
     expect(readDataset(file([{ id: 7, image: 'x.png', conversations: conversation('<image>\nQ?', 'a') }]))[0]).toMatchObject({ id: '7', type: 'all' });
   });
 
+  it('reads a record without "image" as a text-only question', () => {
+    const [r] = readDataset(file([{ id: 't', type: 'exists', conversations: conversation('red circle Is there a red circle?', 'yes') }]));
+    expect(r).toEqual({ id: 't', type: 'exists', question: 'red circle Is there a red circle?', answer: 'yes' });
+  });
+
+  it('names a text-only record whose question holds <image>', () => {
+    const path = file([{ id: 't', conversations: conversation('<image>\nQ?', 'a') }]);
+    expect(() => readDataset(path)).toThrow(`${path} record 0 (id t): field "conversations[0].value" holds <image> but the record has no "image"`);
+  });
+
+  it('names a record with an image whose question has no <image>', () => {
+    const path = file([{ id: 'i', image: 'x.png', conversations: conversation('Q?', 'a') }]);
+    expect(() => readDataset(path)).toThrow(`${path} record 0 (id i): field "conversations[0].value" has no <image> placeholder`);
+  });
+
   it('names the file, record and field at fault', () => {
     const path = file([
       { id: 'ok', image: 'x.png', conversations: conversation('<image>\nQ?', 'a') },

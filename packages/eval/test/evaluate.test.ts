@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Llava, LlavaTokenizer, countSchedule, formatPrompt, parseSchedule } from '@adsc/model';
+import { Llava, LlavaTokenizer, countPrefill, countSchedule, formatPrompt, parseSchedule } from '@adsc/model';
 import { writeShapes } from '@adsc/shapes';
 import { blindPixels, evaluate, readDataset, shard, type EvalRecord } from '../src/index.js';
 import { writeAlwaysYesModel } from './always-yes.js';
@@ -63,6 +63,19 @@ describe('evaluate', { timeout: 120_000 }, () => {
     const seeing = evaluate(model, tokenizer, records.slice(0, 2), { imageFolder: folder });
     expect(blind.flops).toEqual(seeing.flops);
     expect(blind.kv).toEqual(seeing.kv);
+  });
+
+  it('asks a record without an image as text alone, at the cost of its text tokens only', () => {
+    const text: EvalRecord = { id: 't', type: 'exists', question: 'red circle Is there a red circle?', answer: 'yes' };
+    const schedule = parseSchedule('adsc:2=1/4,5=1/9', { numLayers: 6 });
+    const predictions: string[] = [];
+    const t = evaluate(model, tokenizer, [text], { imageFolder: '/nonexistent', schedule, onScored: (_, r) => predictions.push(r.prediction) });
+    expect(predictions).toEqual(['yes']);
+    const n = tokenizer.encode(formatPrompt('llava-hf', text.question, false)).length;
+    const layers = model.config.text.numLayers;
+    const textOnly = countPrefill(model.config, new Array<number>(layers).fill(n), new Array<number>(layers).fill(0), { image: false });
+    expect(t.flops).toEqual({ scheduled: textOnly.total, baseline: textOnly.total });
+    expect(t.kv).toEqual({ scheduled: textOnly.kvCacheElements, baseline: textOnly.kvCacheElements });
   });
 
   it('names the image it cannot read', () => {
