@@ -67,6 +67,17 @@
 #   dsp, dsb  the by-shape description alone, 400 steps at lr 1e-3, on tps's tower (dsp) and on
 #          fs's own (dsb): does a selection keyed by shape need tokens that carry their shape?
 #   fsp, fsc  fs's set 250 more steps on tps's tower (fsp) and on fs's own (fsc)
+#   fta    a fresh decoder (init120's) on tps's tower, every question of fdsc's scenes and one
+#          description per scene (by colour or by shape), 1,200 steps at lr 1e-3
+#   tcs    tps's tower 600 more steps alone with --token-shapes and --token-centres (one flagged
+#          token per object)
+#   ftc    fta's run on tcs's tower: what the centre flag adds
+#   xtc, ctc  exists alone, count alone, 300 steps from fresh-tcs: can a fresh decoder learn them at
+#          all on tokens that carry colour, shape and a centre flag?
+#   lmt    a fresh decoder (init120's) pretrained on text alone: 40,000 scenes written out as words
+#          ("blue square red circle", text-scenes.ts, seed 146) with a colour, shape, count or exists
+#          question each, 1,500 steps of batch 32 at lr 1e-3: the lookup by words, learnt before any image
+#   xlm    xtc from lmt's decoder (lm-tcs: lmt on tcs's tower, init120's projector)
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -83,7 +94,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 fc fs fl tps dsp dsb fsp fsc fta tcs ftc scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 fc fs fl tps dsp dsb fsp fsc fta tcs ftc xtc ctc lmt xlm scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -358,6 +369,25 @@ PY
     ftc) [ -f "$WORK/data-dsc/both.json" ] || { echo "ftc: run fta first (data-dsc/both.json)"; exit 2; }
          [ -f "$WORK/fresh-tcs/model.safetensors" ] || { fresh_bt; script pretrain-vision "$WORK/init120" "$WORK/fresh-tcs" --tower "$WORK/tcs" --steps 0 --warmup 0; }
          train ftc fresh-tcs data-dsc/both.json projector,llm 1e-3 50 1200 142 ;;
+    # Can a fresh decoder learn exists (xtc) or count (ctc) alone on tcs's tower, whose tokens carry
+    # colour, shape and a centre flag? The 2,000 questions of that type in fdsc's scenes, 300 steps
+    # at lr 1e-3 (30 warm-up; seeds 144, 145) from fresh-tcs.
+    xtc|ctc) data_dsc
+         type=$([ "$step" = xtc ] && echo exists || echo count)
+         [ -f "$WORK/data-dsc/$type.json" ] || python3 -c 'import json, sys; d, t = sys.argv[1:]; json.dump([r for r in json.load(open(f"{d}/questions.json")) if r["type"] == t], open(f"{d}/{t}.json", "w"))' "$WORK/data-dsc" "$type"
+         train "$step" fresh-tcs "data-dsc/$type.json" projector,llm 1e-3 30 300 $([ "$step" = xtc ] && echo 144 || echo 145) ;;
+    # xtc stays at the loss of a coin flip and answers "yes" to everything; ctc's counts barely follow
+    # the image. A pretrained LLM brings LLaVA the lookup these need (gather the question's words at
+    # the last position, then find them in the context); a decoder trained from scratch must find it
+    # while it learns to read the projector's tokens. lmt learns it on text alone, where the scene is
+    # its words (text-scenes.ts: 40,000 records, seed 146; batch 32, seed 146); xlm then repeats
+    # xtc from its decoder, the projector init120's as before.
+    lmt) [ -f "$WORK/text146.json" ] || script text-scenes "$WORK/text146.json" --seed 146 --count 40000 --objects 1-3 --sizes 42,56
+         fresh_bt
+         train lmt init120 text146.json llm 1e-3 50 1500 146 --batch-size 32 --save-every 250 ;;
+    xlm) finished "$WORK/lmt" 1500 || { echo "xlm: run lmt and xtc first"; exit 2; }
+         [ -f "$WORK/lm-tcs/model.safetensors" ] || script pretrain-vision "$WORK/lmt" "$WORK/lm-tcs" --tower "$WORK/tcs" --steps 0 --warmup 0
+         train xlm lm-tcs data-dsc/exists.json projector,llm 1e-3 30 300 144 ;;
     scores)
       for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4" "$WORK/fmix" "$WORK/fsel" "$WORK/fw" "$WORK/fu" "$WORK/fa" "$WORK/f1" "$WORK/fc"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
@@ -402,10 +432,21 @@ PY
         score --model "$model" --data "$WORK/sel42/questions.json" --predictions "$WORK/$(basename "$model")-sel42.jsonl" > /dev/null
         echo "== $model"; script selection-errors "$WORK/$(basename "$model")-sel42.jsonl" 42 400 2 42,56 color,shape
       done
+      # 3p: 400 count and exists questions (seed 43), the counts as a table of right against answered.
+      [ -d "$WORK/ce43" ] || adsc data shapes --seed 43 --count 400 --turns 1 --objects 1-3 --sizes 42,56 --types count,exists --out "$WORK/ce43"
+      for model in fl fta ftc xtc ctc xlm; do
+        [ -d "$WORK/$model" ] || continue
+        score --model "$WORK/$model" --data "$WORK/ce43/questions.json" --predictions "$WORK/$model-ce43.jsonl"
+        script binding-errors "$WORK/$model-ce43.jsonl"
+      done
+      for model in fta ftc; do score --model "$WORK/$model" --data "$WORK/val13/questions.json"; done
+      # 3q: text-only questions on 400 held-out scenes written as words (seed 147).
+      [ -f "$WORK/text147.json" ] || script text-scenes "$WORK/text147.json" --seed 147 --count 400 --objects 1-3 --sizes 42,56
+      score --model "$WORK/lmt" --data "$WORK/text147.json"
       for schedule in 'adsc:2=1/2,4=1/2' 'adsc:1=1/36' 'fastv:K=1,R=0.97222'; do
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
       done
       ;;
-    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, dsc3, fdsc, fmix, fsel, fw, fu, fa, f1, fc, fs, fl, tps, dsp, dsb, fsp, fsc, scores)" >&2; exit 2 ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, dsc3, fdsc, fmix, fsel, fw, fu, fa, f1, fc, fs, fl, tps, dsp, dsb, fsp, fsc, fta, tcs, ftc, xtc, ctc, lmt, xlm, scores)" >&2; exit 2 ;;
   esac
 done
