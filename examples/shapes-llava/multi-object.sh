@@ -89,7 +89,9 @@
 # t8 50, i8 66, d8 69 (two at a time, beside CI for part), dsc 26, r4 28; dsc3 58 for 560 steps, fdsc
 # 90 for 900 steps and fmix 57 (two at a time, beside CI for part), fsel 19 alone; data-dsc 3 min; fw and fu
 # 62 each, fa and f1 27 each (two at a time); fs and fl 67 each, tps 20, dsb 34 and dsp 32 (two at a
-# time, beside scoring and CI for part), fsp and fsc 16 each; each evaluation of 600 questions 1.5-3 min.
+# time, beside scoring and CI for part), fsp and fsc 16 each; fta 121 for 1,200 steps and ftc (stopped
+# at step 793) side by side, tcs 38, xtc 20 and ctc 21 side by side, lmt 36 and xlm 15 (beside the PyTorch
+# replica); each evaluation of 600 questions 1.5-3 min (of 400 text questions 8 s).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
