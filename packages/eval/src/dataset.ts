@@ -4,7 +4,9 @@
  * {"from": "gpt", "value": "{answer}"}]}`. The first human turn is the question (the `<image>`
  * placeholder removed, wherever it stands) and the gpt turn after it the reference answer. Records
  * without a `type` count as type "all". A record without `image` is a text-only question, and its
- * question must then hold no `<image>`. Every error names the file, the record and the field.
+ * question must then hold no `<image>`. A record may give its image as words instead
+ * (`"patch_words"`: one string per vision token, "" for none; Llava.embedPatchWords), never both.
+ * Every error names the file, the record and the field.
  */
 import { readFileSync } from 'node:fs';
 
@@ -12,6 +14,8 @@ export interface EvalRecord {
   id: string;
   /** Image path relative to the image folder; absent for a text-only question. */
   image?: string;
+  /** The image as words, one string per vision token (instead of `image`). */
+  patchWords?: string[];
   type: string;
   question: string;
   answer: string;
@@ -49,13 +53,24 @@ function parseRecord(raw: unknown, where: string): EvalRecord {
   if (gpt?.from !== 'gpt') fail(`field "conversations" has no gpt turn after the first human turn`);
   const question = text(`conversations[${human}].value`, (turns[human] as { value?: unknown }).value);
   const image = r.image === undefined ? undefined : text('image');
-  if (image !== undefined && !question.includes('<image>')) fail(`field "conversations[${human}].value" has no <image> placeholder`);
-  if (image === undefined && question.includes('<image>')) fail(`field "conversations[${human}].value" holds <image> but the record has no "image"`);
+  const patchWords = r.patch_words === undefined ? undefined : words(r.patch_words, fail);
+  if (image !== undefined && patchWords !== undefined) fail('has both "image" and "patch_words"; give one or the other');
+  const pictured = image !== undefined || patchWords !== undefined;
+  if (pictured && !question.includes('<image>')) fail(`field "conversations[${human}].value" has no <image> placeholder`);
+  if (!pictured && question.includes('<image>')) fail(`field "conversations[${human}].value" holds <image> but the record has no "image"`);
   return {
     id,
     ...(image === undefined ? {} : { image }),
+    ...(patchWords === undefined ? {} : { patchWords }),
     type: r.type === undefined ? 'all' : text('type'),
     question: question.replace('<image>', '').trim(),
     answer: text(`conversations[${human + 1}].value`, gpt!.value),
   };
+}
+
+function words(value: unknown, fail: (what: string) => never): string[] {
+  if (!Array.isArray(value)) return fail('field "patch_words" must be a list of strings, one per vision token');
+  const bad = value.findIndex((w) => typeof w !== 'string');
+  if (bad >= 0) fail(`field "patch_words[${bad}]" must be a string of words ("" for none)`);
+  return value as string[];
 }

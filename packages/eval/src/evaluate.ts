@@ -15,14 +15,18 @@
  * the text's). Blind mode answers without the image: the pixel values are all zero, which is the image
  * normalisation's mean colour everywhere. The model still gets its full run of vision tokens, so
  * the prompt, the token count and the cost are unchanged; only the information is gone.
+ *
+ * A record whose image is given as patch words (dataset.ts) is asked with their embeddings as its
+ * vision tokens (Llava.embedPatchWords); blind, every patch has no words. Its cost is counted as
+ * for an image, the tower's included: what a model that saw the picture would pay.
  */
 import { join } from 'node:path';
 import { zeros, type Tensor } from '@adsc/core';
 import {
   NO_SCHEDULE, countRun, formatPrompt, generate, readImage,
-  type Llava, type LlavaTokenizer, type Schedule, type TemplateName,
+  type ImageInput, type Llava, type LlavaTokenizer, type Schedule, type TemplateName,
 } from '@adsc/model';
-import type { EvalRecord } from './dataset.js';
+import { DatasetError, type EvalRecord } from './dataset.js';
 import { addScored, emptyTally, type Scored, type Tally } from './score.js';
 
 export interface EvaluateOptions {
@@ -46,10 +50,9 @@ export function evaluate(model: Llava, tokenizer: LlavaTokenizer, records: reado
   const tally = emptyTally();
   const start = performance.now();
   records.forEach((record, i) => {
-    const image = record.image !== undefined;
+    const image = record.image !== undefined || record.patchWords !== undefined;
     const ids = tokenizer.encode(formatPrompt(template, record.question, image));
-    const pixels = !image ? undefined : (blank ?? model.pixels(readImage(join(opts.imageFolder, record.image!))));
-    const r = generate(model, ids, pixels, { maxNewTokens, schedule });
+    const r = generate(model, ids, imageInput(model, tokenizer, record, opts.imageFolder, blank), { maxNewTokens, schedule });
     const prediction = r.outputIds.length > 0 ? tokenizer.decode(r.outputIds) : '';
     const { scheduled: counted, baseline: full } = countRun(cfg, schedule, r, { image });
     const scored: Scored = {
@@ -65,6 +68,21 @@ export function evaluate(model: Llava, tokenizer: LlavaTokenizer, records: reado
   });
   tally.seconds = (performance.now() - start) / 1000;
   return tally;
+}
+
+/**
+ * What the record's image token stands for: its image's pixels (or `blank`'s), its patch words as
+ * ids (none at all when blind: every patch zero), or nothing for a text-only question.
+ */
+function imageInput(model: Llava, tokenizer: LlavaTokenizer, record: EvalRecord, folder: string, blank: Tensor | undefined): ImageInput | undefined {
+  if (record.patchWords !== undefined) {
+    const { imageSize, patchSize } = model.config.vision;
+    const p = (imageSize / patchSize) ** 2;
+    if (record.patchWords.length !== p) throw new DatasetError(`record ${record.id}: "patch_words" has ${record.patchWords.length} entries, but the model has ${p} vision tokens`);
+    return record.patchWords.map((w) => (blank || w.trim() === '' ? [] : tokenizer.encode(w).slice(1)));
+  }
+  if (record.image === undefined) return undefined;
+  return blank ?? model.pixels(readImage(join(folder, record.image)));
 }
 
 /** Pixel values [3, S, S] of no image: all zero, i.e. the normalisation's mean colour everywhere. */

@@ -31,6 +31,21 @@ describe('readDataset', () => {
     expect(r).toEqual({ id: 't', type: 'exists', question: 'red circle Is there a red circle?', answer: 'yes' });
   });
 
+  it('reads a record whose image is given as patch words', () => {
+    const [r] = readDataset(file([{ id: 'p', type: 'exists', patch_words: ['red circle', ''], conversations: conversation('<image>\nIs there a red circle?', 'yes') }]));
+    expect(r).toEqual({ id: 'p', type: 'exists', patchWords: ['red circle', ''], question: 'Is there a red circle?', answer: 'yes' });
+  });
+
+  it('names a record with both an image and patch words', () => {
+    const path = file([{ id: 'b', image: 'x.png', patch_words: [''], conversations: conversation('<image>\nQ?', 'a') }]);
+    expect(() => readDataset(path)).toThrow(`${path} record 0 (id b): has both "image" and "patch_words"; give one or the other`);
+  });
+
+  it('names a patch word that is not a string', () => {
+    const path = file([{ id: 'w', patch_words: ['red circle', 7], conversations: conversation('<image>\nQ?', 'a') }]);
+    expect(() => readDataset(path)).toThrow(`${path} record 0 (id w): field "patch_words[1]" must be a string of words ("" for none)`);
+  });
+
   it('names a text-only record whose question holds <image>', () => {
     const path = file([{ id: 't', conversations: conversation('<image>\nQ?', 'a') }]);
     expect(() => readDataset(path)).toThrow(`${path} record 0 (id t): field "conversations[0].value" holds <image> but the record has no "image"`);

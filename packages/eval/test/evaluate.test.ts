@@ -78,6 +78,23 @@ describe('evaluate', { timeout: 120_000 }, () => {
     expect(t.kv).toEqual({ scheduled: textOnly.kvCacheElements, baseline: textOnly.kvCacheElements });
   });
 
+  it('asks a record given as patch words with their embeddings as its vision tokens, at an image\'s cost', () => {
+    const { imageSize, patchSize } = model.config.vision;
+    const words = Array.from({ length: (imageSize / patchSize) ** 2 }, (_, p) => (p % 3 === 0 ? 'red circle' : ''));
+    const { image: _, ...noImage } = records[0];
+    const predictions: string[] = [];
+    const asWords = evaluate(model, tokenizer, [{ ...noImage, patchWords: words }], { imageFolder: '/nonexistent', onScored: (_, r) => predictions.push(r.prediction) });
+    const seeing = evaluate(model, tokenizer, records.slice(0, 1), { imageFolder: folder });
+    expect(predictions).toEqual(['yes']);
+    expect(asWords.flops).toEqual(seeing.flops);
+    expect(asWords.kv).toEqual(seeing.kv);
+  });
+
+  it('names a record whose patch words do not match the model\'s vision tokens', () => {
+    const { image: _, ...noImage } = records[0];
+    expect(() => evaluate(model, tokenizer, [{ ...noImage, patchWords: ['red circle'] }], { imageFolder: folder })).toThrow('record a: "patch_words" has 1 entries, but the model has');
+  });
+
   it('names the image it cannot read', () => {
     const bad = [{ ...records[0], image: 'no/such/file.png' }];
     expect(() => evaluate(model, tokenizer, bad, { imageFolder: folder })).toThrow(`${join(folder, 'no/such/file.png')}: no such file`);

@@ -5,8 +5,8 @@
  * restricted to the smallest set whose probability reaches top-p, from a seeded generator so a run
  * can be repeated. Generation stops after an end-of-sequence token or `maxNewTokens`.
  */
-import { mulberry32, type Tensor } from '@adsc/core';
-import type { Llava, PrefillResult } from './llava.js';
+import { mulberry32 } from '@adsc/core';
+import type { ImageInput, Llava, PrefillResult } from './llava.js';
 import { NO_SCHEDULE, type Schedule } from './schedule/schedule.js';
 
 export interface GenerateOptions {
@@ -39,7 +39,7 @@ export interface GenerateResult extends Omit<PrefillResult, 'logits' | 'cache'> 
   timings: Timings;
 }
 
-export function generate(model: Llava, inputIds: readonly number[], pixels: Tensor | undefined, opts: GenerateOptions = {}): GenerateResult {
+export function generate(model: Llava, inputIds: readonly number[], image: ImageInput | undefined, opts: GenerateOptions = {}): GenerateResult {
   const { maxNewTokens = 32, temperature = 0, topP = 1, seed = 0, schedule = NO_SCHEDULE } = opts;
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) throw new RangeError(`maxNewTokens must be an integer >= 0, got ${maxNewTokens}`);
   if (!(temperature >= 0)) throw new RangeError(`temperature must be >= 0, got ${temperature}`);
@@ -47,7 +47,7 @@ export function generate(model: Llava, inputIds: readonly number[], pixels: Tens
   const choose = temperature > 0 ? sampler(temperature, topP, seed) : argmax;
 
   let t0 = performance.now();
-  const features = pixels ? model.encodeImage(pixels) : undefined;
+  const features = image === undefined ? undefined : model.imageFeatures(image);
   const vision = performance.now() - t0;
 
   t0 = performance.now();

@@ -12,7 +12,7 @@ export { DecoderLayer, LlamaDecoder } from './llama.js';
 export { ClipEncoderLayer, ClipVisionTower } from './clip.js';
 export { Projector } from './projector.js';
 export { PromptError, mergeImage, range, stemLength, withBranches, type Sequence } from './sequence.js';
-export { Llava, checkpointBytes, type DecoderRun, type DecoderRunOptions, type LoadOptions, type PrefillResult } from './llava.js';
+export { Llava, checkpointBytes, type DecoderRun, type DecoderRunOptions, type ImageInput, type LoadOptions, type PatchWords, type PrefillResult } from './llava.js';
 export { IGNORE_INDEX, labelCount, lmLoss, type LabelledExample, type LossOptions, type LossResult } from './lm-loss.js';
 export {
   LimitError, MAX_RESIZE_FACTOR, PIL_MAX_IMAGE_PIXELS, availableMemory, cappedThreads, checkContext, checkImageDimensions, checkMemoryPlan,

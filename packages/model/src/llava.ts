@@ -8,7 +8,7 @@
  * the sequence before any layer (ADSC, PyramidDrop) or ask a layer for its attention probabilities
  * (FastV). Decode steps then run one token through every layer against that layer's own cache.
  */
-import { Tensor, checkpoint, embedding } from '@adsc/core';
+import { Tensor, checkpoint, embedding, matmul, tensor, zeros } from '@adsc/core';
 import { openCheckpoint, type Checkpoint } from '@adsc/safetensors';
 import { ConfigError, readConfig, type LlavaConfig } from './config.js';
 import { availableMemory, checkMemoryPlan, planMemory } from './limits.js';
@@ -37,6 +37,11 @@ const PREFIXES = {
 };
 
 /** What the decoder layers did to a sequence (the same for prefill and training). */
+/** An image as words: per vision token, the ids of the words it shows (Llava.embedPatchWords). */
+export type PatchWords = readonly (readonly number[])[];
+/** What a prompt's image token stands for: pixel values [3, S, S] or patch words. */
+export type ImageInput = Tensor | PatchWords;
+
 export interface DecoderRun {
   /** The sequence after the last layer: hidden [T', d], positions, the vision span that survived. */
   seq: Sequence;
@@ -144,6 +149,29 @@ export class Llava {
     const hidden = this.vision.forward(pixels, this.config.visionFeatureLayer); // [P + 1, d_vision]
     const features = this.config.visionFeatureSelectStrategy === 'default' ? hidden.narrow(0, 1, hidden.shape[0] - 1) : hidden;
     return this.projector.forward(features); // [P, d_text]
+  }
+
+  /**
+   * Image features [P, d_text] given as words instead of pixels: row p is the sum of the embeddings
+   * of patch p's word ids ("red circle" -> embed(red) + embed(circle)), zero for a patch with none.
+   * An oracle projector whose tokens say exactly what each patch shows, in the image's layout: the
+   * decoder can learn to look objects up among its vision tokens before any tower can show them
+   * (docs/shapes.md, 3r). Gradients reach the embedding table.
+   */
+  embedPatchWords(words: PatchWords): Tensor {
+    const p = (this.config.vision.imageSize / this.config.vision.patchSize) ** 2;
+    if (words.length !== p) throw new PromptError(`patch words: ${words.length} patches given, but the vision tower has ${p} vision tokens`);
+    const flat = words.flat();
+    if (flat.length === 0) return zeros([p, this.config.text.hiddenSize]);
+    const sums = new Float32Array(p * flat.length); // [P, N]: 1 where word n belongs to patch p
+    let n = 0;
+    words.forEach((patch, row) => patch.forEach(() => (sums[row * flat.length + n++] = 1)));
+    return matmul(tensor(sums, [p, flat.length]), embedding(this.decoder.embedTokens, flat)); // [P, d]
+  }
+
+  /** Image features [P, d_text] of pixels [3, S, S] (encodeImage) or of patch words (embedPatchWords). */
+  imageFeatures(image: ImageInput): Tensor {
+    return image instanceof Tensor ? this.encodeImage(image) : this.embedPatchWords(image);
   }
 
   /** The prompt as the decoder's input sequence, image spliced in. */

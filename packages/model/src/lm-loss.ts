@@ -14,7 +14,7 @@
  * through the lm_head (a fraction of T when the prompt is long).
  */
 import { crossEntropy, indexSelect, type Tensor } from '@adsc/core';
-import type { DecoderRun, Llava } from './llava.js';
+import type { DecoderRun, Llava, PatchWords } from './llava.js';
 import type { Schedule } from './schedule/schedule.js';
 import { PromptError, withBranches, type Sequence } from './sequence.js';
 
@@ -24,8 +24,10 @@ export interface LabelledExample {
   inputIds: readonly number[];
   /** One per input id; -100 where nothing is predicted. */
   labels: readonly number[];
-  /** [3, S, S] when the prompt has an image token. */
+  /** [3, S, S] when the prompt has an image token (or `patchWords`). */
   pixels?: Tensor;
+  /** The image as words instead of pixels (Llava.embedPatchWords). */
+  patchWords?: PatchWords;
   /**
    * Independent turns: the ids end with branches of these lengths, each seeing only the stem before
    * them and itself (sequence.ts, `withBranches`). A branch's first token must not be labelled.
@@ -57,7 +59,8 @@ export function labelCount(labels: readonly number[]): number {
 }
 
 export function lmLoss(model: Llava, example: LabelledExample, opts: LossOptions = {}): LossResult {
-  const { inputIds, labels, pixels } = example;
+  const { inputIds, labels, pixels, patchWords } = example;
+  if (pixels && patchWords) throw new PromptError('an example has one image: pixels or patch words, not both');
   if (labels.length !== inputIds.length) {
     throw new PromptError(`labels has ${labels.length} entries for ${inputIds.length} input ids`);
   }
@@ -75,7 +78,8 @@ export function lmLoss(model: Llava, example: LabelledExample, opts: LossOptions
     start += n;
   }
 
-  const features = pixels ? model.encodeImage(pixels) : undefined; // [P, d]
+  const image = pixels ?? patchWords;
+  const features = image === undefined ? undefined : model.imageFeatures(image); // [P, d]
   const embedded = model.embedPrompt(inputIds, features);
   const prompt = branches.length > 0 ? withBranches(embedded, branches) : embedded;
   // Labels over the merged sequence: the image token's slot(s) become P vision positions of -100.

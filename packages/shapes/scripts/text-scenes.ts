@@ -13,7 +13,16 @@
  *
  *   USER: blue square red circle How many circles are there? ASSISTANT: 1</s>
  *
- *   npx tsx packages/shapes/scripts/text-scenes.ts OUT.json --seed S --count N [--objects 1-3] [--sizes 42,56] [--types color,shape,count,exists]
+ *   npx tsx packages/shapes/scripts/text-scenes.ts OUT.json --seed S --count N [--objects 1-3] [--sizes 42,56] [--types color,shape,count,exists] [--patches]
+ *
+ * With `--patches` the scene is written the way the image presents it instead: the human turn is
+ * the image dataset's (`<image>\n{question}`) and a `"patch_words"` field holds, per vision patch in
+ * row-major order, the words of the object that owns it (patchOwners: "red circle") or "" for the
+ * background; `"centres"` lists the patches under the objects' centres (centrePatches), one per
+ * object. `adsc train` and `adsc eval` put the sum of each patch's words' embeddings where the image
+ * tokens go (Llava.embedPatchWords): an oracle projector whose tokens say exactly what each patch
+ * shows, in the image's own layout, so that what a decoder learns there is the image lookup itself
+ * (docs/shapes.md, 3r).
  *
  * The scenes and questions are generateShapes' (balanced answers, distractors that defeat
  * shortcuts); the records have no "image", which `adsc train` accepts. Relation questions are left
@@ -21,7 +30,10 @@
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { generateShapes, sceneText } from '../src/index.js';
+import { centrePatches, generateShapes, patchOwners, sceneText } from '../src/index.js';
+
+/** The shapes-llava tower's patch at the task's 168 px images: 12 x 12 vision tokens. */
+const PATCH = 14;
 import { layoutOrExit, typesOrExit } from './layout-args.js';
 
 const { values, positionals } = parseArgs({
@@ -32,10 +44,11 @@ const { values, positionals } = parseArgs({
     objects: { type: 'string' },
     sizes: { type: 'string' },
     types: { type: 'string', default: 'color,shape,count,exists' },
+    patches: { type: 'boolean', default: false },
   },
 });
 if (positionals.length !== 1 || values.seed === undefined || values.count === undefined) {
-  console.error('usage: text-scenes.ts OUT.json --seed S --count N [--objects MIN-MAX] [--sizes PX,PX] [--types T,T]');
+  console.error('usage: text-scenes.ts OUT.json --seed S --count N [--objects MIN-MAX] [--sizes PX,PX] [--types T,T] [--patches]');
   process.exit(2);
 }
 const out = positionals[0];
@@ -54,13 +67,13 @@ try {
   console.error(`error: ${e.message}`);
   process.exit(2);
 }
-const written = records.map((r) => ({
-  id: r.id,
-  type: r.type,
-  conversations: [
-    { from: 'human', value: `${sceneText(r.scene)} ${r.text}` },
-    { from: 'gpt', value: r.answer },
-  ],
-}));
+const written = records.map((r) => {
+  const human = values.patches ? `<image>\n${r.text}` : `${sceneText(r.scene)} ${r.text}`;
+  const record = { id: r.id, type: r.type, conversations: [{ from: 'human', value: human }, { from: 'gpt', value: r.answer }] };
+  if (!values.patches) return record;
+  const words = (i: number) => (i < 0 ? '' : `${r.scene.objects[i].color} ${r.scene.objects[i].shape}`);
+  const centres = centrePatches(r.scene, PATCH).flatMap((o, t) => (o < 0 ? [] : [t]));
+  return { ...record, patch_words: patchOwners(r.scene, PATCH).map(words), centres };
+});
 writeFileSync(out, `${JSON.stringify(written, null, 1)}\n`);
-console.log(`wrote ${out}: ${written.length} text-only records (${types.join(', ')}), e.g. "${written[0].conversations[0].value}" -> ${written[0].conversations[1].value}`);
+console.log(`wrote ${out}: ${written.length} ${values.patches ? 'patch-word' : 'text-only'} records (${types.join(', ')}), e.g. "${written[0].conversations[0].value}" -> ${written[0].conversations[1].value}`);

@@ -7,7 +7,8 @@ so its features are computed once per image and cached in --cache) with what `ad
 AdamW without weight decay, linear warm-up then cosine decay (or a constant rate), gradient norm
 clipped at 1, and the mean cross-entropy over the reply tokens of the batch (LLaVA's masking).
 The decoder is packages/model/scripts/reference.py's, batched. Records with no "image" are text
-alone. Single-turn records only; every --every steps it prints the mean loss, and every
+alone; records with "patch_words" (text-scenes.ts --patches) put the sum of each patch's words'
+embeddings where the image tokens go, zero for a patch with none, as adsc does (Llava.embedPatchWords). Single-turn records only; every --every steps it prints the mean loss, and every
 --eval-every of those the accuracy of the first reply token per type on each --eval set.
 
   OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 packages/train/scripts/torch_replica.py MODEL_DIR DATA.json STEPS LR BATCH SEED
@@ -35,7 +36,7 @@ torch.manual_seed(seed)
 m = load_model(model_dir)
 t, cfg = m.cfg.text, m.cfg
 vocab = json.load(open(f'{model_dir}/tokenizer.json'))['model']['vocab']
-BOS, EOS, IMG = 1, 2, cfg.image_token_index
+UNK, BOS, EOS, PAD, IMG = 0, 1, 2, 3, cfg.image_token_index
 MEAN = torch.tensor([0.48145466, 0.4578275, 0.40821073])[:, None, None]
 STD = torch.tensor([0.26862954, 0.26130258, 0.27577711])[:, None, None]
 def ids(text): return [IMG if w == '<image>' else vocab[w] for w in re.findall(r'<image>|\w+|[^\w\s]+', text)]
@@ -53,10 +54,17 @@ def load(file):
     folder = os.path.dirname(file)
     for r in json.load(open(file)):
         q, a = r['conversations'][0]['value'], r['conversations'][1]['value']
-        has_image = 'image' in r
+        has_image = 'image' in r or 'patch_words' in r
         q = q.replace('<image>', '').strip()
         prompt = [BOS] + ids(f'USER: {"<image> " if has_image else ""}{q} ASSISTANT:')
-        out.append(dict(type=r.get('type', 'all'), prompt=prompt, answer=ids(a) + [EOS], image=os.path.join(folder, r['image']) if has_image else None))
+        patches = None
+        if 'patch_words' in r:  # (P, V) word counts per patch: the features are counts @ embeddings, zero where no words
+            words = [w for w in r['patch_words'] if w or '--drop-background' not in opts]
+            patches = torch.zeros(len(words), len(vocab))
+            for p, w in enumerate(words):
+                for i in ids(w): patches[p, i] += 1
+            if '--centres' in opts: patches[torch.tensor(r['centres'], dtype=torch.long), UNK] += 1  # a flag to count by (not in adsc)
+        out.append(dict(type=r.get('type', 'all'), prompt=prompt, answer=ids(a) + [EOS], image=os.path.join(folder, r['image']) if 'image' in r else None, patches=patches))
     return out
 
 def cache_features(examples, name):
@@ -66,8 +74,8 @@ def cache_features(examples, name):
     if os.path.exists(f): cache.update(torch.load(f)); return
     t0 = time.time()
     for e in examples:
-        if e['image']: features(e['image'])
-    torch.save({e['image']: cache[e['image']] for e in examples if e['image']}, f)
+        if e['image'] and e['patches'] is None: features(e['image'])
+    torch.save({e['image']: cache[e['image']] for e in examples if e['image'] and e['patches'] is None}, f)
     print(f'features of {name}: {time.time() - t0:.0f}s', flush=True)
 
 train = load(data_file); cache_features(train, data_file)
@@ -84,7 +92,12 @@ params = [v for v in W.values() if v.requires_grad]
 opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
 
 def embed(e):
-    emb = W['language_model.model.embed_tokens.weight'][torch.tensor(e['prompt'] + e['answer'])]
+    table = W['language_model.model.embed_tokens.weight']
+    emb = table[torch.tensor(e['prompt'] + e['answer'])]
+    if e['patches'] is not None:  # the oracle projector: each patch is the sum of its words' embeddings
+        s = e['prompt'].index(IMG)
+        img = e['patches'] @ table  # (P, d)
+        return torch.cat([emb[:s], img, emb[s + 1:]]), len(e['prompt']) - 1 + img.shape[0]
     if e['image'] is None: return emb, len(e['prompt'])
     s = e['prompt'].index(IMG)
     feat = cache[e['image']]

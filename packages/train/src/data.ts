@@ -22,6 +22,10 @@
  * branch k is what follows the image token in the single-turn record of question k, its reply and
  * "</s>". Each branch sees the stem and itself only, so no turn can read an answer an earlier turn
  * gave away, and the K answers cost one pass over the image's tokens.
+ *
+ * A conversation record may give its image as words instead of a file: `"patch_words"`, one string
+ * per vision token ("red circle", "" for nothing), whose embeddings are summed in place of the
+ * projector's output (Llava.embedPatchWords): pretraining for the decoder on the image's layout.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -35,6 +39,8 @@ export interface TrainingExample {
   id: string;
   /** The resolved image path. */
   image?: string;
+  /** The image as words (a record's "patch_words"): per vision token, the ids of its words. */
+  patchWords?: number[][];
   inputIds: number[];
   /** One per input id; IGNORE_INDEX (-100) where no loss is taken. */
   labels: number[];
@@ -101,6 +107,10 @@ function conversationExample(at: RecordContext, record: unknown): TrainingExampl
   const id = fields.id;
   if (typeof id !== 'string' && !Number.isSafeInteger(id)) at.fail('id', 'must be a string or an integer');
   const image = at.image(fields.image);
+  const patchWords = at.patchWords(fields.patch_words);
+  if (image !== undefined && patchWords !== undefined) at.fail('patch_words', 'the record has an "image" too; give one or the other');
+  const pictured = image !== undefined || patchWords !== undefined;
+  const imageFields = { ...(image === undefined ? {} : { image }), ...(patchWords === undefined ? {} : { patchWords }) };
   const turns = fields.conversations;
   if (!Array.isArray(turns) || turns.length === 0) at.fail('conversations', 'must be a non-empty list of turns');
 
@@ -112,11 +122,11 @@ function conversationExample(at: RecordContext, record: unknown): TrainingExampl
     return value;
   });
   if (messages.length % 2 !== 0) at.fail(`conversations[${messages.length - 1}]`, 'the last human turn has no gpt reply');
-  checkPlaceholders(at, messages, image !== undefined);
+  checkPlaceholders(at, messages, pictured);
 
   if (at.options.independentTurns) {
-    if (image === undefined) at.fail('image', 'independent turns branch off an image; this record has none');
-    return branchedExample(at, String(id), image, messages);
+    if (!pictured) at.fail('image', 'independent turns branch off an image; this record has none');
+    return { id: String(id), ...imageFields, ...branchedExample(at, messages) };
   }
   const { tokenizer, template, eosTokenId } = at.options;
   const inputIds: number[] = [];
@@ -128,20 +138,20 @@ function conversationExample(at: RecordContext, record: unknown): TrainingExampl
   for (let k = 0; k < messages.length; k += 2) {
     if (k === 0) {
       // The first prompt: the system prompt (vicuna_v1), BOS, the image placeholder in front.
-      const question = image === undefined ? messages[0] : messages[0].replace(IMAGE_PLACEHOLDER, '').trim();
-      append(tokenizer.encode(formatPrompt(template, question, image !== undefined)), false);
+      const question = pictured ? messages[0].replace(IMAGE_PLACEHOLDER, '').trim() : messages[0];
+      append(tokenizer.encode(formatPrompt(template, question, pictured)), false);
     } else {
       // A later prompt is the same "USER: {q} ASSISTANT:" in both templates, without system prompt.
       append(withoutBos(tokenizer, formatPrompt('llava-hf', messages[k], false)), false);
     }
     append([...withoutBos(tokenizer, messages[k + 1]), eosTokenId], true);
   }
-  at.checkLength('conversations', inputIds.length, image !== undefined);
-  return { id: String(id), ...(image === undefined ? {} : { image }), inputIds, labels };
+  at.checkLength('conversations', inputIds.length, pictured);
+  return { id: String(id), ...imageFields, inputIds, labels };
 }
 
 /** A conversation as one stem (the first prompt through the image token) and one branch per turn. */
-function branchedExample(at: RecordContext, id: string, image: string, messages: readonly string[]): TrainingExample {
+function branchedExample(at: RecordContext, messages: readonly string[]): Pick<TrainingExample, 'inputIds' | 'labels' | 'branches'> {
   const { tokenizer, template, eosTokenId } = at.options;
   const imageToken = tokenizer.imageTokenIndex;
   let stem: number[] = [];
@@ -165,7 +175,7 @@ function branchedExample(at: RecordContext, id: string, image: string, messages:
   }
   // Positions run through the stem and then the longest branch.
   at.checkLength('conversations', stem.length + Math.max(...branches), true);
-  return { id, image, inputIds, labels, branches };
+  return { inputIds, labels, branches };
 }
 
 /** With an image: exactly one "<image>", in the first message. Without one: none anywhere. */
@@ -258,6 +268,24 @@ class RecordContext {
     const path = resolve(this.options.imageFolder ?? dirname(this.file), value);
     if (!existsSync(path) || !statSync(path).isFile()) this.fail('image', `${path} not found`);
     return path;
+  }
+
+  /**
+   * A "patch_words" field, the image as words: one string per vision token ("red circle", or "" for
+   * a patch that shows nothing), each as its token ids; undefined when absent.
+   */
+  patchWords(value: unknown): number[][] | undefined {
+    if (value === undefined || value === null) return undefined;
+    const { tokenizer, visionTokens } = this.options;
+    if (!Array.isArray(value) || value.length !== visionTokens) {
+      this.fail('patch_words', `must be a list of ${visionTokens} strings, one per vision token${Array.isArray(value) ? ` (got ${value.length})` : ''}`);
+    }
+    return value.map((words, p) => {
+      if (typeof words !== 'string') this.fail(`patch_words[${p}]`, 'must be a string of words ("" for none)');
+      const ids = words.trim() === '' ? [] : withoutBos(tokenizer, words);
+      if (ids.includes(tokenizer.imageTokenIndex)) this.fail(`patch_words[${p}]`, `holds the image token: ${JSON.stringify(words)}`);
+      return ids;
+    });
   }
 
   integers(field: string, value: unknown, ok: (v: number) => boolean, rule: string): number[] {

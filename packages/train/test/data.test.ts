@@ -84,6 +84,25 @@ describe('LLaVA conversation JSON', () => {
     expect(example.inputIds).toEqual([...tokenizer.encode(formatPrompt('llava-hf', 'And the house?', false)), ...reply2]);
   });
 
+  it('reads an image given as patch words: one list of word ids per vision token, the prompt as with an image', () => {
+    const { image: _, ...noImage } = twoTurns;
+    const [example] = readTrainingData(dataFile('json', [{ ...noImage, patch_words: ['a house', ''] }]), { ...options, visionTokens: 2 });
+    const [withImage] = readTrainingData(dataFile('json', [twoTurns]), options);
+    expect(example.patchWords).toEqual([[301, 331], []]); // ▁a ▁house, and nothing
+    expect(example.image).toBeUndefined();
+    expect(example.inputIds).toEqual(withImage.inputIds);
+  });
+
+  it('names file, record and field for patch words that are not one string per vision token', () => {
+    const { image: _, ...noImage } = twoTurns;
+    expectDataError('json', [{ ...noImage, patch_words: ['a', 'house'] }], 'record 1, field "patch_words": must be a list of 1 strings, one per vision token (got 2)');
+    expectDataError('json', [{ ...noImage, patch_words: [3] }], 'record 1, field "patch_words[0]": must be a string of words ("" for none)');
+  });
+
+  it('names file, record and field for a record with both an image and patch words', () => {
+    expectDataError('json', [{ ...twoTurns, patch_words: ['a house'] }], 'record 1, field "patch_words": the record has an "image" too; give one or the other');
+  });
+
   it('names file, record and field for a missing image', () => {
     expectDataError('json', [twoTurns, { ...twoTurns, image: 'gone.png' }], `record 2, field "image": ${join(tmp, 'images', 'gone.png')} not found`);
   });

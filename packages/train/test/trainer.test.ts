@@ -99,6 +99,23 @@ describe('text-only records', () => {
   });
 });
 
+describe('patch-word records', () => {
+  it('train the decoder on images given as words, and leave the projector they bypass as it was', { timeout: 120_000 }, () => {
+    const { root, model, data } = tinySetup(4);
+    // The tiny tower has 16 vision tokens: the answer's words on every fourth patch, nothing elsewhere.
+    const records = (JSON.parse(readFileSync(data, 'utf8')) as { image?: string; conversations: { value: string }[] }[]).map(({ image: _, ...r }) => ({
+      ...r, patch_words: Array.from({ length: 16 }, (_, p) => (p % 4 === 0 ? r.conversations[1].value : '')),
+    }));
+    const file = join(root, 'data', 'words.json');
+    writeFileSync(file, JSON.stringify(records));
+    const out = join(root, 'out');
+    const report = train(options(model, file, out, { steps: 30 }));
+    expect(report.losses[29]).toBeLessThan(report.losses[0] / 3);
+    const name = 'multi_modal_projector.linear_1.weight';
+    expectClose(openCheckpoint(out).tensor(name), openCheckpoint(model).tensor(name), { atol: 0 });
+  });
+});
+
 describe('independent turns', () => {
   /** The tiny set with 3 turns per image, and the same questions as one single-turn record each. */
   function turnSets() {
