@@ -17,9 +17,11 @@
  *
  *   npx tsx packages/shapes/scripts/align-projector.ts MODEL_DIR OUT_DIR [--steps 400] [--batch 16]
  *       [--lr 1e-3] [--warmup 30] [--seed 1] [--objects 1-3] [--sizes 42,56] [--train projector|projector,vision]
+ *       [--centre-word W]
  *
- * The output is MODEL_DIR with the trained parts replaced (f32), every other tensor and file as it
- * was, written whole or not at all.
+ * --centre-word W adds W to the words of the patch under each object's centre, as text-scenes.ts
+ * --centre-word does (the tower must then also find the centres). The output is MODEL_DIR with the
+ * trained parts replaced (f32), every other tensor and file as it was, written whole or not at all.
  */
 import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -28,7 +30,7 @@ import { backward, mulberry32, noGrad, scale, setNumThreads, sub, sum, mul, type
 import { Llava, LlavaTokenizer, readConfig, readPreprocessorConfig, tensorMap } from '@adsc/model';
 import { openCheckpoint, save } from '@adsc/safetensors';
 import { AdamW, learningRate, partOf, type Parameter } from '@adsc/train';
-import { COLOR_NAMES, SHAPES, patchOwners, place, renderScene, type Rng, type Scene } from '../src/index.js';
+import { COLOR_NAMES, SHAPES, centrePatches, patchOwners, place, renderScene, type Rng, type Scene } from '../src/index.js';
 import { pick, randomInt } from '../src/scene.js';
 import { layoutOrExit } from './layout-args.js';
 
@@ -36,14 +38,14 @@ const { values, positionals } = parseArgs({
   options: {
     steps: { type: 'string', default: '400' }, batch: { type: 'string', default: '16' }, lr: { type: 'string', default: '1e-3' },
     warmup: { type: 'string', default: '30' }, seed: { type: 'string', default: '1' }, objects: { type: 'string', default: '1-3' },
-    sizes: { type: 'string', default: '42,56' }, train: { type: 'string', default: 'projector' },
+    sizes: { type: 'string', default: '42,56' }, train: { type: 'string', default: 'projector' }, 'centre-word': { type: 'string' },
   },
   allowPositionals: true,
 });
 const [from, out] = positionals;
 const parts = values.train.split(',');
 if (!from || !out || parts.some((p) => p !== 'projector' && p !== 'vision') || !parts.includes('projector')) {
-  console.error('usage: align-projector.ts MODEL_DIR OUT_DIR [--steps N] [--batch B] [--lr L] [--warmup W] [--seed S] [--objects A-B] [--sizes 42,56] [--train projector|projector,vision]');
+  console.error('usage: align-projector.ts MODEL_DIR OUT_DIR [--steps N] [--batch B] [--lr L] [--warmup W] [--seed S] [--objects A-B] [--sizes 42,56] [--train projector|projector,vision] [--centre-word W]');
   process.exit(2);
 }
 const steps = Number(values.steps);
@@ -70,6 +72,7 @@ const model = Llava.fromWeights(tensorMap(named), config, from, {}, readPreproce
 const tokenizer = LlavaTokenizer.load(from, config.imageTokenIndex, config.bosTokenId);
 const { patchSize: patch, imageSize } = config.vision;
 const d = config.text.hiddenSize;
+const centreWord = values['centre-word'];
 
 /** A scene of `minObjects`-`maxObjects` objects of any shape, colour and size, wherever they fit. */
 function scene(rng: Rng): Scene {
@@ -80,8 +83,15 @@ function scene(rng: Rng): Scene {
 }
 
 const wordIds = (words: string): number[] => (words === '' ? [] : tokenizer.encode(words).slice(1));
-/** Every patch's words, row-major: its owner's "colour shape", or "" (patchOwners). */
-const patchWords = (s: Scene): string[] => patchOwners(s, patch).map((o) => (o < 0 ? '' : `${s.objects[o].color} ${s.objects[o].shape}`));
+/** Every patch's words, row-major: its owner's "colour shape", or "" (patchOwners); --centre-word added where an object's centre lies, as text-scenes.ts writes them. */
+function patchWords(s: Scene): string[] {
+  const centres = centrePatches(s, patch);
+  return patchOwners(s, patch).map((o, t) => {
+    if (o < 0) return '';
+    const words = `${s.objects[o].color} ${s.objects[o].shape}`;
+    return centreWord !== undefined && centres[t] >= 0 ? `${words} ${centreWord}` : words;
+  });
+}
 
 /** What the patches of `s` should become: [P, d], the decoder's embeddings of their words. */
 const targets = (s: Scene): Tensor => noGrad(() => model.embedPatchWords(patchWords(s).map(wordIds)));
@@ -90,7 +100,8 @@ const targets = (s: Scene): Tensor => noGrad(() => model.embedPatchWords(patchWo
 const tokens = (s: Scene): Tensor => model.encodeImage(noGrad(() => model.pixels(renderScene(s))));
 
 // Every word a patch can show, and each one's target row, for the held-out nearest-target probe.
-const candidates = ['', ...COLOR_NAMES.flatMap((c) => SHAPES.map((sh) => `${c} ${sh}`))];
+const pairs = COLOR_NAMES.flatMap((c) => SHAPES.map((sh) => `${c} ${sh}`));
+const candidates = ['', ...pairs, ...(centreWord === undefined ? [] : pairs.map((w) => `${w} ${centreWord}`))];
 const candidateRows = noGrad(() => {
   const all = model.embedPatchWords(Array.from({ length: (imageSize / patch) ** 2 }, (_, p) => wordIds(candidates[p] ?? ''))).toFloat32Array();
   return candidates.map((_, k) => all.subarray(k * d, (k + 1) * d));

@@ -13,13 +13,14 @@
  *
  *   USER: blue square red circle How many circles are there? ASSISTANT: 1</s>
  *
- *   npx tsx packages/shapes/scripts/text-scenes.ts OUT.json --seed S --count N [--objects 1-3] [--sizes 42,56] [--types color,shape,count,exists] [--patches]
+ *   npx tsx packages/shapes/scripts/text-scenes.ts OUT.json --seed S --count N [--objects 1-3] [--sizes 42,56] [--types color,shape,count,exists] [--patches [--centre-word W]]
  *
  * With `--patches` the scene is written the way the image presents it instead: the human turn is
  * the image dataset's (`<image>\n{question}`) and a `"patch_words"` field holds, per vision patch in
  * row-major order, the words of the object that owns it (patchOwners: "red circle") or "" for the
  * background; `"centres"` lists the patches under the objects' centres (centrePatches), one per
- * object. `adsc train` and `adsc eval` put the sum of each patch's words' embeddings where the image
+ * object, and `--centre-word W` adds W to those patches' words ("red circle object"), a flag a
+ * reader can count objects by where their patches number 4 to 25. `adsc train` and `adsc eval` put the sum of each patch's words' embeddings where the image
  * tokens go (Llava.embedPatchWords): an oracle projector whose tokens say exactly what each patch
  * shows, in the image's own layout, so that what a decoder learns there is the image lookup itself
  * (docs/shapes.md, 3r).
@@ -45,10 +46,11 @@ const { values, positionals } = parseArgs({
     sizes: { type: 'string' },
     types: { type: 'string', default: 'color,shape,count,exists' },
     patches: { type: 'boolean', default: false },
+    'centre-word': { type: 'string' },
   },
 });
 if (positionals.length !== 1 || values.seed === undefined || values.count === undefined) {
-  console.error('usage: text-scenes.ts OUT.json --seed S --count N [--objects MIN-MAX] [--sizes PX,PX] [--types T,T] [--patches]');
+  console.error('usage: text-scenes.ts OUT.json --seed S --count N [--objects MIN-MAX] [--sizes PX,PX] [--types T,T] [--patches [--centre-word W]]');
   process.exit(2);
 }
 const out = positionals[0];
@@ -73,7 +75,8 @@ const written = records.map((r) => {
   if (!values.patches) return record;
   const words = (i: number) => (i < 0 ? '' : `${r.scene.objects[i].color} ${r.scene.objects[i].shape}`);
   const centres = centrePatches(r.scene, PATCH).flatMap((o, t) => (o < 0 ? [] : [t]));
-  return { ...record, patch_words: patchOwners(r.scene, PATCH).map(words), centres };
+  const flag = (w: string, t: number) => (values['centre-word'] !== undefined && centres.includes(t) && w !== '' ? `${w} ${values['centre-word']}` : w);
+  return { ...record, patch_words: patchOwners(r.scene, PATCH).map(words).map(flag), centres };
 });
 writeFileSync(out, `${JSON.stringify(written, null, 1)}\n`);
 console.log(`wrote ${out}: ${written.length} ${values.patches ? 'patch-word' : 'text-only'} records (${types.join(', ')}), e.g. "${written[0].conversations[0].value}" -> ${written[0].conversations[1].value}`);

@@ -13,7 +13,9 @@ embeddings where the image tokens go, zero for a patch with none, as adsc does (
 
   OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 packages/train/scripts/torch_replica.py MODEL_DIR DATA.json STEPS LR BATCH SEED
       [--warmup 30] [--schedule cosine|constant] [--train PREFIX,PREFIX] [--eval A.json,B.json]
-      [--every 100] [--eval-every 5] [--threads 1] [--cache DIR] [--save OUT.pt] [--load IN.pt]
+      [--every 100] [--eval-every 5] [--threads 1] [--cache DIR] [--save OUT.pt] [--load IN.pt] [--export OUT_DIR]
+
+--export writes a model directory adsc reads (MODEL_DIR's files, every tensor f32, the trained ones replaced).
 """
 import hashlib, json, math, os, random, re, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'model', 'scripts'))
@@ -63,7 +65,6 @@ def load(file):
             patches = torch.zeros(len(words), len(vocab))
             for p, w in enumerate(words):
                 for i in ids(w): patches[p, i] += 1
-            if '--centres' in opts: patches[torch.tensor(r['centres'], dtype=torch.long), UNK] += 1  # a flag to count by (not in adsc)
         out.append(dict(type=r.get('type', 'all'), prompt=prompt, answer=ids(a) + [EOS], image=os.path.join(folder, r['image']) if 'image' in r else None, patches=patches))
     return out
 
@@ -167,3 +168,27 @@ for step in range(1, steps + 1):
         print(line, flush=True)
 if '--save' in opts:
     torch.save({k: v.detach() for k, v in W.items() if v.requires_grad}, opts['--save'])
+
+def export(out):
+    """MODEL_DIR's files with every tensor, trained or not, as f32 safetensors (written by hand: 8-byte header length, JSON header, data)."""
+    import shutil, struct
+    stored = json.loads(open(f'{model_dir}/model.safetensors', 'rb').read()[8:8 + struct.unpack('<Q', open(f'{model_dir}/model.safetensors', 'rb').read(8))[0]])
+    names = sorted(k for k in stored if k != '__metadata__')
+    assert set(names) == set(W), f'tensor names differ: {set(names) ^ set(W)}'
+    header, blobs, at = {'__metadata__': {'format': 'pt', 'adsc_trained_by': 'torch_replica.py'}}, [], 0
+    for k in names:
+        b = W[k].detach().to(torch.float32).contiguous().numpy().tobytes()
+        header[k] = {'dtype': 'F32', 'shape': list(W[k].shape), 'data_offsets': [at, at + len(b)]}
+        blobs.append(b); at += len(b)
+    h = json.dumps(header).encode(); h += b' ' * (-len(h) % 8)
+    tmp = out + '.tmp'
+    shutil.rmtree(tmp, ignore_errors=True); os.makedirs(tmp)
+    for f in os.listdir(model_dir):
+        if f.endswith('.json'): shutil.copy(os.path.join(model_dir, f), tmp)
+    with open(os.path.join(tmp, 'model.safetensors'), 'wb') as f:
+        f.write(struct.pack('<Q', len(h))); f.write(h)
+        for b in blobs: f.write(b)
+    shutil.rmtree(out, ignore_errors=True); os.rename(tmp, out)
+    print(f'wrote {out}', flush=True)
+
+if '--export' in opts: export(opts['--export'])
