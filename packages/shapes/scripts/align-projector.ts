@@ -107,9 +107,13 @@ const candidateRows = noGrad(() => {
   return candidates.map((_, k) => all.subarray(k * d, (k + 1) * d));
 });
 
-/** Over `count` scenes: the share of object and of background patches whose token is nearest its own target. */
-function heldOut(rng: Rng, count: number): { objects: number; background: number } {
-  let objects = 0, objectsRight = 0, background = 0, backgroundRight = 0;
+/**
+ * Over `count` scenes: the share of object and of background patches whose token is nearest its own
+ * target, and of object patches whose nearest candidate has their colour, their shape, and (with a
+ * centre word) their centre flag right.
+ */
+function heldOut(rng: Rng, count: number): { objects: number; background: number; colour: number; shape: number; flag: number } {
+  let objects = 0, objectsRight = 0, background = 0, backgroundRight = 0, colour = 0, shape = 0, flag = 0;
   noGrad(() => {
     for (let i = 0; i < count; i++) {
       const s = scene(rng);
@@ -126,16 +130,21 @@ function heldOut(rng: Rng, count: number): { objects: number; background: number
         const right = candidates[best] === w;
         if (w === '') [background, backgroundRight] = [background + 1, backgroundRight + (right ? 1 : 0)];
         else [objects, objectsRight] = [objects + 1, objectsRight + (right ? 1 : 0)];
+        if (w === '') return;
+        const [said, truth] = [candidates[best].split(' '), w.split(' ')];
+        if (said[0] === truth[0]) colour++;
+        if (said[1] === truth[1]) shape++;
+        if (said.length === truth.length) flag++;
       });
     }
   });
-  return { objects: objectsRight / objects, background: backgroundRight / background };
+  return { objects: objectsRight / objects, background: backgroundRight / background, colour: colour / objects, shape: shape / objects, flag: flag / objects };
 }
 
 const pct = (v: number): string => `${(100 * v).toFixed(1)} %`;
 const report = (step: number, loss: number): void => {
   const acc = heldOut(mulberry32(seed + 1_000_000), 64);
-  console.log(`step ${step}/${steps}  loss ${loss.toFixed(4)}  held-out patches read as their own words: ${pct(acc.objects)} of object patches, ${pct(acc.background)} of background`);
+  console.log(`step ${step}/${steps}  loss ${loss.toFixed(4)}  held-out patches read as their own words: ${pct(acc.objects)} of object patches (colour ${pct(acc.colour)}, shape ${pct(acc.shape)}${centreWord === undefined ? '' : `, centre flag ${pct(acc.flag)}`}), ${pct(acc.background)} of background`);
 };
 
 const optimizer = new AdamW({ weightDecay: 0 });
