@@ -78,6 +78,13 @@
 #          ("blue square red circle", text-scenes.ts, seed 146) with a colour, shape, count or exists
 #          question each, 1,500 steps of batch 32 at lr 1e-3: the lookup by words, learnt before any image
 #   xlm    xtc from lmt's decoder (lm-tcs: lmt on tcs's tower, init120's projector)
+#   orc3   a fresh decoder (init120's) on images given as words (patch words, text-scenes.ts --patches
+#          --centre-word object: 24,000 records of seed 152, every type), 4,000 steps of 16 at lr 1e-3 in
+#          the PyTorch sandbox (torch_replica.py, needs /usr/bin/python3 with torch; docs/shapes.md 3r),
+#          exported as a model directory; scored on 400 patch-word records of seed 148 (pw148)
+#   al     orc3 with tps's tower and a projector aligned to orc3's word embeddings (align-projector.ts,
+#          300 steps of 16 fresh scenes); scored on the real images of the same 400 questions (img148)
+#   ft     al with projector and decoder trained 150 steps on 3,000 real-image questions (seed 158)
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -91,12 +98,13 @@
 # 62 each, fa and f1 27 each (two at a time); fs and fl 67 each, tps 20, dsb 34 and dsp 32 (two at a
 # time, beside scoring and CI for part), fsp and fsc 16 each; fta 121 for 1,200 steps and ftc (stopped
 # at step 793) side by side, tcs 38, xtc 20 and ctc 21 side by side, lmt 36 and xlm 15 (beside the PyTorch
-# replica); each evaluation of 600 questions 1.5-3 min (of 400 text questions 8 s).
+# replica); orc3 76 (sandbox, two threads, beside CI for part), tps 12, al 2, ft 4; each evaluation of 600
+# questions 1.5-3 min (of 400 text questions 8 s, of 400 patch-word questions 1 min).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 fc fs fl tps dsp dsb fsp fsc fta tcs ftc xtc ctc lmt xlm scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 fc fs fl tps dsp dsb fsp fsc fta tcs ftc xtc ctc lmt xlm orc3 al ft scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -390,6 +398,18 @@ PY
     xlm) finished "$WORK/lmt" 1500 || { echo "xlm: run lmt and xtc first"; exit 2; }
          [ -f "$WORK/lm-tcs/model.safetensors" ] || script pretrain-vision "$WORK/lmt" "$WORK/lm-tcs" --tower "$WORK/tcs" --steps 0 --warmup 0
          train xlm lm-tcs data-dsc/exists.json projector,llm 1e-3 30 300 144 ;;
+    orc3) [ -f "$WORK/pwc152.json" ] || script text-scenes "$WORK/pwc152.json" --seed 152 --count 24000 --objects 1-3 --sizes 42,56 --patches --centre-word object
+         [ -f "$WORK/pwc148.json" ] || script text-scenes "$WORK/pwc148.json" --seed 148 --count 400 --objects 1-3 --sizes 42,56 --patches --centre-word object
+         fresh_bt
+         [ -f "$WORK/orc3/model.safetensors" ] || OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 packages/train/scripts/torch_replica.py "$WORK/init120" "$WORK/pwc152.json" 4000 1e-3 16 152 \
+           --warmup 50 --every 50 --eval-every 5 --eval "$WORK/pwc148.json" --threads 2 --export "$WORK/orc3" > "$WORK/orc3.log" 2>&1 ;;
+    al)  [ -f "$WORK/orc3/model.safetensors" ] || { echo "al: run orc3 first"; exit 2; }
+         [ -f "$WORK/tps/model.safetensors" ] || tower tps "$BINDING" --token-shapes --steps 400 --lr 5e-4 --seed 138
+         [ -f "$WORK/orc3-tps/model.safetensors" ] || script pretrain-vision "$WORK/orc3" "$WORK/orc3-tps" --tower "$WORK/tps" --steps 0 --warmup 0
+         [ -f "$WORK/al/model.safetensors" ] || script align-projector "$WORK/orc3-tps" "$WORK/al" --steps 300 --batch 16 --lr 1e-3 --warmup 20 --seed 157 --centre-word object > "$WORK/al.log" 2>&1
+         data img148 148 400 --types color,shape,count,exists ;;
+    ft)  data img158 158 3000 --types color,shape,count,exists
+         train ft al img158/questions.json projector,llm 2e-4 10 150 158 --save-every 50 ;;
     scores)
       for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4" "$WORK/fmix" "$WORK/fsel" "$WORK/fw" "$WORK/fu" "$WORK/fa" "$WORK/f1" "$WORK/fc"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
@@ -445,10 +465,23 @@ PY
       # 3q: text-only questions on 400 held-out scenes written as words (seed 147).
       [ -f "$WORK/text147.json" ] || script text-scenes "$WORK/text147.json" --seed 147 --count 400 --objects 1-3 --sizes 42,56
       score --model "$WORK/lmt" --data "$WORK/text147.json"
+      # 3r: the words-first decoder on perfect tokens and blind, then on the real images of the same
+      # questions with binding as the reference, each split by the scene's object count (by-objects.ts).
+      if [ -d "$WORK/orc3" ]; then
+        score --model "$WORK/orc3" --data "$WORK/pwc148.json" --blind
+        adsc eval --model "$WORK/orc3" --data "$WORK/pwc148.json" --threads 1 --predictions "$WORK/orc3-pw148.jsonl" > /dev/null 2>&1
+        script by-objects "$WORK/orc3-pw148.jsonl" 148 400 1-3 42,56 color,shape,count,exists
+        for model in "$BINDING" "$WORK/al" "$WORK/ft"; do
+          [ -d "$model" ] || continue
+          score --model "$model" --data "$WORK/img148/questions.json"
+          adsc eval --model "$model" --data "$WORK/img148/questions.json" --threads 1 --predictions "$WORK/$(basename "$model")-148.jsonl" > /dev/null 2>&1
+          script by-objects "$WORK/$(basename "$model")-148.jsonl" 148 400 1-3 42,56 color,shape,count,exists
+        done
+      fi
       for schedule in 'adsc:2=1/2,4=1/2' 'adsc:1=1/36' 'fastv:K=1,R=0.97222'; do
         score --model "$WORK/m13" --data "$WORK/val13/questions.json" --schedule "$schedule"
       done
       ;;
-    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, dsc3, fdsc, fmix, fsel, fw, fu, fa, f1, fc, fs, fl, tps, dsp, dsb, fsp, fsc, fta, tcs, ftc, xtc, ctc, lmt, xlm, scores)" >&2; exit 2 ;;
+    *) echo "multi-object.sh: unknown step $step (data, m13, m13w, m13t, pos, m13p, posb, posg, probes, m13g, lg, lw, lgm, lm, eg4, post, post2, token-probes, m13s, ep2, pbt, m13wc, m13b, m13wh, t8, i8, d8, r4, dsc, dsc2, dsc3, fdsc, fmix, fsel, fw, fu, fa, f1, fc, fs, fl, tps, dsp, dsb, fsp, fsc, fta, tcs, ftc, xtc, ctc, lmt, xlm, orc3, al, ft, scores)" >&2; exit 2 ;;
   esac
 done
