@@ -23,16 +23,15 @@
  * --centre-word does (the tower must then also find the centres). The output is MODEL_DIR with the
  * trained parts replaced (f32), every other tensor and file as it was, written whole or not at all.
  */
-import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backward, mulberry32, noGrad, scale, setNumThreads, sub, sum, mul, type Tensor } from '@adsc/core';
 import { Llava, LlavaTokenizer, readConfig, readPreprocessorConfig, tensorMap } from '@adsc/model';
-import { openCheckpoint, save } from '@adsc/safetensors';
-import { AdamW, learningRate, partOf, type Parameter } from '@adsc/train';
+import { openCheckpoint } from '@adsc/safetensors';
+import { partOf, type Parameter } from '@adsc/train';
 import { COLOR_NAMES, SHAPES, centrePatches, patchOwners, place, renderScene, type Rng, type Scene } from '../src/index.js';
 import { pick, randomInt } from '../src/scene.js';
 import { layoutOrExit } from './layout-args.js';
+import { trainOnScenes, writeModelDirectory } from './scene-training.js';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -147,37 +146,24 @@ const report = (step: number, loss: number): void => {
   console.log(`step ${step}/${steps}  loss ${loss.toFixed(4)}  held-out patches read as their own words: ${pct(acc.objects)} of object patches (colour ${pct(acc.colour)}, shape ${pct(acc.shape)}${centreWord === undefined ? '' : `, centre flag ${pct(acc.flag)}`}), ${pct(acc.background)} of background`);
 };
 
-const optimizer = new AdamW({ weightDecay: 0 });
-const rng = mulberry32(seed);
-const started = performance.now();
 const P = (imageSize / patch) ** 2;
+const rng = mulberry32(seed);
 report(0, NaN);
-let window = 0;
-for (let step = 0; step < steps; step++) {
-  let lossSum = 0;
-  for (let i = 0; i < batch; i++) {
-    const s = scene(rng);
-    const diff = sub(tokens(s), targets(s));
-    const loss = scale(sum(sum(mul(diff, diff))), 1 / (P * d * batch));
-    lossSum += loss.toFloat32Array()[0];
-    backward(loss);
-  }
-  optimizer.step(params.map((p) => ({ ...p, grad: p.value.grad })), learningRate('cosine', step, { base: Number(values.lr), warmupSteps: Number(values.warmup), totalSteps: steps }));
-  for (const p of params) p.value.grad = undefined;
-  window += lossSum;
-  if ((step + 1) % 50 === 0 || step + 1 === steps) {
-    report(step + 1, window / ((step % 50) + 1));
-    window = 0;
-  }
-}
-console.log(`${steps} steps of ${batch} scenes in ${((performance.now() - started) / 60_000).toFixed(1)} min`);
+const minutes = trainOnScenes({
+  steps, lr: Number(values.lr), warmup: Number(values.warmup), params, report,
+  step: () => {
+    let lossSum = 0;
+    for (let i = 0; i < batch; i++) {
+      const s = scene(rng);
+      const diff = sub(tokens(s), targets(s));
+      const loss = scale(sum(sum(mul(diff, diff))), 1 / (P * d * batch));
+      lossSum += loss.toFloat32Array()[0];
+      backward(loss);
+    }
+    return lossSum;
+  },
+});
+console.log(`${steps} steps of ${batch} scenes in ${minutes.toFixed(1)} min`);
 
 // The model directory with the trained parts replaced, written whole or not at all.
-const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
-rmSync(tmp, { recursive: true, force: true });
-mkdirSync(tmp, { recursive: true });
-save(join(tmp, 'model.safetensors'), named, { format: 'pt', adsc_aligned: `${values.train} aligned to patch words: ${steps} steps of ${batch} scenes, seed ${seed}` });
-for (const f of readdirSync(from)) if (f.endsWith('.json')) copyFileSync(join(from, f), join(tmp, f));
-rmSync(out, { recursive: true, force: true });
-renameSync(tmp, out);
-console.log(`wrote ${out}`);
+writeModelDirectory(from, out, named, { adsc_aligned: `${values.train} aligned to patch words: ${steps} steps of ${batch} scenes, seed ${seed}` });

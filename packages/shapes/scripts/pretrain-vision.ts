@@ -52,16 +52,15 @@
  *
  * Every 50 steps it prints the mean loss and the accuracies on 64 held-out scenes (seed + 1e6).
  */
-import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { add, argmax, backward, crossEntropy, linear, matmul, mulberry32, noGrad, scale, setNumThreads, tensor, type Tensor } from '@adsc/core';
 import { Llava, readConfig, readPreprocessorConfig, tensorMap } from '@adsc/model';
-import { openCheckpoint, save } from '@adsc/safetensors';
-import { AdamW, IGNORE_INDEX as IGNORE, learningRate, partOf, type Parameter } from '@adsc/train';
+import { openCheckpoint } from '@adsc/safetensors';
+import { IGNORE_INDEX as IGNORE, partOf, type Parameter } from '@adsc/train';
 import { COLOR_NAMES, SHAPES, centrePatches, patchOwners, place, renderScene, type Rng, type Scene } from '../src/index.js';
 import { pick, randomInt } from '../src/scene.js';
 import { layoutOrExit } from './layout-args.js';
+import { trainOnScenes, writeModelDirectory } from './scene-training.js';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -265,71 +264,58 @@ const report = (step: number, loss: number): void => {
   console.log(`step ${step}/${steps}  loss ${loss.toFixed(4)}  held-out: object shapes ${pct(acc.shape)}, patch colours ${pct(acc.color)} on objects, ${pct(acc.background)} on background${position ? `; patch row and column ${pct(acc.objectPlaces)} on objects, ${pct(acc.backgroundPlaces)} on background` : ''}${tokenShapes ? `; object patch shapes ${pct(acc.tokenShape)}` : ''}${tokenCentres ? `; centres flagged ${pct(acc.centres)}, other patches ${pct(acc.falseCentres)}, scenes exact ${pct(acc.centreScenes)}` : ''}`);
 };
 
-const optimizer = new AdamW({ weightDecay: 0 });
 const rng = mulberry32(seed);
-const started = performance.now();
 report(0, NaN);
-let window = 0;
-for (let step = 0; step < steps; step++) {
-  let lossSum = 0;
-  const scenes = Array.from({ length: batch }, () => scene(rng));
-  const labels = scenes.map(patchLabels);
-  const objects = Math.max(1, labels.reduce((n, l) => n + l.shapes.filter((v) => v !== IGNORE).length, 0));
-  const objectPatches = Math.max(1, labels.reduce((n, l) => n + l.patchShapes.filter((v) => v !== IGNORE).length, 0));
-  for (let i = 0; i < batch; i++) {
-    const x = tokens(scenes[i]);
-    const shapeLoss = scale(crossEntropy(shapeLogits(x, labels[i].owners, scenes[i].objects.length), labels[i].shapes, { reduction: 'sum' }), 1 / objects);
-    const colorLoss = scale(crossEntropy(linear(x, colorW, colorB), labels[i].colors, { reduction: 'sum' }), 1 / (grid * grid * batch));
-    let loss = add(shapeLoss, colorLoss);
-    if (position === 'all') {
-      const rowLoss = crossEntropy(linear(x, rowW!, rowB!), rows, { reduction: 'sum' });
-      const columnLoss = crossEntropy(linear(x, columnW!, columnB!), columns, { reduction: 'sum' });
-      loss = add(loss, scale(add(rowLoss, columnLoss), 1 / (grid * grid * batch)));
-    } else if (position === 'balanced') {
-      // Object patches and background patches weigh the same: a tower that places only the
-      // background does not say where an object is.
-      const rowLogits = linear(x, rowW!, rowB!);
-      const columnLogits = linear(x, columnW!, columnB!);
-      for (const onObject of [true, false]) {
-        const keep = (targets: number[]) => targets.map((v, t) => ((labels[i].owners[t] >= 0) === onObject ? v : IGNORE));
-        if (!labels[i].owners.some((o) => (o >= 0) === onObject)) continue;
-        loss = add(loss, scale(add(crossEntropy(rowLogits, keep(rows)), crossEntropy(columnLogits, keep(columns))), 1 / batch));
+const minutes = trainOnScenes({
+  steps, lr: Number(values.lr), warmup: Number(values.warmup), params, report,
+  step: () => {
+    let lossSum = 0;
+    const scenes = Array.from({ length: batch }, () => scene(rng));
+    const labels = scenes.map(patchLabels);
+    const objects = Math.max(1, labels.reduce((n, l) => n + l.shapes.filter((v) => v !== IGNORE).length, 0));
+    const objectPatches = Math.max(1, labels.reduce((n, l) => n + l.patchShapes.filter((v) => v !== IGNORE).length, 0));
+    for (let i = 0; i < batch; i++) {
+      const x = tokens(scenes[i]);
+      const shapeLoss = scale(crossEntropy(shapeLogits(x, labels[i].owners, scenes[i].objects.length), labels[i].shapes, { reduction: 'sum' }), 1 / objects);
+      const colorLoss = scale(crossEntropy(linear(x, colorW, colorB), labels[i].colors, { reduction: 'sum' }), 1 / (grid * grid * batch));
+      let loss = add(shapeLoss, colorLoss);
+      if (position === 'all') {
+        const rowLoss = crossEntropy(linear(x, rowW!, rowB!), rows, { reduction: 'sum' });
+        const columnLoss = crossEntropy(linear(x, columnW!, columnB!), columns, { reduction: 'sum' });
+        loss = add(loss, scale(add(rowLoss, columnLoss), 1 / (grid * grid * batch)));
+      } else if (position === 'balanced') {
+        // Object patches and background patches weigh the same: a tower that places only the
+        // background does not say where an object is.
+        const rowLogits = linear(x, rowW!, rowB!);
+        const columnLogits = linear(x, columnW!, columnB!);
+        for (const onObject of [true, false]) {
+          const keep = (targets: number[]) => targets.map((v, t) => ((labels[i].owners[t] >= 0) === onObject ? v : IGNORE));
+          if (!labels[i].owners.some((o) => (o >= 0) === onObject)) continue;
+          loss = add(loss, scale(add(crossEntropy(rowLogits, keep(rows)), crossEntropy(columnLogits, keep(columns))), 1 / batch));
+        }
       }
-    }
-    if (tokenShapes && labels[i].patchShapes.some((v) => v !== IGNORE)) {
-      loss = add(loss, scale(crossEntropy(linear(x, tokenShapeW!, tokenShapeB!), labels[i].patchShapes, { reduction: 'sum' }), 1 / objectPatches));
-    }
-    if (tokenCentres) {
-      // Centre patches and the others weigh the same: 1-3 of 144 patches are centres.
-      const centreLogits = linear(x, centreW!, centreB!);
-      for (const centre of [1, 0]) {
-        const keep = labels[i].centres.map((v) => (v === centre ? v : IGNORE));
-        if (keep.every((v) => v === IGNORE)) continue;
-        loss = add(loss, scale(crossEntropy(centreLogits, keep), 1 / batch));
+      if (tokenShapes && labels[i].patchShapes.some((v) => v !== IGNORE)) {
+        loss = add(loss, scale(crossEntropy(linear(x, tokenShapeW!, tokenShapeB!), labels[i].patchShapes, { reduction: 'sum' }), 1 / objectPatches));
       }
+      if (tokenCentres) {
+        // Centre patches and the others weigh the same: 1-3 of 144 patches are centres.
+        const centreLogits = linear(x, centreW!, centreB!);
+        for (const centre of [1, 0]) {
+          const keep = labels[i].centres.map((v) => (v === centre ? v : IGNORE));
+          if (keep.every((v) => v === IGNORE)) continue;
+          loss = add(loss, scale(crossEntropy(centreLogits, keep), 1 / batch));
+        }
+      }
+      lossSum += loss.toFloat32Array()[0];
+      backward(loss);
     }
-    lossSum += loss.toFloat32Array()[0];
-    backward(loss);
-  }
-  optimizer.step(params.map((p) => ({ ...p, grad: p.value.grad })), learningRate('cosine', step, { base: Number(values.lr), warmupSteps: Number(values.warmup), totalSteps: steps }));
-  for (const p of params) p.value.grad = undefined;
-  window += lossSum;
-  if ((step + 1) % 50 === 0 || step + 1 === steps) {
-    report(step + 1, window / ((step % 50) + 1));
-    window = 0;
-  }
-}
-console.log(`${steps} steps of ${batch} scenes in ${((performance.now() - started) / 60_000).toFixed(1)} min`);
+    return lossSum;
+  },
+});
+console.log(`${steps} steps of ${batch} scenes in ${minutes.toFixed(1)} min`);
 
 // The model directory with the tower replaced, written whole or not at all.
-const tmp = join(dirname(out), `.${basename(out)}.tmp-${process.pid}`);
-rmSync(tmp, { recursive: true, force: true });
-mkdirSync(tmp, { recursive: true });
-save(join(tmp, 'model.safetensors'), named, {
-  format: 'pt', adsc_vision_pretrained: `${steps} steps of ${batch} scenes, seed ${seed}${position ? `, position heads (${position})` : ''}${values['grid-position'] ? `, grid code ${values['grid-position']}` : ''}${tokenShapes ? ', token shape head' : ''}${tokenCentres ? ', token centre head' : ''}`, ...(values.tower ? { adsc_vision_tower_from: values.tower } : {}),
+writeModelDirectory(from, out, named, {
+  adsc_vision_pretrained: `${steps} steps of ${batch} scenes, seed ${seed}${position ? `, position heads (${position})` : ''}${values['grid-position'] ? `, grid code ${values['grid-position']}` : ''}${tokenShapes ? ', token shape head' : ''}${tokenCentres ? ', token centre head' : ''}`, ...(values.tower ? { adsc_vision_tower_from: values.tower } : {}),
 });
-for (const f of readdirSync(from)) if (f.endsWith('.json')) copyFileSync(join(from, f), join(tmp, f));
-rmSync(out, { recursive: true, force: true });
-renameSync(tmp, out);
-console.log(`wrote ${out}`);
 
