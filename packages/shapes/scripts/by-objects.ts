@@ -7,18 +7,10 @@
  *
  *   npx tsx packages/shapes/scripts/by-objects.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES] [TYPES]
  */
-import { generateShapes, QUESTION_TYPES, type ShapesRecord } from '../src/index.js';
-import { layoutOrExit, typesOrExit } from './layout-args.js';
-import { joinedPredictions } from './predictions.js';
+import { QUESTION_TYPES } from '../src/index.js';
+import { joinedPredictions, predictionsAndSet } from './predictions.js';
 
-const [file, seedText, countText, objects = '1-3', sizes = '42,56', typesText] = process.argv.slice(2);
-if (!file || !seedText || !countText) {
-  console.error('usage: by-objects.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES] [TYPES]');
-  process.exit(2);
-}
-const layout = layoutOrExit(objects, sizes);
-const types = typesOrExit(typesText);
-const records = new Map<string, ShapesRecord>(generateShapes({ seed: Number(seedText), count: Number(countText), layout, types }).map((r) => [r.id, r]));
+const { file, layout, types, records } = predictionsAndSet('by-objects.ts');
 
 const tally = new Map<string, { right: number; all: number }>(); // "objects type" -> questions
 for (const { p, r } of joinedPredictions(file, records, QUESTION_TYPES)) {

@@ -7,9 +7,27 @@
  * task's QUESTION_TYPES and not in the generated set's text; their records are joined by id alone.
  */
 import { readFileSync } from 'node:fs';
-import { QUESTION_TYPES, type ShapesRecord } from '../src/index.js';
+import { QUESTION_TYPES, generateShapes, type Layout, type QuestionType, type ShapesRecord } from '../src/index.js';
+import { layoutOrExit, typesOrExit } from './layout-args.js';
 
 export interface Prediction { id: string; type: string; question: string; answer: string; prediction: string; correct: boolean }
+
+/**
+ * The command line the readers of predictions share, `SCRIPT PREDICTIONS.jsonl SEED COUNT [OBJECTS]
+ * [SIZES] [TYPES]`: the predictions file, the layout and types, and the set those flags make, by id.
+ * A missing argument prints the usage line and exits with code 2.
+ */
+export function predictionsAndSet(script: string): { file: string; layout: Layout; types: readonly QuestionType[]; records: Map<string, ShapesRecord> } {
+  const [file, seedText, countText, objects = '1-3', sizes = '42,56', typesText] = process.argv.slice(2);
+  if (!file || !seedText || !countText) {
+    console.error(`usage: ${script} PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES] [TYPES]`);
+    process.exit(2);
+  }
+  const layout = layoutOrExit(objects, sizes);
+  const types = typesOrExit(typesText);
+  const records = new Map(generateShapes({ seed: Number(seedText), count: Number(countText), layout, types }).map((r) => [r.id, r]));
+  return { file, layout, types, records };
+}
 
 /** Every prediction of FILE whose type is in TYPES, with its record in RECORDS. */
 export function joinedPredictions(file: string, records: ReadonlyMap<string, ShapesRecord>, types: readonly string[]): { p: Prediction; r: ShapesRecord }[] {

@@ -17,20 +17,9 @@
  *      defaults 1-3, 42,56 and every type; a question the regenerated set does not ask under that
  *      id stops the script, predictions.ts)
  */
-import { generateShapes, type ShapesRecord } from '../src/index.js';
-import { layoutOrExit, typesOrExit } from './layout-args.js';
-import { joinedPredictions } from './predictions.js';
+import { joinedPredictions, predictionsAndSet } from './predictions.js';
 
-const [file, seedText, countText, objects = '1-3', sizes = '42,56', typesText] = process.argv.slice(2);
-if (!file || !seedText || !countText) {
-  console.error('usage: relation-errors.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES] [TYPES]');
-  process.exit(2);
-}
-const layout = layoutOrExit(objects, sizes);
-const types = typesOrExit(typesText);
-const records = new Map<string, ShapesRecord>(
-  generateShapes({ seed: Number(seedText), count: Number(countText), layout, types }).map((r) => [r.id, r]),
-);
+const { file, records } = predictionsAndSet('relation-errors.ts');
 
 const KINDS = ['right', 'reference', 'third', 'other'] as const;
 const tally = new Map<string, Record<(typeof KINDS)[number], number>>();

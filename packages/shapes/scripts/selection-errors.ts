@@ -23,18 +23,10 @@
  * was made with; a question that the regenerated set does not ask under that id stops the script
  * (a set made with --types but read without it would be joined with other scenes; predictions.ts).
  */
-import { generateShapes, readingOrder, type SceneObject, type ShapesRecord } from '../src/index.js';
-import { layoutOrExit, typesOrExit } from './layout-args.js';
-import { joinedPredictions } from './predictions.js';
+import { readingOrder, type SceneObject } from '../src/index.js';
+import { joinedPredictions, predictionsAndSet } from './predictions.js';
 
-const [file, seedText, countText, objects = '1-3', sizes = '42,56', typesText] = process.argv.slice(2);
-if (!file || !seedText || !countText) {
-  console.error('usage: selection-errors.ts PREDICTIONS.jsonl SEED COUNT [OBJECTS] [SIZES] [TYPES]');
-  process.exit(2);
-}
-const layout = layoutOrExit(objects, sizes);
-const types = typesOrExit(typesText);
-const records = new Map<string, ShapesRecord>(generateShapes({ seed: Number(seedText), count: Number(countText), layout, types }).map((r) => [r.id, r]));
+const { file, records } = predictionsAndSet('selection-errors.ts');
 const patch = 14; // px at 168 px: the scene coordinates are at that size
 
 /** Row label of a table line: question type, objects, where the named object is. */
