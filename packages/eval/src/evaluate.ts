@@ -23,7 +23,7 @@
 import { join } from 'node:path';
 import { zeros, type Tensor } from '@adsc/core';
 import {
-  NO_SCHEDULE, countRun, formatPrompt, generate, readImage,
+  NO_SCHEDULE, countRun, formatPrompt, generate, numPatches, readImage,
   type ImageInput, type Llava, type LlavaTokenizer, type Schedule, type TemplateName,
 } from '@adsc/model';
 import { DatasetError, type EvalRecord } from './dataset.js';
@@ -76,10 +76,9 @@ export function evaluate(model: Llava, tokenizer: LlavaTokenizer, records: reado
  */
 function imageInput(model: Llava, tokenizer: LlavaTokenizer, record: EvalRecord, folder: string, blank: Tensor | undefined): ImageInput | undefined {
   if (record.patchWords !== undefined) {
-    const { imageSize, patchSize } = model.config.vision;
-    const p = (imageSize / patchSize) ** 2;
+    const p = numPatches(model.config.vision);
     if (record.patchWords.length !== p) throw new DatasetError(`record ${record.id}: "patch_words" has ${record.patchWords.length} entries, but the model has ${p} vision tokens`);
-    return record.patchWords.map((w) => (blank || w.trim() === '' ? [] : tokenizer.encode(w).slice(1)));
+    return blank ? record.patchWords.map(() => []) : tokenizer.encodePatchWords(record.patchWords);
   }
   if (record.image === undefined) return undefined;
   return blank ?? model.pixels(readImage(join(folder, record.image)));

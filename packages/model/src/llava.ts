@@ -10,7 +10,7 @@
  */
 import { Tensor, checkpoint, embedding, matmul, tensor, zeros } from '@adsc/core';
 import { openCheckpoint, type Checkpoint } from '@adsc/safetensors';
-import { ConfigError, readConfig, type LlavaConfig } from './config.js';
+import { ConfigError, numPatches, readConfig, type LlavaConfig } from './config.js';
 import { availableMemory, checkMemoryPlan, planMemory } from './limits.js';
 import { ClipVisionTower } from './clip.js';
 import { KVCache } from './kv-cache.js';
@@ -36,12 +36,12 @@ const PREFIXES = {
   ],
 };
 
-/** What the decoder layers did to a sequence (the same for prefill and training). */
 /** An image as words: per vision token, the ids of the words it shows (Llava.embedPatchWords). */
 export type PatchWords = readonly (readonly number[])[];
 /** What a prompt's image token stands for: pixel values [3, S, S] or patch words. */
 export type ImageInput = Tensor | PatchWords;
 
+/** What the decoder layers did to a sequence (the same for prefill and training). */
 export interface DecoderRun {
   /** The sequence after the last layer: hidden [T', d], positions, the vision span that survived. */
   seq: Sequence;
@@ -159,7 +159,7 @@ export class Llava {
    * (docs/shapes.md, 3r). Gradients reach the embedding table.
    */
   embedPatchWords(words: PatchWords): Tensor {
-    const p = (this.config.vision.imageSize / this.config.vision.patchSize) ** 2;
+    const p = numPatches(this.config.vision);
     if (words.length !== p) throw new PromptError(`patch words: ${words.length} patches given, but the vision tower has ${p} vision tokens`);
     const flat = words.flat();
     if (flat.length === 0) return zeros([p, this.config.text.hiddenSize]);

@@ -68,6 +68,14 @@ export class LlavaTokenizer {
     return [this.bosTokenId, ...ids];
   }
 
+  /**
+   * An image's patch words as the ids Llava.embedPatchWords sums: each patch's words without BOS,
+   * none for a blank patch ("").
+   */
+  encodePatchWords(words: readonly string[]): number[][] {
+    return words.map((w) => (w.trim() === '' ? [] : this.encode(w).slice(1)));
+  }
+
   /** Text of generated ids, special tokens skipped. */
   decode(ids: readonly number[]): string {
     return this.tokenizer.decode([...ids], { skip_special_tokens: true });

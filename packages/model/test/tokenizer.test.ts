@@ -22,6 +22,12 @@ describe('LlavaTokenizer', () => {
     expect(ids.filter((i) => i === 500)).toHaveLength(1);
   });
 
+  it('encodes patch words without BOS, one list per patch, and a blank patch as none', () => {
+    const tokenizer = LlavaTokenizer.load(demo, 500);
+    // ▁a 301, ▁house 331 (the tiny vocabulary)
+    expect(tokenizer.encodePatchWords(['a house', '', ' ', 'a'])).toEqual([[301, 331], [], [], [301]]);
+  });
+
   it('splices the image index at <image> when the vocabulary has no such token (original layout)', () => {
     const ids = LlavaTokenizer.load(demo, -200).encode('USER: <image>\nHi');
     expect(ids.filter((i) => i === -200)).toHaveLength(1);

@@ -25,7 +25,7 @@
  */
 import { parseArgs } from 'node:util';
 import { backward, mulberry32, noGrad, scale, setNumThreads, sub, sum, mul, type Tensor } from '@adsc/core';
-import { Llava, LlavaTokenizer, readConfig, readPreprocessorConfig, tensorMap } from '@adsc/model';
+import { Llava, LlavaTokenizer, numPatches, readConfig, readPreprocessorConfig, tensorMap } from '@adsc/model';
 import { openCheckpoint } from '@adsc/safetensors';
 import { partOf, type Parameter } from '@adsc/train';
 import { COLOR_NAMES, SHAPES, centrePatches, patchOwners, place, renderScene, type Rng, type Scene } from '../src/index.js';
@@ -71,6 +71,7 @@ const model = Llava.fromWeights(tensorMap(named), config, from, {}, readPreproce
 const tokenizer = LlavaTokenizer.load(from, config.imageTokenIndex, config.bosTokenId);
 const { patchSize: patch, imageSize } = config.vision;
 const d = config.text.hiddenSize;
+const P = numPatches(config.vision);
 const centreWord = values['centre-word'];
 
 /** A scene of `minObjects`-`maxObjects` objects of any shape, colour and size, wherever they fit. */
@@ -81,7 +82,6 @@ function scene(rng: Rng): Scene {
   return s;
 }
 
-const wordIds = (words: string): number[] => (words === '' ? [] : tokenizer.encode(words).slice(1));
 /** Every patch's words, row-major: its owner's "colour shape", or "" (patchOwners); --centre-word added where an object's centre lies, as text-scenes.ts writes them. */
 function patchWords(s: Scene): string[] {
   const centres = centrePatches(s, patch);
@@ -93,7 +93,7 @@ function patchWords(s: Scene): string[] {
 }
 
 /** What the patches of `s` should become: [P, d], the decoder's embeddings of their words. */
-const targets = (s: Scene): Tensor => noGrad(() => model.embedPatchWords(patchWords(s).map(wordIds)));
+const targets = (s: Scene): Tensor => noGrad(() => model.embedPatchWords(tokenizer.encodePatchWords(patchWords(s))));
 
 /** The projector's tokens for `s`: [P, d]. */
 const tokens = (s: Scene): Tensor => model.encodeImage(noGrad(() => model.pixels(renderScene(s))));
@@ -102,7 +102,7 @@ const tokens = (s: Scene): Tensor => model.encodeImage(noGrad(() => model.pixels
 const pairs = COLOR_NAMES.flatMap((c) => SHAPES.map((sh) => `${c} ${sh}`));
 const candidates = ['', ...pairs, ...(centreWord === undefined ? [] : pairs.map((w) => `${w} ${centreWord}`))];
 const candidateRows = noGrad(() => {
-  const all = model.embedPatchWords(Array.from({ length: (imageSize / patch) ** 2 }, (_, p) => wordIds(candidates[p] ?? ''))).toFloat32Array();
+  const all = model.embedPatchWords(tokenizer.encodePatchWords(Array.from({ length: P }, (_, p) => candidates[p] ?? ''))).toFloat32Array();
   return candidates.map((_, k) => all.subarray(k * d, (k + 1) * d));
 });
 
@@ -126,10 +126,14 @@ function heldOut(rng: Rng, count: number): { objects: number; background: number
           for (let j = 0; j < d; j++) dist += (x[p * d + j] - row[j]) ** 2;
           if (dist < bestDistance) [best, bestDistance] = [k, dist];
         });
-        const right = candidates[best] === w;
-        if (w === '') [background, backgroundRight] = [background + 1, backgroundRight + (right ? 1 : 0)];
-        else [objects, objectsRight] = [objects + 1, objectsRight + (right ? 1 : 0)];
-        if (w === '') return;
+        const right = candidates[best] === w ? 1 : 0;
+        if (w === '') {
+          background++;
+          backgroundRight += right;
+          return;
+        }
+        objects++;
+        objectsRight += right;
         const [said, truth] = [candidates[best].split(' '), w.split(' ')];
         if (said[0] === truth[0]) colour++;
         if (said[1] === truth[1]) shape++;
@@ -146,7 +150,6 @@ const report = (step: number, loss: number): void => {
   console.log(`step ${step}/${steps}  loss ${loss.toFixed(4)}  held-out patches read as their own words: ${pct(acc.objects)} of object patches (colour ${pct(acc.colour)}, shape ${pct(acc.shape)}${centreWord === undefined ? '' : `, centre flag ${pct(acc.flag)}`}), ${pct(acc.background)} of background`);
 };
 
-const P = (imageSize / patch) ** 2;
 const rng = mulberry32(seed);
 report(0, NaN);
 const minutes = trainOnScenes({

@@ -20,10 +20,10 @@
  * row-major order, the words of the object that owns it (patchOwners: "red circle") or "" for the
  * background; `"centres"` lists the patches under the objects' centres (centrePatches), one per
  * object, and `--centre-word W` adds W to those patches' words ("red circle object"), a flag a
- * reader can count objects by where their patches number 4 to 25. `adsc train` and `adsc eval` put the sum of each patch's words' embeddings where the image
- * tokens go (Llava.embedPatchWords): an oracle projector whose tokens say exactly what each patch
- * shows, in the image's own layout, so that what a decoder learns there is the image lookup itself
- * (docs/shapes.md, 3r).
+ * reader can count objects by where their patches number 4 to 25. `adsc train` and `adsc eval`
+ * put the sum of each patch's words' embeddings where the image tokens go (Llava.embedPatchWords):
+ * an oracle projector whose tokens say exactly what each patch shows, in the image's own layout, so
+ * that what a decoder learns there is the image lookup itself (docs/shapes.md, 3r).
  *
  * The scenes and questions are generateShapes' (balanced answers, distractors that defeat
  * shortcuts); the records have no "image", which `adsc train` accepts. Relation questions are left

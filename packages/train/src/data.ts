@@ -282,7 +282,7 @@ class RecordContext {
     }
     return value.map((words, p) => {
       if (typeof words !== 'string') this.fail(`patch_words[${p}]`, 'must be a string of words ("" for none)');
-      const ids = words.trim() === '' ? [] : withoutBos(tokenizer, words);
+      const [ids] = tokenizer.encodePatchWords([words]);
       if (ids.includes(tokenizer.imageTokenIndex)) this.fail(`patch_words[${p}]`, `holds the image token: ${JSON.stringify(words)}`);
       return ids;
     });
