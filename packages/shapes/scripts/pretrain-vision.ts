@@ -265,7 +265,6 @@ const report = (step: number, loss: number): void => {
 };
 
 const rng = mulberry32(seed);
-report(0, NaN);
 const minutes = trainOnScenes({
   steps, lr: Number(values.lr), warmup: Number(values.warmup), params, report,
   step: () => {

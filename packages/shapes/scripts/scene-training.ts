@@ -16,12 +16,13 @@ export interface SceneTraining {
   params: Parameter[];
   /** Runs step `step`'s forward and backward passes over its batch and returns the summed loss. */
   step: (step: number) => number;
-  /** Called every 50 steps and after the last with the mean loss since the last call. */
+  /** Called before the first step (loss NaN), every 50 steps and after the last, with the mean loss since the last call. */
   report: (step: number, loss: number) => void;
 }
 
 /** AdamW without weight decay, warm-up then cosine decay; returns the minutes it took. */
 export function trainOnScenes({ steps, lr, warmup, params, step: run, report }: SceneTraining): number {
+  report(0, NaN);
   const optimizer = new AdamW({ weightDecay: 0 });
   const started = performance.now();
   let window = 0;
