@@ -85,6 +85,12 @@
 #   al     orc3 with tps's tower and a projector aligned to orc3's word embeddings (align-projector.ts,
 #          300 steps of 16 fresh scenes); scored on the real images of the same 400 questions (img148)
 #   ft     al with projector and decoder trained 150 steps on 3,000 real-image questions (seed 158)
+#   orca   orc3's recipe run by adsc train instead of the sandbox: init120's decoder on the same 24,000
+#          patch-word records, batch 16, lr 1e-3, 50 warm-up steps, cosine over 4,000 steps (session 19
+#          ran it to step N; it resumes with --resume)
+#   tw     al's tower and projector trained through its frozen decoder (orc3's) on 8,000 real-image
+#          questions (seed 159), batch 16, 600 steps at lr 5e-5 (tower 2e-5); lr 5e-4 (tower 2e-4)
+#          diverged (loss 0.27 -> 0.6-1.0, 48.3 % on img148 at step 100)
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -104,7 +110,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 fc fs fl tps dsp dsb fsp fsc fta tcs ftc xtc ctc lmt xlm orc3 al ft scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 fc fs fl tps dsp dsb fsp fsc fta tcs ftc xtc ctc lmt xlm orc3 al ft orca tw scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -410,6 +416,12 @@ PY
          data img148 148 400 --types color,shape,count,exists ;;
     ft)  data img158 158 3000 --types color,shape,count,exists
          train ft al img158/questions.json projector,llm 2e-4 10 150 158 --save-every 50 ;;
+    orca) [ -f "$WORK/pwc152.json" ] || script text-scenes "$WORK/pwc152.json" --seed 152 --count 24000 --objects 1-3 --sizes 42,56 --patches --centre-word object
+         fresh_bt
+         train orca init120 pwc152.json llm 1e-3 50 4000 152 --batch-size 16 --save-every 250 ;;
+    tw)  [ -f "$WORK/al/model.safetensors" ] || { echo "tw: run al first"; exit 2; }
+         data img159 159 8000 --types color,shape,count,exists
+         train tw al img159/questions.json vision,projector 5e-5 30 600 159 --vision-lr 2e-5 --batch-size 16 ;;
     scores)
       for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4" "$WORK/fmix" "$WORK/fsel" "$WORK/fw" "$WORK/fu" "$WORK/fa" "$WORK/f1" "$WORK/fc"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
