@@ -87,10 +87,12 @@
 #   ft     al with projector and decoder trained 150 steps on 3,000 real-image questions (seed 158)
 #   orca   orc3's recipe run by adsc train instead of the sandbox: init120's decoder on the same 24,000
 #          patch-word records, batch 16, lr 1e-3, 50 warm-up steps, cosine over 4,000 steps (session 19
-#          ran it to step N; it resumes with --resume)
+#          stopped it at step 1,124; its step-1,000 checkpoint resumes with --resume)
 #   tw     al's tower and projector trained through its frozen decoder (orc3's) on 8,000 real-image
 #          questions (seed 159), batch 16, 600 steps at lr 5e-5 (tower 2e-5); lr 5e-4 (tower 2e-4)
 #          diverged (loss 0.27 -> 0.6-1.0, 48.3 % on img148 at step 100)
+#   tj     tw with every part trained (decoder too), 300 steps at lr 2e-5 (tower 1e-5) on 8,000 new
+#          real-image questions (seed 160)
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -104,13 +106,14 @@
 # 62 each, fa and f1 27 each (two at a time); fs and fl 67 each, tps 20, dsb 34 and dsp 32 (two at a
 # time, beside scoring and CI for part), fsp and fsc 16 each; fta 121 for 1,200 steps and ftc (stopped
 # at step 793) side by side, tcs 38, xtc 20 and ctc 21 side by side, lmt 36 and xlm 15 (beside the PyTorch
-# replica); orc3 76 (sandbox, two threads, beside CI for part), tps 12, al 2, ft 4; each evaluation of 600
+# replica); orc3 76 (sandbox, two threads, beside CI for part), tps 12, al 2, ft 4; orca 4.7 s per step beside
+# tw (stopped at step 1,124; 1,000 steps in ~94 min), tw 64, tj 42 (beside CI); each evaluation of 600
 # questions 1.5-3 min (of 400 text questions 8 s, of 400 patch-word questions 1 min).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 fc fs fl tps dsp dsb fsp fsc fta tcs ftc xtc ctc lmt xlm orc3 al ft orca tw scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 fc fs fl tps dsp dsb fsp fsc fta tcs ftc xtc ctc lmt xlm orc3 al ft orca tw tj scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -422,6 +425,9 @@ PY
     tw)  [ -f "$WORK/al/model.safetensors" ] || { echo "tw: run al first"; exit 2; }
          data img159 159 8000 --types color,shape,count,exists
          train tw al img159/questions.json vision,projector 5e-5 30 600 159 --vision-lr 2e-5 --batch-size 16 ;;
+    tj)  finished "$WORK/tw" 600 || { echo "tj: run tw first"; exit 2; }
+         data img160 160 8000 --types color,shape,count,exists
+         train tj tw img160/questions.json vision,projector,llm 2e-5 20 300 160 --vision-lr 1e-5 --batch-size 16 ;;
     scores)
       for model in "$BINDING" "$WORK/m13" "$WORK/m13w" "$WORK/m13t" "$WORK/m13p" "$WORK/m13g" "$WORK/lg" "$WORK/lw" "$WORK/lgm" "$WORK/lm" "$WORK/m13s" "$WORK/m13wc" "$WORK/m13b" "$WORK/m13wh" "$WORK/t8" "$WORK/i8" "$WORK/d8" "$WORK/dsc" "$WORK/r4" "$WORK/fmix" "$WORK/fsel" "$WORK/fw" "$WORK/fu" "$WORK/fa" "$WORK/f1" "$WORK/fc"; do
         for val in val13 val1; do [ ! -d "$model" ] || score --model "$model" --data "$WORK/$val/questions.json"; done
