@@ -87,7 +87,8 @@
 #   ft     al with projector and decoder trained 150 steps on 3,000 real-image questions (seed 158)
 #   orca   orc3's recipe run by adsc train instead of the sandbox: init120's decoder on the same 24,000
 #          patch-word records, batch 16, lr 1e-3, 50 warm-up steps, cosine over 4,000 steps (session 19
-#          stopped it at step 1,124; its step-1,000 checkpoint resumes with --resume)
+#          stopped it at step 1,124; its step 1,000 is committed as checkpoints/orca-step1000,
+#          export-model.ts, f16, losses in trainer_state.json, no optimizer state)
 #   tw     al's tower and projector trained through its frozen decoder (orc3's) on 8,000 real-image
 #          questions (seed 159), batch 16, 600 steps at lr 5e-5 (tower 2e-5); lr 5e-4 (tower 2e-4)
 #          diverged (loss 0.27 -> 0.6-1.0, 48.3 % on img148 at step 100)
