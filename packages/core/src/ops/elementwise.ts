@@ -14,11 +14,16 @@ type Operand = Tensor | number;
 
 const asTensor = (x: Operand): Tensor => (typeof x === 'number' ? tensor([x], []) : x);
 
+/** o[i] = x[i] (op) y[i] for i < n: one op's loop, written out so that the op is inlined. */
+type SameShapeLoop = (x: Float32Array, y: Float32Array, o: Float32Array, n: number) => void;
+
 /**
- * Applies `f` to every pair of broadcast elements. Same-shape and scalar operands take a flat loop;
- * otherwise the innermost axis is a loop with per-operand strides (0 along broadcast axes).
+ * Applies `f` to every pair of broadcast elements. Same-shape operands run the op's own loop
+ * (`same`: a call of `f` per element from this shared loop is not inlined, and costs several times
+ * the arithmetic); scalar operands take a flat loop over `f`; otherwise the innermost axis is a loop
+ * with per-operand strides (0 along broadcast axes).
  */
-function binary(op: string, a: Operand, b: Operand, f: (x: number, y: number) => number): Tensor {
+function binary(op: string, a: Operand, b: Operand, f: (x: number, y: number) => number, same: SameShapeLoop): Tensor {
   const ta = asTensor(a);
   const tb = asTensor(b);
   const shape = broadcastShapes(op, ta.shape, tb.shape);
@@ -27,7 +32,7 @@ function binary(op: string, a: Operand, b: Operand, f: (x: number, y: number) =>
   const [out, o] = f32Output(shape);
   const n = o.length;
   if (sameShape(ta.shape, tb.shape)) {
-    for (let i = 0; i < n; i++) o[i] = f(x[i], y[i]);
+    same(x, y, o, n);
   } else if (tb.size === 1) {
     const s = y[0];
     for (let i = 0; i < n; i++) o[i] = f(x[i], s);
@@ -108,23 +113,28 @@ const operand = (x: Operand): Tensor | undefined => (typeof x === 'number' ? und
 const gradOf = (x: Operand, dx: (t: Tensor) => Tensor): Tensor | undefined =>
   typeof x === 'number' || !x.requiresGrad ? undefined : sumToShape(dx(x), x.shape);
 
+const addLoop: SameShapeLoop = (x, y, o, n) => { for (let i = 0; i < n; i++) o[i] = x[i] + y[i]; };
+const subLoop: SameShapeLoop = (x, y, o, n) => { for (let i = 0; i < n; i++) o[i] = x[i] - y[i]; };
+const mulLoop: SameShapeLoop = (x, y, o, n) => { for (let i = 0; i < n; i++) o[i] = x[i] * y[i]; };
+const divLoop: SameShapeLoop = (x, y, o, n) => { for (let i = 0; i < n; i++) o[i] = x[i] / y[i]; };
+
 export function add(a: Operand, b: Operand): Tensor {
-  const out = binary('add', a, b, (x, y) => x + y);
+  const out = binary('add', a, b, (x, y) => x + y, addLoop);
   return record('add', [operand(a), operand(b)], out, (g) => [gradOf(a, () => g), gradOf(b, () => g)]);
 }
 
 export function sub(a: Operand, b: Operand): Tensor {
-  const out = binary('sub', a, b, (x, y) => x - y);
+  const out = binary('sub', a, b, (x, y) => x - y, subLoop);
   return record('sub', [operand(a), operand(b)], out, (g) => [gradOf(a, () => g), gradOf(b, () => neg(g))]);
 }
 
 export function mul(a: Operand, b: Operand): Tensor {
-  const out = binary('mul', a, b, (x, y) => x * y);
+  const out = binary('mul', a, b, (x, y) => x * y, mulLoop);
   return record('mul', [operand(a), operand(b)], out, (g) => [gradOf(a, () => mul(g, b)), gradOf(b, () => mul(g, a))]);
 }
 
 export function div(a: Operand, b: Operand): Tensor {
-  const out = binary('div', a, b, (x, y) => x / y);
+  const out = binary('div', a, b, (x, y) => x / y, divLoop);
   // d(a/b)/db = -a / b^2 = -out / b
   return record('div', [operand(a), operand(b)], out, (g) => [gradOf(a, () => div(g, b)), gradOf(b, () => neg(div(mul(g, out), b)))]);
 }
