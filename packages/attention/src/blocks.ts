@@ -1,8 +1,11 @@
 /**
- * The two block products every tiled kernel is made of, register-tiled the way core's GEMM is.
+ * The two block products every tiled kernel is made of, register-tiled the way core's GEMM is, and
+ * the backward's probabilities built on the first.
  *
  * - `scoreBlock`: S = scale * A B^T for a block of A rows and B rows (q and k in the forward; also
  *   dO and v for dP in the backward).
+ * - `probabilityBlock`: P = exp(scale * A B^T - L) with one L per row, 0 past each row's visible
+ *   keys (the backward rebuilding the forward's probabilities from its logsumexp).
  * - `accumulateBlock`: O += P X for a block of P and rows of X, with P read through strides, so
  *   the backward's P^T dO and dS^T Q use it too (P transposed is the same block, strides swapped).
  *
@@ -104,6 +107,24 @@ function scoreRow(
     let dot = 0;
     for (let c = 0; c < d; c++) dot += qd[qAt + c] * kd[k0 + c];
     s[at + j] = dot * scale;
+  }
+}
+
+/**
+ * p[r * ld + j] = exp(scale * (a row r) . (b row j) - shift[shiftAt + r]) for j < seen(r), and 0 for
+ * seen(r) <= j < cols (keys the row does not see). `seen(r)` is 0 for a row that sees no key.
+ */
+export function probabilityBlock(
+  ad: Float32Array, aAt: number, aStride: number, bd: Float32Array, bAt: number, bStride: number,
+  rows: number, cols: number, d: number, scale: number, shift: Float32Array, shiftAt: number,
+  seen: (r: number) => number, p: Float64Array, ld: number,
+): void {
+  scoreBlock(ad, aAt, aStride, bd, bAt, bStride, rows, cols, d, scale, p, ld);
+  for (let r = 0; r < rows; r++) {
+    const l = shift[shiftAt + r];
+    const n = seen(r);
+    for (let j = 0; j < n; j++) p[r * ld + j] = Math.exp(p[r * ld + j] - l);
+    p.fill(0, r * ld + n, r * ld + cols);
   }
 }
 

@@ -7,8 +7,7 @@
  * delta_i = rowsum(dO_i * O_i) (FlashAttention's D_i; D is the head dim here), each pair of a key
  * tile j (Bc keys) and a query tile i (Br rows) contributes
  *
- *   S  = scale Q_i K_j^T            [Br, Bc]  masked entries left out (P = 0)
- *   P  = exp(S - L_i)               [Br, Bc]
+ *   P  = exp(scale Q_i K_j^T - L_i) [Br, Bc]  masked entries left out (P = 0)
  *   dV_j += P^T dO_i                [Bc, D]
  *   dP = dO_i V_j^T                 [Br, Bc]
  *   dS = P * (dP - delta_i)         [Br, Bc]
@@ -164,14 +163,11 @@ function backwardBlock(
   const kAt = k.bases[h] + j0 * k.rowStride;
   const vAt = v.bases[h] + j0 * v.rowStride;
   const dOutAt = dOut.bases[h] + i0 * dOut.rowStride;
-  // S = scale * Q_i K_j^T  [rows, cols]
-  blocks.score(q.data, qAt, q.rowStride, k.data, kAt, k.rowStride, rows, cols, d, scale, p, bc);
+  // P = exp(scale * Q_i K_j^T - L) over the keys each row sees; 0 past them and for a row that sees none.
+  const lseAt = h * tq + i0;
+  const seen = (r: number) => (lse[lseAt + r] === -Infinity ? 0 : Math.max(0, Math.min(cols, visibleKeyEnd(i0 + r, tk, causal, queryOffset) - j0)));
+  blocks.probabilities(q.data, qAt, q.rowStride, k.data, kAt, k.rowStride, rows, cols, d, scale, lse, lseAt, seen, p, bc);
   for (let r = 0; r < rows; r++) {
-    // P = exp(S - L) over the keys this row sees; 0 past them and for a row that sees none.
-    const lseRow = lse[h * tq + i0 + r];
-    const seen = lseRow === -Infinity ? 0 : Math.max(0, Math.min(cols, visibleKeyEnd(i0 + r, tk, causal, queryOffset) - j0));
-    for (let c = 0; c < seen; c++) p[r * bc + c] = Math.exp(p[r * bc + c] - lseRow);
-    p.fill(0, r * bc + seen, r * bc + cols);
     // delta = rowsum(dO * O), recomputed per block: D multiply-adds per row, no O(Tq) buffer.
     const oRow = out.bases[h] + (i0 + r) * out.rowStride;
     const dRow = dOutAt + r * dOut.rowStride;

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
-import { bf16BitsToNumber, f16BitsToNumber, getKernel, setKernel } from '../src/index.js';
-import { halfToF32Wasm, wasmSupported } from '../src/kernels/gemm-wasm.js';
+import { EXP_STEP, bf16BitsToNumber, f16BitsToNumber, getKernel, setKernel } from '../src/index.js';
+import { halfToF32Wasm, threadWasm, wasmSupported } from '../src/kernels/gemm-wasm.js';
 
 const every16Bits = Uint16Array.from({ length: 65536 }, (_, i) => i);
 
@@ -65,5 +65,49 @@ describe('kernel selection', () => {
 
   it('refuses a kernel name it does not know, naming it', () => {
     expect(() => setKernel('gpu' as 'js')).toThrow("setKernel: expected 'wasm' or 'js', got 'gpu'");
+  });
+});
+
+describe.skipIf(!wasmSupported())('wasm expRow (skipped where the engine has no WebAssembly SIMD)', () => {
+  /** Runs expRow on `values` (rounded up to whole v128s with 0s) and returns the first values.length results. */
+  function expRowOf(values: number[], scale: number, shift: number): Float32Array {
+    const padded = Math.ceil(values.length / EXP_STEP) * EXP_STEP;
+    const { memory, fns } = threadWasm(4 * padded);
+    const f32 = new Float32Array(memory.buffer, 0, padded);
+    f32.fill(0);
+    f32.set(values);
+    fns.expRow(0, values.length, scale, shift);
+    return f32.slice(0, values.length);
+  }
+
+  it('agrees with Math.exp to 3e-7 relative over [-87, 88]', () => {
+    const xs = Array.from({ length: 4001 }, (_, i) => -87 + (175 * i) / 4000);
+    const got = expRowOf(xs, 1, 0);
+    const worst = Math.max(...xs.map((x, i) => Math.abs(got[i] - Math.exp(Math.fround(x))) / Math.exp(Math.fround(x))));
+    expect(worst).toBeLessThan(3e-7);
+  });
+
+  it('computes exp(scale * s - shift): scale 0.5 and shift 2 on s = 4 give exactly 1', () => {
+    const got = expRowOf([4, 2, 0], 0.5, 2);
+    expect(got[0]).toBe(1);
+    expect(got[1]).toBeCloseTo(Math.exp(-1), 7);
+    expect(got[2]).toBeCloseTo(Math.exp(-2), 7);
+  });
+
+  it('gives exactly 0 for -Infinity and below -88, and NaN for NaN', () => {
+    const got = expRowOf([-Infinity, -100, -88, NaN], 1, 0);
+    expect(Array.from(got.slice(0, 3))).toEqual([0, 0, 0]);
+    expect(got[3]).toBeNaN();
+  });
+
+  it('treats a count that is not a multiple of 4 by rewriting the rest of the last v128 only', () => {
+    const { memory, fns } = threadWasm(4 * 8);
+    const f32 = new Float32Array(memory.buffer, 0, 8);
+    f32.set([0, 0, 0, 0, 0, 0, 0, 0]);
+    fns.expRow(0, 5, 1, 0); // rows 0-4 asked, 0-7 rewritten (whole v128s)
+    expect(Array.from(f32)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    f32.set([0, 0, 0, 0, 0, 0, 0, 0]);
+    fns.expRow(0, 4, 1, 0);
+    expect(Array.from(f32)).toEqual([1, 1, 1, 1, 0, 0, 0, 0]);
   });
 });

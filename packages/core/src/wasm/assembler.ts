@@ -189,10 +189,21 @@ export class Fn {
   i32x4ShrS(): this { return this.simd(0xac); }
   i32x4ShrU(): this { return this.simd(0xad); }
   i32x4MaxU(): this { return this.simd(0xb9); }
+  i32x4Add(): this { return this.simd(0xae); }
+  /** Each f32 lane to the i32 toward zero, saturating (NaN to 0). */
+  i32x4TruncSatF32x4S(): this { return this.simd(0xf8); }
 
   // SIMD float ops.
+  /** The f32 on the stack in all four lanes. */
+  f32x4Splat(): this { return this.simd(0x13); }
+  /** Each lane rounded to the nearest integer, ties to even. */
+  f32x4Nearest(): this { return this.simd(0x6a); }
   f32x4Add(): this { return this.simd(0xe4); }
+  f32x4Sub(): this { return this.simd(0xe5); }
   f32x4Mul(): this { return this.simd(0xe6); }
+  /** Lane-wise min and max; a NaN lane gives NaN. */
+  f32x4Min(): this { return this.simd(0xe8); }
+  f32x4Max(): this { return this.simd(0xe9); }
   /** Relaxed SIMD: a * b + c, fused or not as the hardware does it. Stack: a, b, c. */
   f32x4RelaxedMadd(): this { return this.simd(0x105); }
 }

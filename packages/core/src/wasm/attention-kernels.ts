@@ -1,11 +1,12 @@
 /**
  * The decode attention's two SIMD kernels: one query row against the keys and values of one head,
- * read where they lie (a KV cache placed in an arena, wasm/arena.ts). The softmax between them stays
- * in JavaScript: WebAssembly has no exp, and it is one pass over Tk scores, where the two products
- * are passes over Tk x D.
+ * read where they lie (a KV cache placed in an arena, wasm/arena.ts), and an exponential for the
+ * training kernels' probabilities. The decode step's softmax stays in JavaScript: it is one pass
+ * over Tk scores, where the two products are passes over Tk x D.
  *
  *   attendScores:  s[j] = dot(q, K[j])            j < keys        (scaled and exponentiated by the caller)
  *   attendValues:  o    = sum_j p[j] * V[j]                       (the caller divides by sum_j p[j])
+ *   expRow:        s[j] = exp(scale s[j] - shift)  in place        (the backward's P = exp(S - L))
  *
  * K[j] and V[j] are the rows of one head, `stride` bytes apart (a token-major cache holds every head
  * of a token in one row, so a head's rows are kvHeads * D floats apart); D is a multiple of 32.
@@ -116,6 +117,66 @@ export function attendValues(): Fn {
     acc.forEach((a, quarter) => f.localGet(o).localGet(column).i32Add().localGet(a).v128Store(16 * quarter));
     f.localGet(column).i32Const(ATTEND_STEP * 4).i32Add().localTee(column);
     f.localGet(dBytes).i32LtU().brIf(0);
+  });
+  return f;
+}
+
+/** expRow works on whole v128s: it rewrites the scores up to the next multiple of this. */
+export const EXP_STEP = 4;
+
+/**
+ * Params: s (f32 scores, rewritten in place), count, scale (f32), shift (f32). For j < count rounded
+ * up to a multiple of EXP_STEP: s[j] = exp(scale * s[j] - shift).
+ *
+ * WebAssembly has no exp, so it is built from the three steps every libm uses (here Cephes' expf):
+ * with x clamped to [-88, 88], n = nearest(x log2 e) and r = x - n ln 2 (ln 2 in two parts, so that
+ * r keeps its low bits; |r| <= ln 2 / 2), e^r is a degree-7 polynomial and 2^n is made by writing
+ * n + 127 into the exponent bits. Relative error about 2e-7 (1-2 f32 ulp). Below about -87.6,
+ * n = -127 makes 2^n the bit pattern 0: the result is exactly 0 (e^x is subnormal there), and
+ * -Infinity gives 0 too; above 88 it stays e^88 (no attention score gets near); NaN stays NaN.
+ */
+export function expRow(): Fn {
+  const f = new Fn('expRow', ['i32', 'i32', 'f32', 'f32']);
+  const [s, count, scale, shift] = [0, 1, 2, 3];
+  const at = f.local('i32');
+  const end = f.local('i32');
+  const scaleV = f.local('v128');
+  const shiftV = f.local('v128');
+  const x = f.local('v128');
+  const n = f.local('v128');
+  const r = f.local('v128');
+  const y = f.local('v128');
+  // Cephes expf: e^r = 1 + r + r^2 (P0 + P1 r + ... + P5 r^5) on |r| <= ln 2 / 2.
+  const P = [5.0000001201e-1, 1.6666665459e-1, 4.1665795894e-2, 8.3334519073e-3, 1.3981999507e-3, 1.9875691500e-4];
+  const LN2_HI = 0.693359375; // ln 2 = LN2_HI + LN2_LO, LN2_HI with few mantissa bits so n LN2_HI is exact
+  const LN2_LO = -2.12194440e-4;
+
+  f.localGet(scale).f32x4Splat().localSet(scaleV);
+  f.localGet(shift).f32x4Splat().localSet(shiftV);
+  f.localGet(s).localTee(at);
+  f.localGet(count).i32Const(EXP_STEP - 1).i32Add().i32Const(2).i32ShrU().i32Const(16).i32Mul().i32Add().localSet(end);
+  f.block(() => {
+    f.localGet(at).localGet(end).i32GeU().brIf(0);
+    f.loop(() => {
+      // x = clamp(scale s - shift, -88, 88)
+      f.localGet(at).v128Load().localGet(scaleV).f32x4Mul().localGet(shiftV).f32x4Sub();
+      f.f32x4Const(-88).f32x4Max().f32x4Const(88).f32x4Min().localSet(x);
+      // n = nearest(x log2 e); r = x - n LN2_HI - n LN2_LO
+      f.localGet(x).f32x4Const(Math.LOG2E).f32x4Mul().f32x4Nearest().localSet(n);
+      f.localGet(x).localGet(n).f32x4Const(LN2_HI).f32x4Mul().f32x4Sub();
+      f.localGet(n).f32x4Const(LN2_LO).f32x4Mul().f32x4Sub().localSet(r);
+      // y = P0 + r (P1 + r (P2 + ...)), by Horner from P5
+      f.f32x4Const(P[5]);
+      for (let i = 4; i >= 0; i--) f.localGet(r).f32x4Mul().f32x4Const(P[i]).f32x4Add();
+      // e^r = y r^2 + r + 1
+      f.localGet(r).f32x4Mul().localGet(r).f32x4Mul().localGet(r).f32x4Add().f32x4Const(1).f32x4Add().localSet(y);
+      // times 2^n: (n + 127) << 23 is 2^n's bit pattern (0 for n = -127)
+      f.localGet(at).localGet(y);
+      f.localGet(n).i32x4TruncSatF32x4S().i32x4Const(127).i32x4Add().i32Const(23).i32x4Shl();
+      f.f32x4Mul().v128Store();
+      f.localGet(at).i32Const(16).i32Add().localTee(at);
+      f.localGet(end).i32LtU().brIf(0);
+    });
   });
   return f;
 }

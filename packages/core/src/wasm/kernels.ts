@@ -15,10 +15,11 @@
  *   its 16-bit storage: the decode step, bound by how fast the weights stream from memory;
  *   `dot*x1w4` one x row against four weight rows per step, for an x too long to stay in L1.
  * - `attendScores` / `attendValues` (attention-kernels.ts): one query row against a head's keys and
- *   values where they lie in an arena, the decode step's attention.
+ *   values where they lie in an arena, the decode step's attention; `expRow` an exponential over
+ *   a row of scores (the training kernels' probabilities).
  */
 import { MR, NR } from '../kernels/gemm.js';
-import { attendScores, attendValues } from './attention-kernels.js';
+import { attendScores, attendValues, expRow } from './attention-kernels.js';
 import { Fn, assemble, emitLaneSum, type MemorySource } from './assembler.js';
 import { webAssembly } from './webassembly.js';
 
@@ -438,6 +439,7 @@ export function kernelModule(fma: boolean, memory: MemorySource = { pages: 1 }):
     ...dtypes.map(dotFourRows),
     attendScores(),
     attendValues(),
+    expRow(),
   ], memory);
 }
 
