@@ -13,7 +13,7 @@
  *
  *   USER: blue square red circle How many circles are there? ASSISTANT: 1</s>
  *
- *   npx tsx packages/shapes/scripts/text-scenes.ts OUT.json --seed S --count N [--objects 1-3] [--sizes 42,56] [--types color,shape,count,exists] [--patches [--centre-word W]]
+ *   npx tsx packages/shapes/scripts/text-scenes.ts OUT.json --seed S --count N [--objects 1-3] [--sizes 42,56] [--types color,shape,count,exists] [--patches [--centre-word W]] [--turns K]
  *
  * With `--patches` the scene is written the way the image presents it instead: the human turn is
  * the image dataset's (`<image>\n{question}`) and a `"patch_words"` field holds, per vision patch in
@@ -26,12 +26,14 @@
  * that what a decoder learns there is the image lookup itself (docs/shapes.md, 3r).
  *
  * The scenes and questions are generateShapes' (balanced answers, distractors that defeat
- * shortcuts); the records have no "image", which `adsc train` accepts. Relation questions are left
+ * shortcuts); the records have no "image", which `adsc train` accepts. `--turns K` asks K - 1
+ * follow-up questions after the first (follow-ups.ts), as more human / gpt turns, the way
+ * `adsc data shapes --turns K` does: K answers for one pass over the scene's tokens. Relation questions are left
  * out by default: the text does not say where the objects are.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { centrePatches, generateShapes, patchOwners, sceneText } from '../src/index.js';
+import { MAX_TURNS, centrePatches, generateShapes, patchOwners, recordTurns, sceneText } from '../src/index.js';
 
 /** The shapes-llava tower's patch at the task's 168 px images: 12 x 12 vision tokens. */
 const PATCH = 14;
@@ -47,10 +49,11 @@ const { values, positionals } = parseArgs({
     types: { type: 'string', default: 'color,shape,count,exists' },
     patches: { type: 'boolean', default: false },
     'centre-word': { type: 'string' },
+    turns: { type: 'string', default: '1' },
   },
 });
 if (positionals.length !== 1 || values.seed === undefined || values.count === undefined) {
-  console.error('usage: text-scenes.ts OUT.json --seed S --count N [--objects MIN-MAX] [--sizes PX,PX] [--types T,T] [--patches [--centre-word W]]');
+  console.error('usage: text-scenes.ts OUT.json --seed S --count N [--objects MIN-MAX] [--sizes PX,PX] [--types T,T] [--patches [--centre-word W]] [--turns K]');
   process.exit(2);
 }
 const out = positionals[0];
@@ -60,18 +63,27 @@ if (existsSync(out)) {
 }
 const layout = layoutOrExit(values.objects, values.sizes);
 const types = typesOrExit(values.types);
+const turns = Number(values.turns);
+if (!Number.isInteger(turns) || turns < 1 || turns > MAX_TURNS) {
+  console.error(`error: --turns must be an integer in [1, ${MAX_TURNS}], got ${JSON.stringify(values.turns)}`);
+  process.exit(2);
+}
 
 let records;
 try {
-  records = generateShapes({ seed: Number(values.seed), count: Number(values.count), layout, types });
+  records = generateShapes({ seed: Number(values.seed), count: Number(values.count), layout, types, turns });
 } catch (e) {
   if (!(e instanceof RangeError)) throw e;
   console.error(`error: ${e.message}`);
   process.exit(2);
 }
 const written = records.map((r) => {
-  const human = values.patches ? `<image>\n${r.text}` : `${sceneText(r.scene)} ${r.text}`;
-  const record = { id: r.id, type: r.type, conversations: [{ from: 'human', value: human }, { from: 'gpt', value: r.answer }] };
+  // The scene (its text, or the image's place) goes before the first question only.
+  const conversations = recordTurns(r).flatMap((t, i) => [
+    { from: 'human', value: i > 0 ? t.text : values.patches ? `<image>\n${t.text}` : `${sceneText(r.scene)} ${t.text}` },
+    { from: 'gpt', value: t.answer },
+  ]);
+  const record = { id: r.id, type: r.type, conversations };
   if (!values.patches) return record;
   const words = (i: number) => (i < 0 ? '' : `${r.scene.objects[i].color} ${r.scene.objects[i].shape}`);
   const centres = centrePatches(r.scene, PATCH).flatMap((o, t) => (o < 0 ? [] : [t]));
