@@ -68,12 +68,17 @@ export class LlavaTokenizer {
     return [this.bosTokenId, ...ids];
   }
 
+  /** Token ids of `text` without BOS: a piece that continues a sequence (a later turn, an answer). */
+  encodeContinuation(text: string): number[] {
+    return this.encode(text).slice(1);
+  }
+
   /**
    * An image's patch words as the ids Llava.embedPatchWords sums: each patch's words without BOS,
    * none for a blank patch ("").
    */
   encodePatchWords(words: readonly string[]): number[][] {
-    return words.map((w) => (w.trim() === '' ? [] : this.encode(w).slice(1)));
+    return words.map((w) => (w.trim() === '' ? [] : this.encodeContinuation(w)));
   }
 
   /** Text of generated ids, special tokens skipped. */

@@ -22,6 +22,13 @@ describe('LlavaTokenizer', () => {
     expect(ids.filter((i) => i === 500)).toHaveLength(1);
   });
 
+  it('encodes a continuation as the same ids without BOS', () => {
+    const tokenizer = LlavaTokenizer.load(demo, 500);
+    // ▁a 301, ▁house 331 (the tiny vocabulary); BOS is 1
+    expect(tokenizer.encode('a house')).toEqual([1, 301, 331]);
+    expect(tokenizer.encodeContinuation('a house')).toEqual([301, 331]);
+  });
+
   it('encodes patch words without BOS, one list per patch, and a blank patch as none', () => {
     const tokenizer = LlavaTokenizer.load(demo, 500);
     // ▁a 301, ▁house 331 (the tiny vocabulary)
@@ -36,7 +43,7 @@ describe('LlavaTokenizer', () => {
 
   it('decodes text back, including characters outside the vocabulary (byte fallback)', () => {
     const t = LlavaTokenizer.load(demo, 500);
-    expect(t.decode(t.encode('The house is red. Ünï 😀').slice(1))).toBe('The house is red. Ünï 😀');
+    expect(t.decode(t.encodeContinuation('The house is red. Ünï 😀'))).toBe('The house is red. Ünï 😀');
   });
 
   it('names the missing tokenizer.json', () => {

@@ -64,7 +64,7 @@ for (const r of generateShapes({ seed: Number(seedText), count: Number(countText
   const other = 1 - named;
   const half = readingOrder(r.scene, patch)[0] === r.scene.objects[named] ? 'first' : 'second';
   const owners = patchOwners(r.scene, patch);
-  const keyToken = tokenizer.encode(word).slice(1);
+  const keyToken = tokenizer.encodeContinuation(word);
   if (keyToken.length !== 1) throw new Error(`${dir}: the tokenizer spells "${word}" in ${keyToken.length} tokens, not one`);
   const ids = describe
     ? [...tokenizer.encode(formatPrompt('llava-hf', DESCRIBE_QUESTIONS[by], true)), ...keyToken]

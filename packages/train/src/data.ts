@@ -142,9 +142,9 @@ function conversationExample(at: RecordContext, record: unknown): TrainingExampl
       append(tokenizer.encode(formatPrompt(template, question, pictured)), false);
     } else {
       // A later prompt is the same "USER: {q} ASSISTANT:" in both templates, without system prompt.
-      append(withoutBos(tokenizer, formatPrompt('llava-hf', messages[k], false)), false);
+      append(tokenizer.encodeContinuation(formatPrompt('llava-hf', messages[k], false)), false);
     }
-    append([...withoutBos(tokenizer, messages[k + 1]), eosTokenId], true);
+    append([...tokenizer.encodeContinuation(messages[k + 1]), eosTokenId], true);
   }
   at.checkLength('conversations', inputIds.length, pictured);
   return { id: String(id), ...imageFields, inputIds, labels };
@@ -168,7 +168,7 @@ function branchedExample(at: RecordContext, messages: readonly string[]): Pick<T
       labels.push(...stem.map(() => IGNORE_INDEX));
     }
     const question = prompt.slice(cut);
-    const reply = [...withoutBos(tokenizer, messages[k + 1]), eosTokenId];
+    const reply = [...tokenizer.encodeContinuation(messages[k + 1]), eosTokenId];
     inputIds.push(...question, ...reply);
     labels.push(...question.map(() => IGNORE_INDEX), ...reply);
     branches.push(question.length + reply.length);
@@ -187,11 +187,6 @@ function checkPlaceholders(at: RecordContext, messages: readonly string[], hasIm
     at.fail(`conversations[${stray}].value`, why);
   }
   if (hasImage && counts[0] === 0) at.fail('image', 'the record has an image but its first human turn holds no <image>');
-}
-
-/** The ids of `text` with no BOS: a piece that continues a sequence. */
-function withoutBos(tokenizer: LlavaTokenizer, text: string): number[] {
-  return tokenizer.encode(text).slice(1);
 }
 
 // -- pre-tokenized JSONL ----------------------------------------------------------------------------
