@@ -94,6 +94,10 @@
 #          diverged (loss 0.27 -> 0.6-1.0, 48.3 % on img148 at step 100)
 #   tj     tw with every part trained (decoder too), 300 steps at lr 2e-5 (tower 1e-5) on 8,000 new
 #          real-image questions (seed 160)
+#   orct8  orca's recipe with 8 questions per scene: init120's decoder on 12,000 patch-word scenes of
+#          seed 161 (text-scenes.ts --turns 8), each question an independent turn (--independent-turns:
+#          it sees the scene's tokens and itself only, as a one-question record would), batch 16 scenes
+#          (128 answers a step), lr 1e-3, 50 warm-up steps, cosine over 3,000 steps
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -114,7 +118,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
 STEPS=("${@:2}")
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 fc fs fl tps dsp dsb fsp fsc fta tcs ftc xtc ctc lmt xlm orc3 al ft orca tw tj scores)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(data m13 m13w m13t pos m13p posb posg probes m13g lg lw lgm lm eg4 post post2 token-probes m13s ep2 pbt m13wc m13b m13wh t8 i8 d8 r4 dsc dsc2 dsc3 fdsc fmix fsel fw fu fa f1 fc fs fl tps dsp dsb fsp fsc fta tcs ftc xtc ctc lmt xlm orc3 al ft orca tw tj orct8 scores)
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"
@@ -426,6 +430,9 @@ PY
     tw)  [ -f "$WORK/al/model.safetensors" ] || { echo "tw: run al first"; exit 2; }
          data img159 159 8000 --types color,shape,count,exists
          train tw al img159/questions.json vision,projector 5e-5 30 600 159 --vision-lr 2e-5 --batch-size 16 ;;
+    orct8) [ -f "$WORK/pwt161.json" ] || script text-scenes "$WORK/pwt161.json" --seed 161 --count 12000 --objects 1-3 --sizes 42,56 --patches --centre-word object --turns 8
+         fresh_bt
+         train orct8 init120 pwt161.json llm 1e-3 50 3000 161 --batch-size 16 --independent-turns ;;
     tj)  finished "$WORK/tw" 600 || { echo "tj: run tw first"; exit 2; }
          data img160 160 8000 --types color,shape,count,exists
          train tj tw img160/questions.json vision,projector,llm 2e-5 20 300 160 --vision-lr 1e-5 --batch-size 16 ;;
