@@ -87,8 +87,8 @@
 #   ft     al with projector and decoder trained 150 steps on 3,000 real-image questions (seed 158)
 #   orca   orc3's recipe run by adsc train instead of the sandbox: init120's decoder on the same 24,000
 #          patch-word records, batch 16, lr 1e-3, 50 warm-up steps, cosine over 4,000 steps (session 19
-#          stopped it at step 1,124; its step 1,000 is committed as checkpoints/orca-step1000,
-#          export-model.ts, f16, losses in trainer_state.json, no optimizer state)
+#          stopped it at step 1,124; session 20 resumed it from step 1,000 with --resume and stopped it
+#          at step 1,699, its last save 1,500, for orct8's line)
 #   tw     al's tower and projector trained through its frozen decoder (orc3's) on 8,000 real-image
 #          questions (seed 159), batch 16, 600 steps at lr 5e-5 (tower 2e-5); lr 5e-4 (tower 2e-4)
 #          diverged (loss 0.27 -> 0.6-1.0, 48.3 % on img148 at step 100)
@@ -98,6 +98,9 @@
 #          seed 161 (text-scenes.ts --turns 8), each question an independent turn (--independent-turns:
 #          it sees the scene's tokens and itself only, as a one-question record would), batch 16 scenes
 #          (128 answers a step), lr 1e-3, 50 warm-up steps, cosine over 3,000 steps
+#   orcat8 orca's step-1,500 decoder (a copy of orca's directory at that save) on orct8's records, a
+#          new run from those weights: lr 7e-4 (about orca's rate there), 50 warm-up steps, cosine
+#          over 3,000 steps, seed 163 (not in the default list: run it by name once the copy exists)
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -113,7 +116,9 @@
 # at step 793) side by side, tcs 38, xtc 20 and ctc 21 side by side, lmt 36 and xlm 15 (beside the PyTorch
 # replica); orc3 76 (sandbox, two threads, beside CI for part), tps 12, al 2, ft 4; orca 4.7 s per step beside
 # tw (stopped at step 1,124; 1,000 steps in ~94 min), tw 64, tj 42 (beside CI); each evaluation of 600
-# questions 1.5-3 min (of 400 text questions 8 s, of 400 patch-word questions 1 min).
+# questions 1.5-3 min (of 400 text questions 8 s, of 400 patch-word questions 1 min). Session 20,
+# after the trainer's speed-up (docs/shapes.md 3t): orca 3.9 s per step alone, 5.9 beside orct8;
+# orct8 11 s per step beside orca, 17-19 beside CI; orcat8 as orct8.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
@@ -433,6 +438,10 @@ PY
     orct8) [ -f "$WORK/pwt161.json" ] || script text-scenes "$WORK/pwt161.json" --seed 161 --count 12000 --objects 1-3 --sizes 42,56 --patches --centre-word object --turns 8
          fresh_bt
          train orct8 init120 pwt161.json llm 1e-3 50 3000 161 --batch-size 16 --independent-turns ;;
+    # orca's step 1,500 is a copy of its directory taken when its trainer_state.json says step 1500
+    # (adsc train has no way to stop early on the 4,000-step schedule; session 20 stopped the run).
+    orcat8) [ -f "$WORK/orca-1500/model.safetensors" ] || { echo "orcat8: needs orca's step-1,500 checkpoint copied to $WORK/orca-1500"; exit 2; }
+         train orcat8 orca-1500 pwt161.json llm 7e-4 50 3000 163 --batch-size 16 --independent-turns ;;
     tj)  finished "$WORK/tw" 600 || { echo "tj: run tw first"; exit 2; }
          data img160 160 8000 --types color,shape,count,exists
          train tj tw img160/questions.json vision,projector,llm 2e-5 20 300 160 --vision-lr 1e-5 --batch-size 16 ;;
