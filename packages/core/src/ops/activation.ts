@@ -24,7 +24,8 @@ export function erf(x: number): number {
 /**
  * x * sigmoid(a x), and in the backward its derivative s + a x s (1 - s) with s = sigmoid(a x).
  * Written as its own loops, not through `unary`: these are the hot activations (every Llama and
- * CLIP MLP), and a per-element call through a shared loop is several times slower.
+ * CLIP MLP), and `unary`'s per-element calls are not inlined (adsc train on patch-word records,
+ * one thread: 472 tokens/s through `unary`, 622 with these loops; docs/shapes.md 3t).
  */
 function sigmoidGate(op: string, t: Tensor, a: number): Tensor {
   const x = f32Values(t);

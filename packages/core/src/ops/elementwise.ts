@@ -19,8 +19,9 @@ type SameShapeLoop = (x: Float32Array, y: Float32Array, o: Float32Array, n: numb
 
 /**
  * Applies `f` to every pair of broadcast elements. Same-shape operands run the op's own loop
- * (`same`: a call of `f` per element from this shared loop is not inlined, and costs several times
- * the arithmetic); scalar operands take a flat loop over `f`; otherwise the innermost axis is a loop
+ * (`same`: a call of `f` per element from this shared loop is not inlined; adsc train 436 -> 472
+ * tokens/s with `mul` and `add` on their own loops, docs/shapes.md 3t); scalar operands take a flat
+ * loop over `f`; otherwise the innermost axis is a loop
  * with per-operand strides (0 along broadcast axes).
  */
 function binary(op: string, a: Operand, b: Operand, f: (x: number, y: number) => number, same: SameShapeLoop): Tensor {
