@@ -23,8 +23,9 @@
  *
  * Extra memory per thread: S/P and dP/dS [Br, Bc], dQ_i [Br, D], dK_j and dV_j [Bc, D], delta [Br]
  * in doubles (`createBackwardScratch`): the tile sizes and D, never Tq or Tk. With the wasm kernel
- * selected the block products run on SIMD (wasm-blocks.ts) over a copy of the kv head's K and V
- * rows and its query heads' Q and dO rows in the thread's wasm memory: O((Tk + group Tq) D) more.
+ * selected the same blocks run on SIMD instead (wasm-backward.ts), over a copy of the kv head's K
+ * and V rows and its query heads' Q and dO rows in the thread's wasm memory, with f32 accumulators
+ * for dQ, dK and dV there: O((Tk + group Tq) D) instead of the scratch.
  *
  * Threads: the work is split by key/value heads (`TILED_BACKWARD_TASK`). A part owns the dK and dV
  * rows of its kv heads and the dQ rows of their query heads, so no two threads write the same
@@ -35,7 +36,9 @@ import type { HeadRows } from './head-rows.js';
 import { visibleKeyEnd } from './mask.js';
 import type { AttentionProblem } from './options.js';
 import { threadsFor } from './tiled.js';
-import { JS_BLOCKS, simdBlocks, wasmStage, type BlockProducts } from './wasm-blocks.js';
+import { accumulateBlock, probabilityBlock, scoreBlock } from './blocks.js';
+import { wasmBackwardHeads } from './wasm-backward.js';
+import { simdBlocks } from './wasm-blocks.js';
 
 /** One thread's share: key/value heads [kvHeadStart, kvHeadEnd) (over B * Hkv) of one call. */
 export interface TiledBackwardPart {
@@ -57,7 +60,7 @@ export interface TiledBackwardPart {
   problem: AttentionProblem;
   /** Br x Bc */
   tile: { queries: number; keys: number };
-  /** Block products on SIMD (`simdBlocks`, decided on the calling thread) or in JavaScript. */
+  /** Every block on SIMD in the kernel's memory (wasm-backward.ts; `simdBlocks`, decided on the calling thread) or in JavaScript. */
   simd: boolean;
 }
 
@@ -94,29 +97,12 @@ export function backwardScratchBytes(scratch: BackwardScratch): number {
 /** Runs kv heads [kvHeadStart, kvHeadEnd) of a call; the entry point of the worker threads too. */
 export function tiledBackwardHeads(part: TiledBackwardPart): void {
   const br = Math.min(part.tile.queries, Math.max(1, part.problem.queries));
-  const { queries: tq, keys: tk, headDim: d, group } = part.problem;
-  const scratch = createBackwardScratch(br, part.tile.keys, d);
-  if (!part.simd) {
-    for (let g = part.kvHeadStart; g < part.kvHeadEnd; g++) backwardKvHead(part, g, br, scratch, JS_BLOCKS);
+  if (part.simd) {
+    wasmBackwardHeads(part, br);
     return;
   }
-  // One kv head's k and v rows and its query heads' q and dO rows at a time in this thread's wasm memory.
-  const wasm = wasmStage(2 * tk + 2 * group * tq, d, Math.max(br, part.tile.keys));
-  for (let g = part.kvHeadStart; g < part.kvHeadEnd; g++) {
-    wasm.reset();
-    const first = g * group;
-    const k = wasm.stage(part.k, first, tk);
-    const v = wasm.stage(part.v, first, tk);
-    let q: HeadRows | undefined;
-    let dOut: HeadRows | undefined;
-    for (let h = first; h < first + group; h++) {
-      k.bases[h] = k.bases[first];
-      v.bases[h] = v.bases[first];
-      q = wasm.stage(part.q, h, tq, q);
-      dOut = wasm.stage(part.dOut, h, tq, dOut);
-    }
-    backwardKvHead({ ...part, k, v, q: q!, dOut: dOut! }, g, br, scratch, wasm.blocks);
-  }
+  const scratch = createBackwardScratch(br, part.tile.keys, part.problem.headDim);
+  for (let g = part.kvHeadStart; g < part.kvHeadEnd; g++) backwardKvHead(part, g, br, scratch);
 }
 
 export const TILED_BACKWARD_TASK: ThreadTask<TiledBackwardPart> = {
@@ -124,7 +110,7 @@ export const TILED_BACKWARD_TASK: ThreadTask<TiledBackwardPart> = {
 };
 
 /** dK, dV of key/value head g and dQ of its query heads [g * group, (g + 1) * group). */
-function backwardKvHead(part: TiledBackwardPart, g: number, br: number, scratch: BackwardScratch, blocks: BlockProducts): void {
+function backwardKvHead(part: TiledBackwardPart, g: number, br: number, scratch: BackwardScratch): void {
   const { queries: tq, keys: tk, headDim: d, scale, causal, queryOffset, group } = part.problem;
   const bc = part.tile.keys;
   // Keys past the last row's visible end are seen by no query: their gradients stay 0.
@@ -138,7 +124,7 @@ function backwardKvHead(part: TiledBackwardPart, g: number, br: number, scratch:
         const rows = Math.min(br, tq - i0);
         // A query tile whose last row does not reach key j0 lies above the causal diagonal.
         if (visibleKeyEnd(i0 + rows - 1, tk, causal, queryOffset) <= j0) continue;
-        backwardBlock(part, h, i0, rows, j0, cols, scratch, blocks);
+        backwardBlock(part, h, i0, rows, j0, cols, scratch);
       }
     }
     // Write dK_j = scale * (sum of dS^T Q_i) and dV_j once.
@@ -153,7 +139,6 @@ function backwardKvHead(part: TiledBackwardPart, g: number, br: number, scratch:
 /** The contribution of query tile [i0, i0 + rows) of head h and key tile [j0, j0 + cols). */
 function backwardBlock(
   part: TiledBackwardPart, h: number, i0: number, rows: number, j0: number, cols: number, scratch: BackwardScratch,
-  blocks: BlockProducts,
 ): void {
   const { q, k, v, out, dOut, lse, dq } = part;
   const { queries: tq, keys: tk, headDim: d, scale, causal, queryOffset } = part.problem;
@@ -166,7 +151,7 @@ function backwardBlock(
   // P = exp(scale * Q_i K_j^T - L) over the keys each row sees; 0 past them and for a row that sees none.
   const lseAt = h * tq + i0;
   const seen = (r: number) => (lse[lseAt + r] === -Infinity ? 0 : Math.max(0, Math.min(cols, visibleKeyEnd(i0 + r, tk, causal, queryOffset) - j0)));
-  blocks.probabilities(q.data, qAt, q.rowStride, k.data, kAt, k.rowStride, rows, cols, d, scale, lse, lseAt, seen, p, bc);
+  probabilityBlock(q.data, qAt, q.rowStride, k.data, kAt, k.rowStride, rows, cols, d, scale, lse, lseAt, seen, p, bc);
   for (let r = 0; r < rows; r++) {
     // delta = rowsum(dO * O), recomputed per block: D multiply-adds per row, no O(Tq) buffer.
     const oRow = out.bases[h] + (i0 + r) * out.rowStride;
@@ -176,19 +161,19 @@ function backwardBlock(
     delta[r] = sum;
   }
   // dV_j += P^T dO_i  [cols, D]
-  blocks.accumulate(scratch.dv, d, p, 1, bc, cols, rows, dOut.data, dOutAt, dOut.rowStride);
+  accumulateBlock(scratch.dv, d, p, 1, bc, cols, rows, dOut.data, dOutAt, dOut.rowStride);
   // dP = dO_i V_j^T  [rows, cols], then dS = P * (dP - delta) in place
-  blocks.score(dOut.data, dOutAt, dOut.rowStride, v.data, vAt, v.rowStride, rows, cols, d, 1, ds, bc);
+  scoreBlock(dOut.data, dOutAt, dOut.rowStride, v.data, vAt, v.rowStride, rows, cols, d, 1, ds, bc);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) ds[r * bc + c] = p[r * bc + c] * (ds[r * bc + c] - delta[r]);
   }
   // dQ_i += scale * dS K_j  [rows, D]: this block's part in doubles, added to the output
   scratch.dq.fill(0, 0, rows * d);
-  blocks.accumulate(scratch.dq, d, ds, bc, 1, rows, cols, k.data, kAt, k.rowStride);
+  accumulateBlock(scratch.dq, d, ds, bc, 1, rows, cols, k.data, kAt, k.rowStride);
   const dqAt = (h * tq + i0) * d;
   for (let e = 0; e < rows * d; e++) dq[dqAt + e] += scale * scratch.dq[e];
   // dK_j += dS^T Q_i  [cols, D] (scaled when written)
-  blocks.accumulate(scratch.dk, d, ds, 1, bc, cols, rows, q.data, qAt, q.rowStride);
+  accumulateBlock(scratch.dk, d, ds, 1, bc, cols, rows, q.data, qAt, q.rowStride);
 }
 
 /** Runs the whole backward, split by key/value heads over worker threads when it is large enough. */

@@ -1,5 +1,5 @@
 /**
- * The tiled kernels' block products (blocks.ts) on WebAssembly SIMD, for prefill and training.
+ * The tiled forward's block products (blocks.ts) on WebAssembly SIMD, for prefill and training.
  *
  * blocks.ts multiplies in JavaScript doubles at about half a G multiply-adds a second per thread;
  * core's decode kernels `attendScores` (one row against many: s_j = a . b_j) and `attendValues`
@@ -11,31 +11,28 @@
  *   score:       per block row r, attendScores(a_r, B) -> an f32 row; s[r, j] = scale * that row
  *   accumulate:  per output row r, P's row r (read through its strides) copied in as f32,
  *                attendValues(p_r, X) -> an f32 row; o[r] += that row
- *   probabilities: per block row r, attendScores over the keys it sees, then expRow in place
- *                (exp(scale s - L_r), core's SIMD exponential) -> p[r, j]; 0 past them
  *
- * so tiled.ts and tiled-backward.ts run the same loops on either, and everything they keep across
- * blocks (the running max and sum, the output rows, dK and dV) stays in doubles: only each block's
- * own products are f32 sums, as in the decode kernels. The forward's online softmax stays in
- * JavaScript; the backward's exponentials (one per visible pair, a third of its time in
- * JavaScript's Math.exp) run in expRow.
+ * so tiled.ts runs the same loops on either, and what it keeps across blocks (the running max and
+ * sum, the output rows) stays in doubles: only each block's own products are f32 sums, as in the
+ * decode kernels. The online softmax between them stays in JavaScript. The backward keeps whole
+ * blocks in the kernel's memory instead (wasm-backward.ts): it has five products per block to the
+ * forward's two, and the copies in and out of doubles took most of its time.
  *
  * Memory of one staging (`wasmStage`): the staged rows, then a scores row, a P row and an output
  * row. Reserved once per call, before any view is taken (a grow detaches views); the GEMM reuses
  * the same memory between calls, so nothing staged outlives the call.
  */
-import { ATTEND_STEP, EXP_STEP, getKernel, threadWasm, wasmSupported } from '@adsc/core';
-import { accumulateBlock, probabilityBlock, scoreBlock } from './blocks.js';
+import { ATTEND_STEP, getKernel, threadWasm, wasmSupported } from '@adsc/core';
+import { accumulateBlock, scoreBlock } from './blocks.js';
 import type { HeadRows } from './head-rows.js';
 
 /** The block products, as blocks.ts defines them. */
 export interface BlockProducts {
   score: typeof scoreBlock;
   accumulate: typeof accumulateBlock;
-  probabilities: typeof probabilityBlock;
 }
 
-export const JS_BLOCKS: BlockProducts = { score: scoreBlock, accumulate: accumulateBlock, probabilities: probabilityBlock };
+export const JS_BLOCKS: BlockProducts = { score: scoreBlock, accumulate: accumulateBlock };
 
 /** Whether a call's block products run on SIMD: the wasm kernel selected, and D a multiple of ATTEND_STEP. */
 export function simdBlocks(headDim: number): boolean {
@@ -59,10 +56,9 @@ export interface WasmStage {
  * rows or columns.
  */
 export function wasmStage(rows: number, d: number, widest: number): WasmStage {
-  const row = Math.ceil(widest / EXP_STEP) * EXP_STEP; // expRow rewrites whole v128s
   const sAt = rows * d; // element offsets: scores row, P row, output row
-  const pAt = sAt + row;
-  const oAt = pAt + row;
+  const pAt = sAt + widest;
+  const oAt = pAt + widest;
   const { memory, fns } = threadWasm(4 * (oAt + d));
   const f32 = new Float32Array(memory.buffer);
   let next = 0;
@@ -83,20 +79,8 @@ export function wasmStage(rows: number, d: number, widest: number): WasmStage {
       for (let c = 0; c < d; c++) o[row + c] += f32[oAt + c];
     }
   };
-  const probabilities: typeof probabilityBlock = (_a, aAt, aStride, _b, bAt, bStride, rows, cols, d, scale, shift, shiftAt, seen, p, ld) => {
-    for (let r = 0; r < rows; r++) {
-      const n = seen(r);
-      const at = r * ld;
-      if (n > 0) {
-        fns.attendScores(4 * (aAt + r * aStride), 4 * bAt, 4 * sAt, n, d, 4 * bStride);
-        fns.expRow(4 * sAt, n, scale, shift[shiftAt + r]);
-        for (let j = 0; j < n; j++) p[at + j] = f32[sAt + j];
-      }
-      p.fill(0, at + n, at + cols);
-    }
-  };
   return {
-    blocks: { score, accumulate, probabilities },
+    blocks: { score, accumulate },
     stage(source, h, count, into) {
       if (next + count * d > sAt) throw new RangeError(`wasmStage: ${count} more rows overflow the ${rows} reserved`);
       const base = source.bases[h];

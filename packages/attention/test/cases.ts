@@ -63,6 +63,7 @@ export const CASES: Case[] = [
   { name: 'rows that see no key (queryOffset -3) are zeros (D 8)', ...inputs([], 2, 1, 7, 20, 8, 90), opts: { causal: true, queryOffset: -3 } },
   { name: 'no keys at all (Tk 0) gives zeros', ...inputs([], 2, 1, 3, 0, 8, 100), opts: {} },
   { name: 'batch axis [2, Hq 4, Tq 7] against Hkv 2, Tk 30 (D 16)', ...inputs([2], 4, 2, 7, 30, 16, 110), opts: { causal: true } },
+  { name: 'rows that see no key (queryOffset -3) and a batch axis [2, Hq 4, Tq 70] against Hkv 2, Tk 90 (D 32, SIMD-sized)', ...inputs([2], 4, 2, 70, 90, 32, 150), opts: { causal: true, queryOffset: -3 } },
   { name: 'strided views in the model layout ([T, H, D] permuted), Tq = Tk = 33 (D 64)', ...modelLayout(4, 33, 64, 120), opts: { causal: true } },
   { name: 'explicit scale 0.5, no mask, Tq 5, Tk 9 (D 8)', ...inputs([], 1, 1, 5, 9, 8, 130), opts: { scale: 0.5 } },
 ];

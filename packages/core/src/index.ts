@@ -24,7 +24,7 @@ export { kernelModule } from './wasm/kernels.js';
 export {
   ARENA_SLOTS, SLOT_X_BYTES, allocateWeight, arenaFreeBytes, arenaKernels, arenaOf, arenasSupported, placeFreeable, placeWeight, releaseFreeable, slotAt, type ArenaHandle,
 } from './wasm/arena.js';
-export { ATTEND_STEP, EXP_STEP } from './wasm/attention-kernels.js';
+export { ATTEND_STEP, GRAD_STEP } from './wasm/attention-kernels.js';
 export { webAssembly, type WasmInstance, type WasmMemory } from './wasm/webassembly.js';
 export { conv2dPatches } from './ops/conv.js';
 export { crossEntropy, type CrossEntropyOptions } from './ops/loss.js';

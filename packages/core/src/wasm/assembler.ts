@@ -130,6 +130,7 @@ export class Fn {
   localTee(i: number): this { return this.op(0x22, ...uleb(i)); }
 
   // Scalar memory (offset in bytes is added to the address on the stack).
+  i32Load(offset = 0): this { return this.op(0x28, ...this.memarg(2, offset)); }
   f32Load(offset = 0): this { return this.op(0x2a, ...this.memarg(2, offset)); }
   f32Store(offset = 0): this { return this.op(0x38, ...this.memarg(2, offset)); }
   i32Store(offset = 0): this { return this.op(0x36, ...this.memarg(2, offset)); }
@@ -165,6 +166,11 @@ export class Fn {
     const bytes = new Uint8Array(new Int32Array([lane, lane, lane, lane]).buffer);
     return this.simd(0x0c, ...bytes);
   }
+  /** Four different i32 lanes, lane 0 first. */
+  i32x4ConstLanes(lanes: [number, number, number, number]): this {
+    const bytes = new Uint8Array(new Int32Array(lanes).buffer);
+    return this.simd(0x0c, ...bytes);
+  }
   f32x4Const(lane: number): this {
     const bytes = new Uint8Array(new Float32Array([lane, lane, lane, lane]).buffer);
     return this.simd(0x0c, ...bytes);
@@ -184,6 +190,9 @@ export class Fn {
   v128And(): this { return this.simd(0x4e); }
   v128Or(): this { return this.simd(0x50); }
   v128Bitselect(): this { return this.simd(0x52); }
+  /** The i32 on the stack in all four lanes. */
+  i32x4Splat(): this { return this.simd(0x11); }
+  i32x4LtS(): this { return this.simd(0x39); }
   i32x4GtS(): this { return this.simd(0x3b); }
   i32x4Shl(): this { return this.simd(0xab); }
   i32x4ShrS(): this { return this.simd(0xac); }

@@ -15,11 +15,11 @@
  *   its 16-bit storage: the decode step, bound by how fast the weights stream from memory;
  *   `dot*x1w4` one x row against four weight rows per step, for an x too long to stay in L1.
  * - `attendScores` / `attendValues` (attention-kernels.ts): one query row against a head's keys and
- *   values where they lie in an arena, the decode step's attention; `expRow` an exponential over
- *   a row of scores (the training kernels' probabilities).
+ *   values where they lie in an arena, the decode step's attention; `scoreBlock`,
+ *   `softmaxGradBlock` and `accumulateBlock` a block of the training backward.
  */
 import { MR, NR } from '../kernels/gemm.js';
-import { attendScores, attendValues, expRow } from './attention-kernels.js';
+import { accumulateBlock, attendScores, attendValues, scoreBlock, softmaxGradBlock } from './attention-kernels.js';
 import { Fn, assemble, emitLaneSum, type MemorySource } from './assembler.js';
 import { webAssembly } from './webassembly.js';
 
@@ -439,7 +439,9 @@ export function kernelModule(fma: boolean, memory: MemorySource = { pages: 1 }):
     ...dtypes.map(dotFourRows),
     attendScores(),
     attendValues(),
-    expRow(),
+    scoreBlock(),
+    softmaxGradBlock(),
+    accumulateBlock(),
   ], memory);
 }
 
