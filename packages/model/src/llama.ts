@@ -96,15 +96,18 @@ export class DecoderLayer {
       cache.append(k, v, positions.ids);
       [keys, values] = [cache.keys(), cache.values()];
     }
-    const opts = { causal: true, queryOffset: keys.shape[1] - tokens };
-    let attn: Tensor; // [H, T, hd]
+    let merged: Tensor; // [T, H*hd]
     let probs: Tensor | undefined; // [H, T, L]
     if (branches.length > 0) {
       if (cache || withProbs) throw new Error('DecoderLayer.forward: branches are for training, without a cache or attention probabilities');
-      attn = branchedAttention(heads(q, h), keys, values, branches);
-    } else if (withProbs) ({ out: attn, probs } = attentionWithProbs(heads(q, h), keys, values, opts));
-    else attn = attention(heads(q, h), keys, values, opts);
-    const merged = attn.permute([1, 0, 2]).reshape([tokens, h * hd]); // [T, H*hd]
+      merged = branchedAttention(q, k, v, h, hkv, branches);
+    } else {
+      const opts = { causal: true, queryOffset: keys.shape[1] - tokens };
+      let attn: Tensor; // [H, T, hd]
+      if (withProbs) ({ out: attn, probs } = attentionWithProbs(heads(q, h), keys, values, opts));
+      else attn = attention(heads(q, h), keys, values, opts);
+      merged = attn.permute([1, 0, 2]).reshape([tokens, h * hd]);
+    }
     const x1 = add(x, applyLinear(w.o, merged)); // [T, d]
 
     // SwiGLU feed-forward block.
@@ -125,23 +128,30 @@ export class DecoderLayer {
 }
 
 /**
- * Causal attention over a stem and independent branches: q [H, T, hd], k and v [Hkv, T, hd], the
- * last rows being branches of the given lengths. The stem's rows attend to the stem; a branch's rows
- * to the stem's keys followed by the branch's own, up to themselves. Output [H, T, hd].
+ * Causal attention over a stem and independent branches: q [T, H*hd], k and v [T, Hkv*hd] (token
+ * rows, as the projections make them), the last rows being branches of the given lengths. The
+ * stem's rows attend to the stem; a branch's rows to the stem's keys followed by the branch's own,
+ * up to themselves. Output [T, H*hd].
  *
  * The K branches run as one batch: each is padded to the longest, Lmax, by repeating its last row,
  * and gets a copy of the stem's keys and values in front of its own, so a causal attention with the
  * queries placed after the stem (queryOffset S) is exactly the rule above. Padding comes after a
- * branch's real rows, so causality hides it from them; the padded rows' outputs are dropped.
+ * branch's real rows, so causality hides it from them; the padded rows' outputs are dropped. The
+ * batch is gathered straight into the [K, heads, len, hd] layout the kernels read, one row of
+ * hd floats per (branch, head, position) picked from the token rows viewed as [T * heads, hd]:
+ * gathering by token and permuting after cost twice as much, most of it in the backward, which
+ * had to make the permuted gradient contiguous before scattering it.
  */
-function branchedAttention(q: Tensor, k: Tensor, v: Tensor, branches: readonly number[]): Tensor {
-  const [h, total, hd] = q.shape;
+function branchedAttention(q: Tensor, k: Tensor, v: Tensor, h: number, hkv: number, branches: readonly number[]): Tensor {
+  const total = q.shape[0];
+  const hd = q.shape[1] / h;
   const stem = total - branches.reduce((s, n) => s + n, 0);
-  const stemOut = attention(q.narrow(1, 0, stem), k.narrow(1, 0, stem), v.narrow(1, 0, stem), { causal: true }); // [H, S, hd]
+  const stemHeads = (t: Tensor, n: number) => t.narrow(0, 0, stem).reshape([stem, n, hd]).permute([1, 0, 2]); // [n, S, hd]
+  const stemOut = attention(stemHeads(q, h), stemHeads(k, hkv), stemHeads(v, hkv), { causal: true }); // [H, S, hd]
 
   const longest = Math.max(...branches);
-  const queryRows: number[] = []; // K * Lmax rows of q
-  const keyRows: number[] = []; // K * (S + Lmax) rows of k and v
+  const queryRows: number[] = []; // K * Lmax token rows of q
+  const keyRows: number[] = []; // K * (S + Lmax) token rows of k and v
   const realRows: number[] = []; // where each branch's real rows sit among the K * Lmax outputs
   let start = stem;
   branches.forEach((n, b) => {
@@ -152,12 +162,18 @@ function branchedAttention(q: Tensor, k: Tensor, v: Tensor, branches: readonly n
     for (let i = 0; i < n; i++) realRows.push(b * longest + i);
     start += n;
   });
-  // [heads, T, hd] -> rows gathered [heads, K * len, hd] -> [K, heads, len, hd]
-  const batch = (t: Tensor, rows: number[], len: number) => indexSelect(t, 1, rows).reshape([t.shape[0], branches.length, len, hd]).permute([1, 0, 2, 3]);
+  // token rows [T, n*hd] -> [K, n, len, hd]: row (b, head, i) is token rows[b * len + i]'s head
+  const batch = (t: Tensor, n: number, rows: number[], len: number) => {
+    const picks: number[] = [];
+    for (let b = 0; b < branches.length; b++) {
+      for (let head = 0; head < n; head++) for (let i = 0; i < len; i++) picks.push(rows[b * len + i] * n + head);
+    }
+    return indexSelect(t.reshape([total * n, hd]), 0, picks).reshape([branches.length, n, len, hd]);
+  };
   const kvLength = stem + longest;
-  const out = attention(batch(q, queryRows, longest), batch(k, keyRows, kvLength), batch(v, keyRows, kvLength), { causal: true, queryOffset: stem }); // [K, H, Lmax, hd]
-  const rows = out.permute([1, 0, 2, 3]).reshape([h, branches.length * longest, hd]); // [H, K * Lmax, hd]
-  return concat([stemOut, indexSelect(rows, 1, realRows)], 1); // [H, T, hd]
+  const out = attention(batch(q, h, queryRows, longest), batch(k, hkv, keyRows, kvLength), batch(v, hkv, keyRows, kvLength), { causal: true, queryOffset: stem }); // [K, H, Lmax, hd]
+  const rows = out.permute([0, 2, 1, 3]).reshape([branches.length * longest, h * hd]); // [K * Lmax, H*hd]
+  return concat([stemOut.permute([1, 0, 2]).reshape([stem, h * hd]), indexSelect(rows, 0, realRows)], 0); // [T, H*hd]
 }
 
 /** The named tensors of the decoder outside its layers. */
