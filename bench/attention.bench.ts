@@ -24,7 +24,7 @@
  */
 import { Tensor, getKernel, getNumThreads, placeFreeable, randn, setKernel, setNumThreads, wasmSupported, type KernelName } from '@adsc/core';
 import {
-  DEFAULT_GPU_TILE, DEFAULT_TILE, attention, attentionBackward, attentionWithLse, backwardScratchBytes, createBackwardScratch,
+  DEFAULT_GPU_TILE, DEFAULT_TILE, attention, attentionBackward, attentionWithLse, backwardScratchBytes, createBackwardScratch, wasmBackwardBytes,
   createGpuAttention, createTiledScratch, gpuScratchBytes, referenceBackwardScratchBytes, referenceScratchBytes, scratchBytes,
   visibleKeyEnd, type GpuAttention,
 } from '@adsc/attention';
@@ -122,7 +122,7 @@ async function trainingTable(q: Tensor, k: Tensor, v: Tensor, quick: boolean): P
   const { out, lse } = attentionWithLse(q, k, v, opts);
   const problem = { queries: t, keys: t, headDim: d };
   const forwardBytes = scratchBytes(createTiledScratch(DEFAULT_TILE.queries, DEFAULT_TILE.keys, d));
-  const backwardBytes = backwardScratchBytes(createBackwardScratch(DEFAULT_TILE.queries, DEFAULT_TILE.keys, d));
+  const backwardBytes = (kernel: KernelName) => (kernel === 'wasm' ? wasmBackwardBytes({ ...problem, group: 1 }, DEFAULT_TILE) : backwardScratchBytes(createBackwardScratch(DEFAULT_TILE.queries, DEFAULT_TILE.keys, d)));
   const kernels: KernelName[] = wasmSupported() ? ['wasm', 'js'] : ['js'];
   const blocksOf = (kernel: KernelName) => (kernel === 'wasm' ? 'SIMD blocks' : 'JS blocks');
   const cases: Case[] = [];
@@ -137,7 +137,7 @@ async function trainingTable(q: Tensor, k: Tensor, v: Tensor, quick: boolean): P
       const blocks = blocksOf(kernel);
       add(`forward (tiled, ${blocks})`, forwardFlops, () => attention(q, k, v, opts), n * forwardBytes, kernel);
       add(`forward with lse (tiled, ${blocks})`, forwardFlops, () => attentionWithLse(q, k, v, opts), n * forwardBytes, kernel);
-      add(`backward (tiled, ${blocks})`, backwardFlops, () => attentionBackward(q, k, v, out, lse, dOut, opts), n * backwardBytes, kernel);
+      add(`backward (tiled, ${blocks})`, backwardFlops, () => attentionBackward(q, k, v, out, lse, dOut, opts), n * backwardBytes(kernel), kernel);
     }
     add('backward (reference)', backwardFlops, () => attentionBackward(q, k, v, out, lse, dOut, { ...opts, impl: 'reference' }), referenceBackwardScratchBytes(problem), kernels[0]);
   }
@@ -152,5 +152,5 @@ async function trainingTable(q: Tensor, k: Tensor, v: Tensor, quick: boolean): P
     },
     'vs JS blocks': (r) => (r.name.includes('SIMD blocks') ? speedup(r, byName.get(r.name.replace('SIMD blocks', 'JS blocks'))) : '-'),
   });
-  console.log(`heads ${heads}, D ${d}; flops: forward 4 * H * D * pairs, backward 10 * H * D * pairs (${pairs} visible pairs); tiles ${DEFAULT_TILE.queries} x ${DEFAULT_TILE.keys}; SIMD blocks: staged f32 sums (wasm-blocks.ts)`);
+  console.log(`heads ${heads}, D ${d}; flops: forward 4 * H * D * pairs, backward 10 * H * D * pairs (${pairs} visible pairs); tiles ${DEFAULT_TILE.queries} x ${DEFAULT_TILE.keys}; SIMD blocks: f32 sums (forward wasm-blocks.ts, backward wasm-backward.ts: one head's rows and accumulators in the kernel's memory, its extra bytes)`);
 }

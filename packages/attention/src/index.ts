@@ -35,6 +35,7 @@ export { onlineSoftmaxStep } from './online-softmax.js';
 export { referenceBackwardScratchBytes, referenceScratchBytes } from './reference.js';
 export { createTiledScratch, scratchBytes } from './tiled.js';
 export { TILED_BACKWARD_TASK, backwardScratchBytes, createBackwardScratch } from './tiled-backward.js';
+export { wasmBackwardBytes } from './wasm-backward.js';
 export { DEFAULT_TILE } from './options.js';
 export type { AttentionImpl, AttentionOptions, AttentionProblem, TileSizes } from './options.js';
 export {

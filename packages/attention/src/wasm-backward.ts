@@ -27,27 +27,15 @@
 import { GRAD_STEP, threadWasm } from '@adsc/core';
 import type { HeadRows } from './head-rows.js';
 import { visibleKeyEnd } from './mask.js';
+import type { AttentionProblem } from './options.js';
 import type { TiledBackwardPart } from './tiled-backward.js';
 
 /** Runs kv heads [kvHeadStart, kvHeadEnd) of `part` with query tiles of `br` rows. */
 export function wasmBackwardHeads(part: TiledBackwardPart, br: number): void {
   const { queries: tq, keys: tk, headDim: d, group, scale, causal, queryOffset } = part.problem;
   const bc = part.tile.keys;
-  const ld = Math.ceil(bc / GRAD_STEP) * GRAD_STEP;
-  // Element offsets (f32 or i32) in the kernel memory.
-  const kAt = 0;
-  const vAt = kAt + tk * d;
-  const qAt = vAt + tk * d;
-  const dOutAt = qAt + group * tq * d;
-  const dqAt = dOutAt + group * tq * d;
-  const dkAt = dqAt + group * tq * d;
-  const dvAt = dkAt + tk * d;
-  const lseAt = dvAt + tk * d;
-  const deltaAt = lseAt + group * tq;
-  const pAt = deltaAt + group * tq;
-  const dsAt = pAt + br * ld;
-  const seenAt = dsAt + br * ld;
-  const { memory, fns } = threadWasm(4 * (seenAt + br));
+  const { ld, kAt, vAt, qAt, dOutAt, dqAt, dkAt, dvAt, lseAt, deltaAt, pAt, dsAt, seenAt, end } = layout(part.problem, br, bc);
+  const { memory, fns } = threadWasm(4 * end);
   const f32 = new Float32Array(memory.buffer);
   const i32 = new Int32Array(memory.buffer);
   const B = 4; // bytes per element: the kernels take byte addresses and strides
@@ -103,6 +91,36 @@ export function wasmBackwardHeads(part: TiledBackwardPart, br: number): void {
     const qOut = first * tq * d;
     for (let e = 0; e < group * tq * d; e++) part.dq[qOut + e] = scale * f32[dqAt + e];
   }
+}
+
+/** What the kernel memory's size depends on. */
+type BackwardSize = Pick<AttentionProblem, 'queries' | 'keys' | 'headDim' | 'group'>;
+
+/**
+ * Element offsets (f32, or i32 for seen) of one kv head's rows, accumulators and blocks in the
+ * kernel memory, and `end`, the elements in all.
+ */
+function layout(p: BackwardSize, br: number, bc: number) {
+  const { queries: tq, keys: tk, headDim: d, group } = p;
+  const ld = Math.ceil(bc / GRAD_STEP) * GRAD_STEP;
+  const kAt = 0;
+  const vAt = kAt + tk * d;
+  const qAt = vAt + tk * d;
+  const dOutAt = qAt + group * tq * d;
+  const dqAt = dOutAt + group * tq * d;
+  const dkAt = dqAt + group * tq * d;
+  const dvAt = dkAt + tk * d;
+  const lseAt = dvAt + tk * d;
+  const deltaAt = lseAt + group * tq;
+  const pAt = deltaAt + group * tq;
+  const dsAt = pAt + br * ld;
+  const seenAt = dsAt + br * ld;
+  return { ld, kAt, vAt, qAt, dOutAt, dqAt, dkAt, dvAt, lseAt, deltaAt, pAt, dsAt, seenAt, end: seenAt + br };
+}
+
+/** Bytes of kernel memory the SIMD backward uses per thread for problem p and `tile`. */
+export function wasmBackwardBytes(p: BackwardSize, tile: { queries: number; keys: number }): number {
+  return 4 * layout(p, Math.min(tile.queries, Math.max(1, p.queries)), tile.keys).end;
 }
 
 /** Copies `count` rows of head h of `rows` to `at` in f32, D floats each, one after another. */
