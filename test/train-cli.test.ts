@@ -59,6 +59,19 @@ describe('adsc train', () => {
     expect(readTrainerState(out).options.independentTurns).toBe(true);
   });
 
+  it('stops after --stop-after, says so, and goes on from there with --resume', { timeout: 60_000 }, async () => {
+    const { root, model, data } = tinySetup();
+    const first = join(root, 'first');
+    const flags = ['--model', model, '--data', data, '--steps', '3', '--batch-size', '2', '--lr-schedule', 'cosine'];
+    const a = await cli(['train', ...flags, '--out', first, '--stop-after', '2']);
+    expect(a.code).toBe(0);
+    expect(a.out.at(-1)).toMatch(new RegExp(`^stopped after step 2 of 3 on .*; wrote ${first} \\(--resume it to go on\\)$`));
+    expect(readTrainerState(first).step).toBe(2);
+    const b = await cli(['train', ...flags, '--out', join(root, 'rest'), '--resume', first, '--json']);
+    expect(b.code).toBe(0);
+    expect((JSON.parse(b.out[0]) as { losses: number[] }).losses).toHaveLength(3);
+  });
+
   it('refuses --independent-turns on pre-tokenized JSONL with one line and exit code 2', async () => {
     const { root, model } = tinySetup();
     const jsonl = join(root, 'data.jsonl');

@@ -7,7 +7,7 @@
  *              [--curriculum SPEC@STEPS;SPEC@STEPS...]
  *              [--optimizer adamw|sgd] [--lr X] [--vision-lr X] [--weight-decay X] [--max-grad-norm X (0 = off)]
  *              [--lr-schedule constant|cosine] [--warmup-steps N] [--steps N | --epochs N]
- *              [--batch-size N] [--grad-accum N] [--seed S] [--save-every N] [--resume DIR]
+ *              [--batch-size N] [--grad-accum N] [--seed S] [--save-every N] [--stop-after N] [--resume DIR]
  *              [--checkpointing] [--independent-turns] [--template llava-hf|vicuna_v1] [--threads N] [--json]
  */
 import { parseArgs } from 'node:util';
@@ -21,10 +21,11 @@ export const TRAIN_USAGE = `  adsc train --model DIR --data FILE --out DIR [--im
              [--lora r=R,alpha=A,targets=q_proj,v_proj[,dropout=P]] [--schedule SPEC]
              [--curriculum SPEC@STEPS;SPEC@STEPS...] [--optimizer adamw|sgd] [--lr X] [--vision-lr X] [--weight-decay X] [--max-grad-norm X (0 = off)]
              [--lr-schedule constant|cosine] [--warmup-steps N] [--steps N | --epochs N]
-             [--batch-size N] [--grad-accum N] [--seed S] [--save-every N] [--resume DIR]
+             [--batch-size N] [--grad-accum N] [--seed S] [--save-every N] [--stop-after N] [--resume DIR]
              [--checkpointing] [--independent-turns] [--template llava-hf|vicuna_v1] [--threads N] [--json]
       train (whole parts, or LoRA adapters) on LLaVA conversation JSON or pre-tokenized JSONL;
-      --independent-turns: every turn sees the image and itself only, as if asked alone`;
+      --independent-turns: every turn sees the image and itself only, as if asked alone;
+      --stop-after N: end after step N of the run (a checkpoint there; --resume it to go on)`;
 
 export function trainCommand(args: string[], out: (line: string) => void, err: (line: string) => void): void {
   const { values, positionals } = parseArgs({
@@ -51,6 +52,7 @@ export function trainCommand(args: string[], out: (line: string) => void, err: (
       'grad-accum': { type: 'string', default: '1' },
       seed: { type: 'string', default: '0' },
       'save-every': { type: 'string', default: '0' },
+      'stop-after': { type: 'string' },
       resume: { type: 'string' },
       checkpointing: { type: 'boolean', default: false },
       'independent-turns': { type: 'boolean', default: false },
@@ -102,6 +104,7 @@ export function trainCommand(args: string[], out: (line: string) => void, err: (
       gradAccum: integerFlag('--grad-accum', values['grad-accum'], { min: 1, max: 1e6 }),
       seed: integerFlag('--seed', values.seed, { max: 2 ** 32 - 1 }),
       saveEvery: integerFlag('--save-every', values['save-every'], { max: 1e9 }),
+      stopAfter: values['stop-after'] === undefined ? undefined : integerFlag('--stop-after', values['stop-after'], { min: 1, max: 1e9 }),
       resume: values.resume,
       checkpointing: values.checkpointing,
       independentTurns: values['independent-turns'],
@@ -110,6 +113,7 @@ export function trainCommand(args: string[], out: (line: string) => void, err: (
     progress,
   );
   if (values.json) out(JSON.stringify(report));
+  else if (report.stoppedAt < report.steps) out(`stopped after step ${report.stoppedAt} of ${report.steps} on ${report.examples} examples in ${duration(report.seconds)}: loss ${report.losses[0].toFixed(4)} -> ${report.losses[report.losses.length - 1].toFixed(4)}; wrote ${report.out} (--resume it to go on)`);
   else out(`trained ${report.steps} steps on ${report.examples} examples in ${duration(report.seconds)}: loss ${report.losses[0].toFixed(4)} -> ${report.losses[report.losses.length - 1].toFixed(4)}; wrote ${report.out}`);
 }
 

@@ -79,6 +79,12 @@ export interface TrainOptions {
   seed: number;
   /** Write a checkpoint every N steps (0: only at the end). */
   saveEvery: number;
+  /**
+   * End this process after step N of the run's `steps`, with a checkpoint there: the learning-rate
+   * schedule stays the whole run's, and `resume` from that checkpoint continues it (a long run split
+   * over several sessions).
+   */
+  stopAfter?: number;
   resume?: string;
   /** Recompute each decoder layer in the backward pass (gradient checkpointing). */
   checkpointing: boolean;
@@ -106,7 +112,9 @@ export interface StepInfo {
 
 export interface TrainReport {
   losses: number[];
+  /** The run's steps (its schedule's length), and the step this process stopped after. */
   steps: number;
+  stoppedAt: number;
   tokens_per_second: number;
   seconds: number;
   out: string;
@@ -194,10 +202,13 @@ export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): Tr
     return schedule;
   };
   if (firstStep >= steps) throw new TrainError(`${opts.resume}: already at step ${firstStep} of ${steps}; nothing left to train`);
+  const end = opts.stopAfter ?? steps;
+  if (end > steps) throw new TrainError(`--stop-after ${end} is past the ${steps} steps of the run`);
+  if (end <= firstStep) throw new TrainError(`--stop-after ${end}: ${opts.resume} is already at step ${firstStep}`);
   let tokens = 0;
   const loopStart = performance.now();
 
-  for (let step = firstStep; step < steps; step++) {
+  for (let step = firstStep; step < end; step++) {
     const micro = Array.from({ length: opts.gradAccum }, (_, m) => step * opts.gradAccum + m).filter((k) => k < microBatches);
     const batch = micro.flatMap((k) => [...batchAt(k, order).indices]);
     // Dropout draws from a stream seeded by (seed, step): a resumed run draws what the whole run would.
@@ -231,7 +242,7 @@ export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): Tr
       step: step + 1, schedule: current.spec, steps, loss: losses[losses.length - 1], lr, gradNorm: norm,
       tokensPerSecond: tokens / elapsed, etaSeconds: (elapsed / done) * (steps - step - 1),
     });
-    const last = step + 1 === steps;
+    const last = step + 1 === end;
     if (last || (opts.saveEvery > 0 && (step + 1) % opts.saveEvery === 0)) {
       writeCheckpoint(opts, { step: step + 1, losses, options: withoutResume(opts) }, model, optimizer.state(), adapter);
     }
@@ -239,6 +250,7 @@ export function train(opts: TrainOptions, onStep?: (info: StepInfo) => void): Tr
   return {
     losses,
     steps,
+    stoppedAt: end,
     tokens_per_second: tokens / ((performance.now() - loopStart) / 1000),
     seconds: (performance.now() - started) / 1000,
     out: opts.out,

@@ -61,6 +61,32 @@ describe('resuming', () => {
   });
 });
 
+describe('stopping early (--stop-after)', () => {
+  it('ends after the given step with a checkpoint there, from which a resume reaches the uninterrupted weights', () => {
+    const { root, model, data } = tinySetup();
+    const straight = join(root, 'straight');
+    train(options(model, data, straight, { steps: 4, lrSchedule: 'cosine' }));
+    const first = join(root, 'first');
+    const report = train(options(model, data, first, { steps: 4, lrSchedule: 'cosine', stopAfter: 2 }));
+    expect(report.losses).toHaveLength(2);
+    expect([report.stoppedAt, report.steps]).toEqual([2, 4]);
+    expect(readTrainerState(first).step).toBe(2);
+    const rest = join(root, 'rest');
+    train(options(model, data, rest, { steps: 4, lrSchedule: 'cosine', resume: first }));
+    const a = openCheckpoint(join(straight, 'model.safetensors'));
+    const b = openCheckpoint(join(rest, 'model.safetensors'));
+    for (const name of a.names()) expectClose(b.tensor(name), a.tensor(name), { atol: 0 });
+  });
+
+  it('refuses a step past the run or one a resumed checkpoint has already passed', () => {
+    const { root, model, data } = tinySetup();
+    expect(() => train(options(model, data, join(root, 'a'), { steps: 3, stopAfter: 4 }))).toThrow('--stop-after 4 is past the 3 steps of the run');
+    const first = join(root, 'first');
+    train(options(model, data, first, { steps: 3, stopAfter: 2 }));
+    expect(() => train(options(model, data, join(root, 'b'), { steps: 3, stopAfter: 2, resume: first }))).toThrow(`--stop-after 2: ${first} is already at step 2`);
+  });
+});
+
 describe('LoRA with dropout', () => {
   const lora = { r: 2, alpha: 4, targets: ['q_proj', 'v_proj'], dropout: 0.5 };
   const adapterOf = (dir: string) => openCheckpoint(join(dir, 'adapter_model.safetensors'));
