@@ -101,6 +101,12 @@
 #   orcat8 orca's step-1,500 decoder (a copy of orca's directory at that save) on orct8's records, a
 #          new run from those weights: lr 7e-4 (about orca's rate there), 50 warm-up steps, cosine
 #          over 3,000 steps, seed 163 (not in the default list: run it by name once the copy exists)
+#   al8    al's recipe on orct8's step-900 decoder (a copy of orct8's directory at that save, in
+#          $WORK/orct8-900): tps's tower and a projector aligned to the decoder's words; scored on img148
+#   tw8    tw's recipe with eight questions per image: al8's tower and projector trained through its
+#          frozen decoder on 4,000 new real images (seed 164) with 8 questions each (--turns 8,
+#          --independent-turns), batch 16 images, 250 steps at lr 5e-5 (tower 2e-5), 30 warm-up steps
+#          (al8 and tw8 are not in the default list: run them by name once the copy exists)
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -119,6 +125,9 @@
 # questions 1.5-3 min (of 400 text questions 8 s, of 400 patch-word questions 1 min). Session 20,
 # after the trainer's speed-up (docs/shapes.md 3t): orca 3.9 s per step alone, 5.9 beside orct8;
 # orct8 11 s per step beside orca, 17-19 beside CI; orcat8 as orct8.
+# Session 21, after the in-memory SIMD backward and the branches' gather (docs/shapes.md 3u): orct8
+# ~5-7 s per step beside tw8 and the evaluations; al8 2.4 min; tw8 34 min (8.2 s per step beside
+# orct8); each evaluation of 400 real-image questions ~2.5 min.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi}
@@ -442,6 +451,14 @@ PY
     # (adsc train has no way to stop early on the 4,000-step schedule; session 20 stopped the run).
     orcat8) [ -f "$WORK/orca-1500/model.safetensors" ] || { echo "orcat8: needs orca's step-1,500 checkpoint copied to $WORK/orca-1500"; exit 2; }
          train orcat8 orca-1500 pwt161.json llm 7e-4 50 3000 163 --batch-size 16 --independent-turns ;;
+    al8) [ -f "$WORK/orct8-900/model.safetensors" ] || { echo "al8: needs orct8's step-900 checkpoint copied to $WORK/orct8-900"; exit 2; }
+         [ -f "$WORK/tps/model.safetensors" ] || tower tps "$BINDING" --token-shapes --steps 400 --lr 5e-4 --seed 138
+         [ -f "$WORK/o900-tps/model.safetensors" ] || script pretrain-vision "$WORK/orct8-900" "$WORK/o900-tps" --tower "$WORK/tps" --steps 0 --warmup 0
+         [ -f "$WORK/al8/model.safetensors" ] || script align-projector "$WORK/o900-tps" "$WORK/al8" --steps 300 --batch 16 --lr 1e-3 --warmup 20 --seed 157 --centre-word object > "$WORK/al8.log" 2>&1
+         data img148 148 400 --types color,shape,count,exists ;;
+    tw8) [ -f "$WORK/al8/model.safetensors" ] || { echo "tw8: run al8 first"; exit 2; }
+         [ -d "$WORK/img164" ] || adsc data shapes --seed 164 --count 4000 --turns 8 --objects 1-3 --sizes 42,56 --types color,shape,count,exists --out "$WORK/img164"
+         train tw8 al8 img164/questions.json vision,projector 5e-5 30 250 164 --vision-lr 2e-5 --batch-size 16 --independent-turns ;;
     tj)  finished "$WORK/tw" 600 || { echo "tj: run tw first"; exit 2; }
          data img160 160 8000 --types color,shape,count,exists
          train tj tw img160/questions.json vision,projector,llm 2e-5 20 300 160 --vision-lr 1e-5 --batch-size 16 ;;
