@@ -106,7 +106,8 @@
 #   tw8    tw's recipe with eight questions per image: al8's tower and projector trained through its
 #          frozen decoder on 4,000 new real images (seed 164) with 8 questions each (--turns 8,
 #          --independent-turns), batch 16 images, 250 steps at lr 5e-5 (tower 2e-5), 30 warm-up steps
-#          (al8 and tw8 are not in the default list: run them by name once the copy exists)
+#          (al8 and tw8 are not in the default list: run them by name once the copy exists; session
+#          21 also ran both on orct8's step 1,200 as al1200 and tw8b, the same commands with that copy)
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
