@@ -63,3 +63,19 @@ export function rowValues(t: Tensor, shared: boolean): Float32Array {
   copy.set(values);
   return copy;
 }
+
+/**
+ * Copies `count` rows of head h of `rows` into `out` from element `at`, D floats each, one after
+ * another (how the SIMD kernels stage a head in their own memory).
+ */
+export function copyHeadRows(out: Float32Array, at: number, rows: HeadRows, h: number, count: number, d: number): void {
+  const base = rows.bases[h];
+  if (rows.rowStride === d) {
+    out.set(rows.data.subarray(base, base + count * d), at);
+    return;
+  }
+  for (let t = 0; t < count; t++) {
+    const from = base + t * rows.rowStride;
+    out.set(rows.data.subarray(from, from + d), at + t * d);
+  }
+}

@@ -25,7 +25,7 @@
  * PyTorch's f32 kernels do; the attention tests hold both to the same tolerances.
  */
 import { GRAD_STEP, threadWasm } from '@adsc/core';
-import type { HeadRows } from './head-rows.js';
+import { copyHeadRows, type HeadRows } from './head-rows.js';
 import { visibleKeyEnd } from './mask.js';
 import type { AttentionProblem } from './options.js';
 import type { TiledBackwardPart } from './tiled-backward.js';
@@ -44,11 +44,11 @@ export function wasmBackwardHeads(part: TiledBackwardPart, br: number): void {
   const keyEnd = tq === 0 ? 0 : visibleKeyEnd(tq - 1, tk, causal, queryOffset);
   for (let g = part.kvHeadStart; g < part.kvHeadEnd; g++) {
     const first = g * group;
-    copyIn(f32, kAt, part.k, first, tk, d);
-    copyIn(f32, vAt, part.v, first, tk, d);
+    copyHeadRows(f32, kAt, part.k, first, tk, d);
+    copyHeadRows(f32, vAt, part.v, first, tk, d);
     for (let j = 0; j < group; j++) {
-      copyIn(f32, qAt + j * tq * d, part.q, first + j, tq, d);
-      copyIn(f32, dOutAt + j * tq * d, part.dOut, first + j, tq, d);
+      copyHeadRows(f32, qAt + j * tq * d, part.q, first + j, tq, d);
+      copyHeadRows(f32, dOutAt + j * tq * d, part.dOut, first + j, tq, d);
       f32.set(part.lse.subarray((first + j) * tq, (first + j + 1) * tq), lseAt + j * tq);
       rowDots(part.dOut, part.out, first + j, tq, d, f32, deltaAt + j * tq);
     }
@@ -121,19 +121,6 @@ function layout(p: BackwardSize, br: number, bc: number) {
 /** Bytes of kernel memory the SIMD backward uses per thread for problem p and `tile`. */
 export function wasmBackwardBytes(p: BackwardSize, tile: { queries: number; keys: number }): number {
   return 4 * layout(p, Math.min(tile.queries, Math.max(1, p.queries)), tile.keys).end;
-}
-
-/** Copies `count` rows of head h of `rows` to `at` in f32, D floats each, one after another. */
-function copyIn(f32: Float32Array, at: number, rows: HeadRows, h: number, count: number, d: number): void {
-  const base = rows.bases[h];
-  if (rows.rowStride === d) {
-    f32.set(rows.data.subarray(base, base + count * d), at);
-    return;
-  }
-  for (let t = 0; t < count; t++) {
-    const from = base + t * rows.rowStride;
-    f32.set(rows.data.subarray(from, from + d), at + t * d);
-  }
 }
 
 /** out[outAt + t] = (row t of a) . (row t of b) for t < count, head h of both, summed in doubles. */

@@ -24,7 +24,7 @@
  */
 import { ATTEND_STEP, getKernel, threadWasm, wasmSupported } from '@adsc/core';
 import { accumulateBlock, scoreBlock } from './blocks.js';
-import type { HeadRows } from './head-rows.js';
+import { copyHeadRows, type HeadRows } from './head-rows.js';
 
 /** The block products, as blocks.ts defines them. */
 export interface BlockProducts {
@@ -83,11 +83,7 @@ export function wasmStage(rows: number, d: number, widest: number): WasmStage {
     blocks: { score, accumulate },
     stage(source, h, count, into) {
       if (next + count * d > sAt) throw new RangeError(`wasmStage: ${count} more rows overflow the ${rows} reserved`);
-      const base = source.bases[h];
-      for (let t = 0; t < count; t++) {
-        const from = base + t * source.rowStride;
-        f32.set(source.data.subarray(from, from + d), next + t * d);
-      }
+      copyHeadRows(f32, next, source, h, count, d);
       const staged = into ?? { data: f32, bases: [], rowStride: d };
       staged.bases[h] = next;
       next += count * d;

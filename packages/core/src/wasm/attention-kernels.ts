@@ -44,19 +44,28 @@ export function scoreBlock(): Fn {
   const [a, aStride, b, bStride, s, ld, rows, cols, d] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const q = f.local('i32'); // the current A row
   const out = f.local('i32'); // its s row
-  const end = f.local('i32');
-  f.localGet(a).localTee(q).localGet(rows).localGet(aStride).i32Mul().i32Add().localSet(end);
-  f.localGet(s).localSet(out);
+  emitRowLoop(f, rows, [[q, a, aStride], [out, s, ld]], () => emitScores(f, { q, k: b, s: out, keys: cols, d, stride: bStride }));
+  return f;
+}
+
+/**
+ * Runs `body` once for each of `rows` rows (none for 0), with cursors: each [local, start, step]
+ * local holds its start on the first row and moves by its step (locals all) after each; the row
+ * loop every block kernel runs around its per-row work.
+ */
+function emitRowLoop(f: Fn, rows: number, cursors: [cursor: number, start: number, step: number][], body: () => void): void {
+  const row = f.local('i32');
+  for (const [cursor, start] of cursors) f.localGet(start).localSet(cursor);
+  f.i32Const(0).localSet(row);
   f.block(() => {
-    f.localGet(q).localGet(end).i32GeU().brIf(0);
+    f.localGet(row).localGet(rows).i32GeU().brIf(0);
     f.loop(() => {
-      emitScores(f, { q, k: b, s: out, keys: cols, d, stride: bStride });
-      f.localGet(out).localGet(ld).i32Add().localSet(out);
-      f.localGet(q).localGet(aStride).i32Add().localTee(q);
-      f.localGet(end).i32LtU().brIf(0);
+      body();
+      for (const [cursor, , step] of cursors) f.localGet(cursor).localGet(step).i32Add().localSet(cursor);
+      f.localGet(row).i32Const(1).i32Add().localTee(row);
+      f.localGet(rows).i32LtU().brIf(0);
     });
   });
-  return f;
 }
 
 /** The locals (parameters or not) attendScores's loop reads; it changes none of them. */
@@ -143,18 +152,8 @@ export function accumulateBlock(): Fn {
   const [p, pRow, pCol, x, xStride, o, oStride, outRows, inner, d] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const weights = f.local('i32'); // p's current row
   const out = f.local('i32'); // the current output row
-  const end = f.local('i32');
-  f.localGet(o).localTee(out).localGet(outRows).localGet(oStride).i32Mul().i32Add().localSet(end);
-  f.localGet(p).localSet(weights);
-  f.block(() => {
-    f.localGet(out).localGet(end).i32GeU().brIf(0);
-    f.loop(() => {
-      emitWeightedRows(f, { p: weights, v: x, o: out, keys: inner, d, stride: xStride, pStride: pCol }, true);
-      f.localGet(weights).localGet(pRow).i32Add().localSet(weights);
-      f.localGet(out).localGet(oStride).i32Add().localTee(out);
-      f.localGet(end).i32LtU().brIf(0);
-    });
-  });
+  emitRowLoop(f, outRows, [[weights, p, pRow], [out, o, oStride]], () =>
+    emitWeightedRows(f, { p: weights, v: x, o: out, keys: inner, d, stride: xStride, pStride: pCol }, true));
   return f;
 }
 
@@ -226,8 +225,10 @@ export function softmaxGradBlock(): Fn {
   const dsRow = f.local('i32');
   const at = f.local('i32'); // byte offset within the rows
   const end = f.local('i32'); // cols rounded up, in bytes
-  const r = f.local('i32'); // 4 * row index: the offset into seen, lse and delta
-  const rowsEnd = f.local('i32');
+  const seenRow = f.local('i32'); // the row's entries of seen, lse and delta
+  const lseRow = f.local('i32');
+  const deltaRow = f.local('i32');
+  const four = f.local('i32'); // their step: one i32 or f32 a row
   const lanes = f.local('v128'); // j of each lane
   const seenV = f.local('v128');
   const mask = f.local('v128');
@@ -245,50 +246,40 @@ export function softmaxGradBlock(): Fn {
 
   f.localGet(scale).f32x4Splat().localSet(scaleV);
   f.localGet(cols).i32Const(GRAD_STEP - 1).i32Add().i32Const(2).i32ShrU().i32Const(16).i32Mul().localSet(end);
-  f.localGet(p).localSet(pRow);
-  f.localGet(ds).localSet(dsRow);
-  f.i32Const(0).localSet(r);
-  f.localGet(rows).i32Const(4).i32Mul().localSet(rowsEnd);
-  f.block(() => {
-    f.localGet(r).localGet(rowsEnd).i32GeU().brIf(0);
-    f.loop(() => {
-      f.localGet(seen).localGet(r).i32Add().i32Load().i32x4Splat().localSet(seenV);
-      f.localGet(lse).localGet(r).i32Add().v128Load32Splat().localSet(lseV);
-      f.localGet(delta).localGet(r).i32Add().v128Load32Splat().localSet(deltaV);
-      f.i32x4ConstLanes([0, 1, 2, 3]).localSet(lanes);
-      f.i32Const(0).localSet(at);
-      f.block(() => {
-        f.localGet(at).localGet(end).i32GeU().brIf(0);
-        f.loop(() => {
-          f.localGet(lanes).localGet(seenV).i32x4LtS().localSet(mask);
-          // x = clamp(scale s - lse, -88, 88)
-          f.localGet(pRow).localGet(at).i32Add().v128Load().localGet(scaleV).f32x4Mul().localGet(lseV).f32x4Sub();
-          f.f32x4Const(-88).f32x4Max().f32x4Const(88).f32x4Min().localSet(x);
-          // n = nearest(x log2 e); red = x - n LN2_HI - n LN2_LO
-          f.localGet(x).f32x4Const(Math.LOG2E).f32x4Mul().f32x4Nearest().localSet(n);
-          f.localGet(x).localGet(n).f32x4Const(LN2_HI).f32x4Mul().f32x4Sub();
-          f.localGet(n).f32x4Const(LN2_LO).f32x4Mul().f32x4Sub().localSet(red);
-          // y = P0 + red (P1 + red (P2 + ...)), by Horner from P5
-          f.f32x4Const(P[5]);
-          for (let i = 4; i >= 0; i--) f.localGet(red).f32x4Mul().f32x4Const(P[i]).f32x4Add();
-          // e^red = y red^2 + red + 1, times 2^n: (n + 127) << 23 is 2^n's bit pattern (0 for n = -127)
-          f.localGet(red).f32x4Mul().localGet(red).f32x4Mul().localGet(red).f32x4Add().f32x4Const(1).f32x4Add();
-          f.localGet(n).i32x4TruncSatF32x4S().i32x4Const(127).i32x4Add().i32Const(23).i32x4Shl();
-          f.f32x4Mul().localGet(mask).v128And().localSet(y);
-          f.localGet(pRow).localGet(at).i32Add().localGet(y).v128Store();
-          // ds = p (dP - delta), masked
-          f.localGet(dsRow).localGet(at).i32Add();
-          f.localGet(dsRow).localGet(at).i32Add().v128Load().localGet(deltaV).f32x4Sub().localGet(y).f32x4Mul();
-          f.localGet(mask).v128And().v128Store();
-          f.localGet(lanes).i32x4Const(GRAD_STEP).i32x4Add().localSet(lanes);
-          f.localGet(at).i32Const(16).i32Add().localTee(at);
-          f.localGet(end).i32LtU().brIf(0);
-        });
+  f.i32Const(4).localSet(four);
+  emitRowLoop(f, rows, [[pRow, p, ld], [dsRow, ds, ld], [seenRow, seen, four], [lseRow, lse, four], [deltaRow, delta, four]], () => {
+    f.localGet(seenRow).i32Load().i32x4Splat().localSet(seenV);
+    f.localGet(lseRow).v128Load32Splat().localSet(lseV);
+    f.localGet(deltaRow).v128Load32Splat().localSet(deltaV);
+    f.i32x4ConstLanes([0, 1, 2, 3]).localSet(lanes);
+    f.i32Const(0).localSet(at);
+    f.block(() => {
+      f.localGet(at).localGet(end).i32GeU().brIf(0);
+      f.loop(() => {
+        f.localGet(lanes).localGet(seenV).i32x4LtS().localSet(mask);
+        // x = clamp(scale s - lse, -88, 88)
+        f.localGet(pRow).localGet(at).i32Add().v128Load().localGet(scaleV).f32x4Mul().localGet(lseV).f32x4Sub();
+        f.f32x4Const(-88).f32x4Max().f32x4Const(88).f32x4Min().localSet(x);
+        // n = nearest(x log2 e); red = x - n LN2_HI - n LN2_LO
+        f.localGet(x).f32x4Const(Math.LOG2E).f32x4Mul().f32x4Nearest().localSet(n);
+        f.localGet(x).localGet(n).f32x4Const(LN2_HI).f32x4Mul().f32x4Sub();
+        f.localGet(n).f32x4Const(LN2_LO).f32x4Mul().f32x4Sub().localSet(red);
+        // y = P0 + red (P1 + red (P2 + ...)), by Horner from P5
+        f.f32x4Const(P[5]);
+        for (let i = 4; i >= 0; i--) f.localGet(red).f32x4Mul().f32x4Const(P[i]).f32x4Add();
+        // e^red = y red^2 + red + 1, times 2^n: (n + 127) << 23 is 2^n's bit pattern (0 for n = -127)
+        f.localGet(red).f32x4Mul().localGet(red).f32x4Mul().localGet(red).f32x4Add().f32x4Const(1).f32x4Add();
+        f.localGet(n).i32x4TruncSatF32x4S().i32x4Const(127).i32x4Add().i32Const(23).i32x4Shl();
+        f.f32x4Mul().localGet(mask).v128And().localSet(y);
+        f.localGet(pRow).localGet(at).i32Add().localGet(y).v128Store();
+        // ds = p (dP - delta), masked
+        f.localGet(dsRow).localGet(at).i32Add();
+        f.localGet(dsRow).localGet(at).i32Add().v128Load().localGet(deltaV).f32x4Sub().localGet(y).f32x4Mul();
+        f.localGet(mask).v128And().v128Store();
+        f.localGet(lanes).i32x4Const(GRAD_STEP).i32x4Add().localSet(lanes);
+        f.localGet(at).i32Const(16).i32Add().localTee(at);
+        f.localGet(end).i32LtU().brIf(0);
       });
-      f.localGet(pRow).localGet(ld).i32Add().localSet(pRow);
-      f.localGet(dsRow).localGet(ld).i32Add().localSet(dsRow);
-      f.localGet(r).i32Const(4).i32Add().localTee(r);
-      f.localGet(rowsEnd).i32LtU().brIf(0);
     });
   });
   return f;
