@@ -43,12 +43,14 @@
  * other tensor and file as it was, ready for `adsc train`.
  *
  *   npx tsx packages/shapes/scripts/pretrain-vision.ts MODEL_DIR OUT_DIR [--steps 400] [--batch 16]
- *       [--lr 1e-3] [--warmup 30] [--seed 1] [--objects 1-3] [--sizes 28,42,56,70,84] [--tower DIR] [--position all|balanced] [--grid-position A]
+ *       [--lr 1e-3] [--warmup 30] [--seed 1] [--objects 1-3] [--sizes 28,42,56,70,84] [--tower DIR] [--projector DIR] [--position all|balanced] [--grid-position A]
  *       [--token-shapes] [--token-centres]
  *
  * --tower DIR starts the tower from DIR's (another model directory with the same vision config)
  * instead of MODEL_DIR's; with --steps 0 --warmup 0 that only puts DIR's tower into MODEL_DIR's
  * model (e.g. a tower pretrained from scratch under a trained projector and decoder).
+ * --projector DIR likewise takes the projector from DIR (it is never trained here): with --tower and
+ * --steps 0, a tower and projector trained through one decoder are put in front of another.
  *
  * Every 50 steps it prints the mean loss and the accuracies on 64 held-out scenes (seed + 1e6).
  */
@@ -66,14 +68,14 @@ const { values, positionals } = parseArgs({
   options: {
     steps: { type: 'string', default: '400' }, batch: { type: 'string', default: '16' }, lr: { type: 'string', default: '1e-3' },
     warmup: { type: 'string', default: '30' }, seed: { type: 'string', default: '1' }, objects: { type: 'string', default: '1-3' },
-    sizes: { type: 'string', default: '28,42,56,70,84' }, tower: { type: 'string' }, position: { type: 'string' }, 'grid-position': { type: 'string' }, 'token-shapes': { type: 'boolean', default: false },
+    sizes: { type: 'string', default: '28,42,56,70,84' }, tower: { type: 'string' }, projector: { type: 'string' }, position: { type: 'string' }, 'grid-position': { type: 'string' }, 'token-shapes': { type: 'boolean', default: false },
     'token-centres': { type: 'boolean', default: false },
   },
   allowPositionals: true,
 });
 const [from, out] = positionals;
 if (!from || !out) {
-  console.error('usage: pretrain-vision.ts MODEL_DIR OUT_DIR [--steps N] [--batch B] [--lr L] [--warmup W] [--seed S] [--objects A-B] [--sizes 28,42,...] [--tower DIR] [--position all|balanced] [--grid-position A] [--token-shapes] [--token-centres]');
+  console.error('usage: pretrain-vision.ts MODEL_DIR OUT_DIR [--steps N] [--batch B] [--lr L] [--warmup W] [--seed S] [--objects A-B] [--sizes 28,42,...] [--tower DIR] [--projector DIR] [--position all|balanced] [--grid-position A] [--token-shapes] [--token-centres]');
   process.exit(2);
 }
 const steps = Number(values.steps);
@@ -86,11 +88,12 @@ setNumThreads(1);
 const config = readConfig(from);
 const checkpoint = openCheckpoint(from);
 const towerSource = values.tower === undefined ? checkpoint : openCheckpoint(values.tower);
+const projectorSource = values.projector === undefined ? checkpoint : openCheckpoint(values.projector);
 const named: Record<string, Tensor> = {};
 const params: Parameter[] = [];
 for (const name of checkpoint.names()) {
   if (partOf(name) !== 'vision') {
-    named[name] = checkpoint.tensor(name);
+    named[name] = (partOf(name) === 'projector' ? projectorSource : checkpoint).tensor(name);
     continue;
   }
   named[name] = towerSource.tensor(name).to('f32');
@@ -316,5 +319,6 @@ console.log(`${steps} steps of ${batch} scenes in ${minutes.toFixed(1)} min`);
 // The model directory with the tower replaced, written whole or not at all.
 writeModelDirectory(from, out, named, {
   adsc_vision_pretrained: `${steps} steps of ${batch} scenes, seed ${seed}${position ? `, position heads (${position})` : ''}${values['grid-position'] ? `, grid code ${values['grid-position']}` : ''}${tokenShapes ? ', token shape head' : ''}${tokenCentres ? ', token centre head' : ''}`, ...(values.tower ? { adsc_vision_tower_from: values.tower } : {}),
+  ...(values.projector ? { adsc_projector_from: values.projector } : {}),
 });
 
