@@ -15,7 +15,7 @@
 #   decoder  init's decoder on 12,000 scenes written as patch words (text-scenes.ts --patches
 #            --centre-word object, seed 161), 8 questions per scene, each an independent turn that
 #            sees the scene and itself only (--independent-turns), batch 16 scenes, lr 1e-3, 50
-#            warm-up steps, cosine over 3,000 steps, stopped at step DECODER_STEP (default 2,400;
+#            warm-up steps, cosine over 3,000 steps, stopped at step DECODER_STEP (default 2,000;
 #            --stop-after: the same schedule, a checkpoint there)
 #   align    tps's tower in front of that decoder, and the projector alone trained 300 steps
 #            (align-projector.ts) to map each object patch's token to its word's embedding
@@ -29,13 +29,13 @@
 # sessions from its saves (--resume continues the same data order and schedule; the trainer got
 # faster between them, its losses equal to 4 digits), so a rerun matches it closely, not bit for
 # bit. Wall time on the 2-core VM, one thread per run: init and tps ~20 min, decoder 4-7 s per step
-# (2,400 steps: ~3-4.5 h), align 3 min, tower ~25 min, export seconds.
+# (2,000 steps: ~2.5-4 h), align 3 min, tower ~25 min, export seconds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-/tmp/shapes-multi-base}
 STEPS=("${@:2}")
 [ ${#STEPS[@]} -gt 0 ] || STEPS=(init tps decoder align tower export)
-DECODER_STEP=${DECODER_STEP:-2400}
+DECODER_STEP=${DECODER_STEP:-2000}
 BINDING=examples/shapes-llava/checkpoints/binding
 source examples/shapes-llava/lib.sh
 mkdir -p "$WORK"

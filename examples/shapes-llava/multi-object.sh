@@ -107,7 +107,12 @@
 #          frozen decoder on 4,000 new real images (seed 164) with 8 questions each (--turns 8,
 #          --independent-turns), batch 16 images, 250 steps at lr 5e-5 (tower 2e-5), 30 warm-up steps
 #          (al8 and tw8 are not in the default list: run them by name once the copy exists; session
-#          21 also ran both on orct8's step 1,200 as al1200 and tw8b, the same commands with that copy)
+#          21 also ran both on orct8's step 1,200 as al1200 and tw8b, session 22 on its step 1,700 as
+#          al1700 and tw8c, the same commands with that copy)
+#   tw8d   tw8c's tower and projector put in front of orct8's step-2,000 decoder (pretrain-vision.ts
+#          --tower --projector, copies in $WORK/tw8c and $WORK/orct8-2000), then tw8's recipe from
+#          there: does a tower trained through an earlier decoder carry over? (not in the default list)
+#          The route that came out of these runs is one recipe of its own: multi-base.sh.
 #   scores every model on 600 validation questions (seed 40) of the same layout and on 600 one-object
 #          questions of binding's layout (seed 40): what was learned and what was kept; then m13
 #          on the first set under three training-free schedules (do drops cost more with several
@@ -460,6 +465,9 @@ PY
     tw8) [ -f "$WORK/al8/model.safetensors" ] || { echo "tw8: run al8 first"; exit 2; }
          [ -d "$WORK/img164" ] || adsc data shapes --seed 164 --count 4000 --turns 8 --objects 1-3 --sizes 42,56 --types color,shape,count,exists --out "$WORK/img164"
          train tw8 al8 img164/questions.json vision,projector 5e-5 30 250 164 --vision-lr 2e-5 --batch-size 16 --independent-turns ;;
+    tw8d) [ -f "$WORK/tw8c/model.safetensors" ] && [ -f "$WORK/orct8-2000/model.safetensors" ] || { echo "tw8d: needs copies of tw8c and of orct8's step 2,000 in $WORK"; exit 2; }
+         [ -f "$WORK/x2000/model.safetensors" ] || script pretrain-vision "$WORK/orct8-2000" "$WORK/x2000" --tower "$WORK/tw8c" --projector "$WORK/tw8c" --steps 0 --warmup 0
+         train tw8d x2000 img164/questions.json vision,projector 5e-5 30 250 164 --vision-lr 2e-5 --batch-size 16 --independent-turns ;;
     tj)  finished "$WORK/tw" 600 || { echo "tj: run tw first"; exit 2; }
          data img160 160 8000 --types color,shape,count,exists
          train tj tw img160/questions.json vision,projector,llm 2e-5 20 300 160 --vision-lr 1e-5 --batch-size 16 ;;
