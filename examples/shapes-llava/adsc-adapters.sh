@@ -13,6 +13,8 @@
 #   DATA=FILE [IMAGES=DIR] BATCH=N   fine-tune on FILE (images under DIR) with batch N instead of the
 #                          fine-tuning set below and batch 4 (the binding base's runs: its last stage's
 #                          question mixture, batch 8; docs/results.md)
+#   TRAIN_FLAGS="..."      more flags for every adsc train (the multi base's runs: --independent-turns,
+#                          as that base was trained)
 #
 # The schedules. Every target drops at layer 1 or later, so that FastV (K=1) and PyramidDrop can be
 # given exactly the same number of vision tokens per layer (results.sh):
@@ -58,7 +60,7 @@ finetune() {
   if ! finished "$WORK/$name" "$steps"; then
     adsc train --model "$BASE" --data "$DATA" --image-folder "$IMAGES" --out "$WORK/$name" "$@" \
       --schedule "$target" --lr "$lr" --weight-decay 0 --lr-schedule cosine --warmup-steps 30 --steps "$steps" \
-      --batch-size "$BATCH" --save-every 100 --seed "$seed" --threads 1 > "$WORK/$name.log" 2>&1
+      --batch-size "$BATCH" --save-every 100 --seed "$seed" --threads 1 ${TRAIN_FLAGS:-} > "$WORK/$name.log" 2>&1
   fi
   echo "$name: $(tail -1 "$WORK/$name.log")"
 }
