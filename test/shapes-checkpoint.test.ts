@@ -79,6 +79,17 @@ function tuned(name: string, adapterName: string, expectedSchedule: string): { m
   return { model, schedule: parseSchedule(expectedSchedule, { numLayers: model.config.text.numLayers }) };
 }
 
+/**
+ * Checkpoint NAME's questions answered with adapters/ADAPTER under its schedule SPEC: at FLOOR at
+ * least, and better than the same schedule does untuned.
+ */
+function expectAdapterBeatsUntuned(set: Scored, name: string, adapterName: string, spec: string, floor: number): void {
+  const { model, schedule } = tuned(name, adapterName, spec);
+  const tunedAccuracy = accuracy({ ...set, model }, false, schedule);
+  expect(tunedAccuracy).toBeGreaterThanOrEqual(floor);
+  expect(tunedAccuracy).toBeGreaterThan(accuracy(set, false, schedule));
+}
+
 describe('the committed stage-3 shapes-llava checkpoint', { timeout: 120_000 }, () => {
   /** 84.0 % of 50 colour questions on the validation seed (31), less a margin for 30 questions. */
   const FLOOR = 0.6;
@@ -163,10 +174,7 @@ function describeBase(name: string, seed: number, floors: BaseFloors): void {
 
     for (const { adapter, schedule: spec, how, floor } of floors.beatsUntuned ?? []) {
       it(`answers them ${how}, better with the ${adapter} adapter than without it`, () => {
-        const { model, schedule } = tuned(name, adapter, spec);
-        const tunedAccuracy = accuracy({ ...base, model }, false, schedule);
-        expect(tunedAccuracy).toBeGreaterThanOrEqual(floor);
-        expect(tunedAccuracy).toBeGreaterThan(accuracy(base, false, schedule));
+        expectAdapterBeatsUntuned(base, name, adapter, spec, floor);
       });
     }
   });
@@ -228,9 +236,6 @@ describe('the committed multi checkpoint (1-3 objects)', { timeout: 300_000 }, (
   // a85-none on validation: 86.3 % of the 400 questions against 79.0 % for its schedule untuned;
   // on this set 103 of 120 against 94.
   it('answers them from 4 of the 144 vision tokens after layer 0, better with its a85-none adapter than without it', () => {
-    const { model, schedule } = tuned('multi', 'a85-none', 'adsc:1=1/36');
-    const tunedAccuracy = accuracy({ ...multi, model }, false, schedule);
-    expect(tunedAccuracy).toBeGreaterThanOrEqual(ADAPTER_FLOOR);
-    expect(tunedAccuracy).toBeGreaterThan(accuracy(multi, false, schedule));
+    expectAdapterBeatsUntuned(multi, 'multi', 'a85-none', 'adsc:1=1/36', ADAPTER_FLOOR);
   });
 });
